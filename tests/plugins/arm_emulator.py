@@ -1,0 +1,1 @@
+"""pytest fixtures: arm_emulator (filled by its owner)."""

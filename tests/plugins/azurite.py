@@ -1,0 +1,1 @@
+"""pytest fixtures: azurite (filled by its owner)."""

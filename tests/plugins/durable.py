@@ -1,0 +1,1 @@
+"""pytest fixtures: durable (filled by its owner)."""
