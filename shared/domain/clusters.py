@@ -1,0 +1,63 @@
+"""What the rollout knows about a managed cluster, and which clusters a run may touch."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from shared.domain import versions
+
+SELECTORS = ("tag", "subscription-name")
+ENVIRONMENT_TAG = "environment"
+OPT_OUT_VALUE = "skip"
+
+
+@dataclass(frozen=True)
+class AvailableVersion:
+    """One entry of a cluster's upgrade profile (or the region's version list)."""
+
+    version: versions.KubernetesVersion
+    is_preview: bool
+
+
+@dataclass(frozen=True)
+class ClusterSnapshot:
+    """A managed cluster as listed by ARM, reduced to what planning needs."""
+
+    id: str
+    name: str
+    subscription_id: str
+    subscription_name: str
+    resource_group: str
+    location: str
+    #: currentKubernetesVersion, falling back to kubernetesVersion (what the cluster runs).
+    current_version: str
+    provisioning_state: str
+    power_state: str
+    tags: tuple[tuple[str, str], ...] = ()
+
+    def tag(self, name: str) -> str | None:
+        """A tag's value; names match case-insensitively, as ARM treats them."""
+        wanted = name.lower()
+        return next((value for key, value in self.tags if key.lower() == wanted), None)
+
+
+def selected_for(cluster: ClusterSnapshot, environment: str, selector: str) -> bool:
+    """Whether ``cluster`` belongs to ``environment`` under CLUSTER_SELECTOR."""
+    if selector == "tag":
+        value = cluster.tag(ENVIRONMENT_TAG)
+        return value is not None and value.strip().lower() == environment.lower()
+    if selector == "subscription-name":
+        return environment.lower() in cluster.subscription_name.lower()
+    raise ValueError(f"unknown cluster selector {selector!r}")
+
+
+def ineligibility(cluster: ClusterSnapshot, opt_out_tag: str) -> str | None:
+    """Why a selected cluster must not be touched this run, or None when it may be upgraded."""
+    opt_out = cluster.tag(opt_out_tag)
+    if opt_out is not None and opt_out.strip().lower() == OPT_OUT_VALUE:
+        return f"opted out (tag {opt_out_tag}={opt_out})"
+    if cluster.power_state.lower() != "running":
+        return f"not running (powerState {cluster.power_state or 'unknown'})"
+    if cluster.provisioning_state.lower() != "succeeded":
+        return f"provisioningState is {cluster.provisioning_state or 'unknown'}, not Succeeded"
+    return None

@@ -1,0 +1,132 @@
+"""The run's result (the JSON contract of ARCHITECTURE.md) and the record decision.
+
+Kept pure so that the orchestrator, the CLI and the tests all derive status, reasons and the
+version to record the same way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from shared.domain import versions
+from shared.domain.planning import ClusterPlan, EnvironmentPlan
+
+RESULTS = ("upgraded", "already-current", "skipped", "failed", "planned")
+STATUSES = ("succeeded", "failed", "skipped", "nothing-to-do", "planned")
+
+
+@dataclass(frozen=True)
+class ClusterOutcome:
+    """How one cluster ended this run."""
+
+    id: str
+    from_version: str | None
+    to_version: str | None
+    result: str  # one of RESULTS
+    reason: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "from": self.from_version, "to": self.to_version, "result": self.result, "reason": self.reason}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ClusterOutcome:
+        return cls(data["id"], data.get("from"), data.get("to"), data["result"], data.get("reason"))
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """What ``ops run --json`` prints and the orchestrator returns."""
+
+    instance_id: str
+    date: str
+    environment: str | None
+    role: str
+    status: str
+    reason: str | None = None
+    target_version: str | None = None
+    recorded_version: str | None = None
+    clusters: tuple[ClusterOutcome, ...] = field(default_factory=tuple)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "instanceId": self.instance_id,
+            "date": self.date,
+            "environment": self.environment,
+            "role": self.role,
+            "status": self.status,
+            "reason": self.reason,
+            "targetVersion": self.target_version,
+            "recordedVersion": self.recorded_version,
+            "clusters": [c.to_dict() for c in self.clusters],
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> RunResult:
+        return cls(
+            instance_id=data["instanceId"],
+            date=data["date"],
+            environment=data.get("environment"),
+            role=data["role"],
+            status=data["status"],
+            reason=data.get("reason"),
+            target_version=data.get("targetVersion"),
+            recorded_version=data.get("recordedVersion"),
+            clusters=tuple(ClusterOutcome.from_dict(c) for c in data.get("clusters", [])),
+        )
+
+
+def outcome_from_plan(plan: ClusterPlan, *, dry_run: bool = False) -> ClusterOutcome:
+    """The outcome of a cluster that needs no upgrade activity (or would need one, in a dry run)."""
+    if plan.action == "upgrade":
+        return ClusterOutcome(plan.id, plan.from_version, plan.to_version, "planned" if dry_run else "upgraded")
+    return ClusterOutcome(plan.id, plan.from_version, plan.to_version, plan.action, plan.reason)
+
+
+@dataclass(frozen=True)
+class RecordDecision:
+    version: str
+    clusters: tuple[str, ...]
+
+
+def record_decision(
+    plan: EnvironmentPlan, outcomes: Sequence[ClusterOutcome], target_version: str | None
+) -> RecordDecision | None:
+    """What to record after a run, or None: nothing is recorded when any upgrade failed.
+
+    version = the highest version an eligible cluster now runs, never above ``target_version``;
+    clusters = the eligible clusters that run exactly that version.
+    """
+    if any(o.result == "failed" for o in outcomes) or target_version is None:
+        return None
+    eligible_ids = {p.id for p in plan.clusters if p.eligible}
+    running: dict[str, versions.KubernetesVersion] = {}
+    for outcome in outcomes:
+        if outcome.id not in eligible_ids:
+            continue
+        now = outcome.to_version if outcome.result in ("upgraded", "already-current") else None
+        if now and versions.is_version(now):
+            running[outcome.id] = versions.parse(now)
+    ceiling = versions.parse(target_version)
+    allowed = [v for v in running.values() if v <= ceiling]
+    top = versions.newest(allowed)
+    if top is None:
+        return None
+    return RecordDecision(str(top), tuple(sorted(cid for cid, v in running.items() if v == top)))
+
+
+def overall_status(outcomes: Sequence[ClusterOutcome], *, dry_run: bool) -> tuple[str, str | None]:
+    """(status, reason) after clusters were handled, for a run that did act or plan."""
+    failed = [o for o in outcomes if o.result == "failed"]
+    if failed:
+        names = ", ".join(o.id.rsplit("/", 1)[-1] for o in failed)
+        return "failed", f"{len(failed)} of {len(outcomes)} cluster(s) failed: {names}; nothing recorded"
+    if dry_run:
+        return "planned", None
+    return "succeeded", None
+
+
+def exit_code(status: str) -> int:
+    """Exit code of ``ops run``: 1 only for a failed run."""
+    return 1 if status == "failed" else 0

@@ -1,0 +1,258 @@
+"""One frozen Settings object, built once from a mapping (the environment by default).
+
+Every setting is checked; all problems are reported together in one ConfigError naming each
+setting, so an operator fixes a broken deployment in one pass. Secrets (the Slack webhook, the
+storage connection string, the client secret) are kept out of ``repr`` and never logged.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import time
+from typing import Any
+from urllib.parse import urlparse
+
+from shared.domain import freeze, rollout, schedule, targets
+from shared.domain.clusters import SELECTORS
+from shared.errors import ConfigError
+
+# Setting names: the contract of ARCHITECTURE.md (add, don't rename).
+ROLLOUT_PLAN = "ROLLOUT_PLAN"
+UPGRADE_SCHEDULE = "UPGRADE_SCHEDULE"
+SUBSCRIPTION_IDS = "SUBSCRIPTION_IDS"
+CLUSTER_SELECTOR = "CLUSTER_SELECTOR"
+OPT_OUT_TAG = "OPT_OUT_TAG"
+TARGET_POLICY = "TARGET_POLICY"
+MIN_SOAK_HOURS = "MIN_SOAK_HOURS"
+FREEZE_DATES = "FREEZE_DATES"
+MAX_PARALLEL_UPGRADES = "MAX_PARALLEL_UPGRADES"
+DRY_RUN = "DRY_RUN"
+ARM_ENDPOINT = "ARM_ENDPOINT"
+AZURE_CREDENTIAL_KIND = "AZURE_CREDENTIAL_KIND"
+VERSION_STORE_CONNECTION = "VERSION_STORE_CONNECTION"
+VERSION_STORE_ENDPOINT = "VERSION_STORE_ENDPOINT"
+AZURE_WEBJOBS_STORAGE = "AzureWebJobsStorage"
+VERSION_TABLE = "VERSION_TABLE"
+HISTORY_TABLE = "HISTORY_TABLE"
+SLACK_WEBHOOK_URL = "SLACK_WEBHOOK_URL"
+POLL_INTERVAL_SECONDS = "POLL_INTERVAL_SECONDS"
+UPGRADE_TIMEOUT_MINUTES = "UPGRADE_TIMEOUT_MINUTES"
+# The original deployment's client-secret settings, kept under their original names.
+TENANT_ID = "tenant_id"
+CLIENT_ID = "function_client_id"
+CLIENT_SECRET = "function_client_secret"
+
+CREDENTIAL_KINDS = ("default", "client-secret", "emulator")
+DEFAULT_SCHEDULE = "0 0 10 * * 1-4"
+DEFAULT_ARM_ENDPOINT = "https://management.azure.com"
+AZURITE_CONNECTION = (
+    "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;"
+    "AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;"
+    "TableEndpoint=http://127.0.0.1:10002/devstoreaccount1;"
+)
+_GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+_TABLE = re.compile(r"^[A-Za-z][A-Za-z0-9]{2,62}$")
+_TAG = re.compile(r"^[^<>%&\\?/]{1,512}$")
+_TRUE = ("true", "1", "yes", "on")
+_FALSE = ("false", "0", "no", "off", "")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Validated configuration of one process. Build it with :func:`load`."""
+
+    rollout_plan: rollout.RolloutPlan
+    upgrade_schedule: str
+    run_time_of_day: time
+    subscription_ids: tuple[str, ...]
+    cluster_selector: str
+    opt_out_tag: str
+    target_policy: str
+    min_soak_hours: float
+    freeze_windows: tuple[freeze.FreezeWindow, ...]
+    max_parallel_upgrades: int
+    dry_run: bool
+    arm_endpoint: str
+    credential_kind: str
+    version_table: str
+    history_table: str
+    poll_interval_seconds: int
+    upgrade_timeout_minutes: int
+    tenant_id: str | None = None
+    client_id: str | None = None
+    client_secret: str | None = field(default=None, repr=False)
+    version_store_connection: str | None = field(default=None, repr=False)
+    version_store_endpoint: str | None = None
+    slack_webhook_url: str | None = field(default=None, repr=False)
+
+    def rollout_view(self) -> dict[str, Any]:
+        """What the orchestrator needs to decide, as JSON (it may not read settings itself)."""
+        return {
+            "plan": rollout.plan_to_dict(self.rollout_plan),
+            "maxParallelUpgrades": self.max_parallel_upgrades,
+            "pollIntervalSeconds": self.poll_interval_seconds,
+            "upgradeTimeoutMinutes": self.upgrade_timeout_minutes,
+            "minSoakHours": self.min_soak_hours,
+            "freezeDates": [str(w) for w in self.freeze_windows],
+            "dryRun": self.dry_run,
+        }
+
+
+def is_loopback_url(url: str) -> bool:
+    """127.0.0.0/8, localhost or [::1]: the only places the static emulator token may go."""
+    host = (urlparse(url).hostname or "").lower()
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def load(environ: Mapping[str, str] | None = None) -> Settings:
+    """Read and validate every setting; raise one ConfigError listing all bad ones."""
+    env = dict(os.environ if environ is None else environ)
+    problems: dict[str, str] = {}
+
+    def text(name: str, default: str = "") -> str:
+        value = env.get(name)
+        return default if value is None or not value.strip() else value.strip()
+
+    def integer(name: str, default: int, low: int, high: int) -> int:
+        raw = text(name, str(default))
+        try:
+            value = int(raw)
+        except ValueError:
+            problems[name] = f"must be a whole number {low}..{high}, got {raw!r}"
+            return default
+        if not low <= value <= high:
+            problems[name] = f"must be between {low} and {high}, got {value}"
+        return value
+
+    plan_text = text(ROLLOUT_PLAN, rollout.DEFAULT_PLAN_JSON)
+    try:
+        plan = rollout.parse_plan(plan_text)
+    except ValueError as exc:
+        problems[ROLLOUT_PLAN] = str(exc)
+        plan = rollout.parse_plan(rollout.DEFAULT_PLAN_JSON)
+
+    schedule_text = text(UPGRADE_SCHEDULE, DEFAULT_SCHEDULE)
+    try:
+        time_of_day = schedule.parse_time_of_day(schedule_text)
+    except ValueError as exc:
+        problems[UPGRADE_SCHEDULE] = str(exc)
+        time_of_day = time(10, 0)
+
+    subscriptions = tuple(s.strip() for s in text(SUBSCRIPTION_IDS).split(",") if s.strip())
+    bad_subs = [s for s in subscriptions if not _GUID.match(s)]
+    if bad_subs:
+        problems[SUBSCRIPTION_IDS] = f"not subscription ids (GUIDs): {bad_subs}"
+
+    selector = text(CLUSTER_SELECTOR, "tag")
+    if selector not in SELECTORS:
+        problems[CLUSTER_SELECTOR] = f"must be one of {list(SELECTORS)}, got {selector!r}"
+
+    opt_out_tag = text(OPT_OUT_TAG, "aks-upgrade")
+    if not _TAG.match(opt_out_tag):
+        problems[OPT_OUT_TAG] = f"not a valid tag name: {opt_out_tag!r}"
+
+    policy = text(TARGET_POLICY, "latest")
+    if policy not in targets.POLICIES:
+        problems[TARGET_POLICY] = f"must be one of {list(targets.POLICIES)}, got {policy!r}"
+
+    soak_raw = text(MIN_SOAK_HOURS, "20")
+    try:
+        soak = float(soak_raw)
+        if not 0 <= soak <= 24 * 30:
+            raise ValueError
+    except ValueError:
+        problems[MIN_SOAK_HOURS] = f"must be a number of hours 0..720, got {soak_raw!r}"
+        soak = 20.0
+
+    try:
+        windows = freeze.parse_freeze_dates(text(FREEZE_DATES))
+    except ValueError as exc:
+        problems[FREEZE_DATES] = str(exc)
+        windows = ()
+
+    max_parallel = integer(MAX_PARALLEL_UPGRADES, 5, 1, 100)
+    poll_interval = integer(POLL_INTERVAL_SECONDS, 60, 1, 3600)
+    timeout_minutes = integer(UPGRADE_TIMEOUT_MINUTES, 360, 1, 6 * 24 * 60)
+
+    dry_raw = text(DRY_RUN, "false").lower()
+    if dry_raw not in _TRUE + _FALSE:
+        problems[DRY_RUN] = f"must be true or false, got {env.get(DRY_RUN)!r}"
+    dry_run = dry_raw in _TRUE
+
+    arm_endpoint = text(ARM_ENDPOINT, DEFAULT_ARM_ENDPOINT).rstrip("/")
+    parsed = urlparse(arm_endpoint)
+    if parsed.scheme != "https" or not parsed.hostname:
+        problems[ARM_ENDPOINT] = f"must be an https:// URL, got {arm_endpoint!r}"
+
+    kind = text(AZURE_CREDENTIAL_KIND, "default")
+    tenant = text(TENANT_ID) or None
+    client_id = text(CLIENT_ID) or None
+    client_secret = text(CLIENT_SECRET) or None
+    if kind not in CREDENTIAL_KINDS:
+        problems[AZURE_CREDENTIAL_KIND] = f"must be one of {list(CREDENTIAL_KINDS)}, got {kind!r}"
+    elif kind == "emulator" and not is_loopback_url(arm_endpoint):
+        problems[AZURE_CREDENTIAL_KIND] = (
+            f"'emulator' sends a static token and is refused unless {ARM_ENDPOINT} is a loopback address "
+            f"(127.0.0.0/8, localhost, [::1]); {ARM_ENDPOINT} is {arm_endpoint!r}"
+        )
+    elif kind == "client-secret":
+        missing = [n for n, v in ((TENANT_ID, tenant), (CLIENT_ID, client_id), (CLIENT_SECRET, client_secret)) if not v]
+        for name in missing:
+            problems[name] = f"required when {AZURE_CREDENTIAL_KIND} is client-secret"
+
+    store_endpoint = text(VERSION_STORE_ENDPOINT) or None
+    store_connection = text(VERSION_STORE_CONNECTION) or text(AZURE_WEBJOBS_STORAGE) or None
+    if store_connection is None and store_endpoint is None:
+        store_connection = AZURITE_CONNECTION
+    if store_endpoint is not None and urlparse(store_endpoint).scheme not in ("https", "http"):
+        problems[VERSION_STORE_ENDPOINT] = "must be a table endpoint URL such as https://<account>.table.core.windows.net"
+    if store_connection is not None and "=" not in store_connection:
+        # Do not echo the value: a connection string holds the account key.
+        problems[VERSION_STORE_CONNECTION] = "is not a storage connection string (key=value;...)"
+
+    version_table = text(VERSION_TABLE, "AKSVersion")
+    history_table = text(HISTORY_TABLE, "AKSUpgradeHistory")
+    for name, value in ((VERSION_TABLE, version_table), (HISTORY_TABLE, history_table)):
+        if not _TABLE.match(value):
+            problems[name] = f"not a valid table name (3-63 letters and digits, starting with a letter): {value!r}"
+
+    webhook = text(SLACK_WEBHOOK_URL) or None
+    if webhook is not None and urlparse(webhook).scheme not in ("https", "http"):
+        problems[SLACK_WEBHOOK_URL] = "must be an http(s) webhook URL (value not shown)"
+
+    if problems:
+        raise ConfigError(problems)
+    return Settings(
+        rollout_plan=plan,
+        upgrade_schedule=schedule_text,
+        run_time_of_day=time_of_day,
+        subscription_ids=subscriptions,
+        cluster_selector=selector,
+        opt_out_tag=opt_out_tag,
+        target_policy=policy,
+        min_soak_hours=soak,
+        freeze_windows=windows,
+        max_parallel_upgrades=max_parallel,
+        dry_run=dry_run,
+        arm_endpoint=arm_endpoint,
+        credential_kind=kind,
+        version_table=version_table,
+        history_table=history_table,
+        poll_interval_seconds=poll_interval,
+        upgrade_timeout_minutes=timeout_minutes,
+        tenant_id=tenant,
+        client_id=client_id,
+        client_secret=client_secret,
+        version_store_connection=store_connection if store_endpoint is None else None,
+        version_store_endpoint=store_endpoint,
+        slack_webhook_url=webhook,
+    )
