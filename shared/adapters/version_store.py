@@ -83,11 +83,12 @@ class TableVersionStore:
             source="validated",
         )
 
-    def read_legacy(self) -> ValidatedRecord | None:
-        """The original ``aksversion``/``1`` row as a record (environment ``""``), or None.
+    def read_legacy(self, environment: str = "") -> ValidatedRecord | None:
+        """The original ``aksversion``/``1`` row as a record, or None.
 
-        The caller decides which environment it stands for (the lead's); its time is the
-        row's table Timestamp, the last time the original app wrote it.
+        The caller decides which environment it stands for (the lead's) and may pass it as
+        ``environment``; its time is the row's table Timestamp, the last time the original
+        app wrote it.
         """
         entity = self._get(LEGACY_PARTITION, LEGACY_ROW)
         if entity is None:
@@ -95,7 +96,7 @@ class TableVersionStore:
         where = self._where(LEGACY_PARTITION, LEGACY_ROW)
         metadata = getattr(entity, "metadata", None) or {}
         return ValidatedRecord(
-            environment="",
+            environment=environment,
             version=_version(entity, LEGACY_PROPERTY, where),
             validated_at=_timestamp(metadata.get("timestamp"), "Timestamp", where),
             instance_id=None,
