@@ -1,0 +1,14 @@
+"""HttpStarter: POST /api/upgrades starts a run; GET /api/upgrades/{environment}/{date} reports it."""
+
+import azure.durable_functions as df
+import azure.functions as func
+
+from shared import starters
+
+bp = df.Blueprint()
+
+
+@bp.route(route="upgrades/{environment?}/{date?}", methods=["GET", "POST"], auth_level=func.AuthLevel.FUNCTION)
+@bp.durable_client_input(client_name="client")
+async def HttpStarter(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:  # noqa: N802
+    return await starters.http_entry(req, client)

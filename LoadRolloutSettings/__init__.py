@@ -1,0 +1,14 @@
+"""LoadRolloutSettings: hand the orchestrator the settings it decides on (it may not read them itself)."""
+
+from typing import Any
+
+import azure.durable_functions as df
+
+from shared import activities
+
+bp = df.Blueprint()
+
+
+@bp.activity_trigger(input_name="payload")
+def LoadRolloutSettings(payload: Any) -> dict[str, Any]:  # noqa: N802
+    return activities.load_rollout_settings(payload)

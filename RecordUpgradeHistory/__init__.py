@@ -1,0 +1,14 @@
+"""RecordUpgradeHistory: append audit rows, one per cluster attempt."""
+
+from typing import Any
+
+import azure.durable_functions as df
+
+from shared import activities
+
+bp = df.Blueprint()
+
+
+@bp.activity_trigger(input_name="payload")
+def RecordUpgradeHistory(payload: Any) -> dict[str, Any]:  # noqa: N802
+    return activities.record_upgrade_history(payload)

@@ -1,0 +1,14 @@
+"""TimerStarter: the weekly trigger on %UPGRADE_SCHEDULE%; starts the wave of the occurrence's date."""
+
+import azure.durable_functions as df
+import azure.functions as func
+
+from shared import starters
+
+bp = df.Blueprint()
+
+
+@bp.timer_trigger(schedule="%UPGRADE_SCHEDULE%", arg_name="timer", run_on_startup=False, use_monitor=True)
+@bp.durable_client_input(client_name="client")
+async def TimerStarter(timer: func.TimerRequest, client: df.DurableOrchestrationClient) -> None:  # noqa: N802
+    await starters.timer_start(timer.schedule_status, client)

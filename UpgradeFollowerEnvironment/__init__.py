@@ -1,0 +1,14 @@
+"""UpgradeFollowerEnvironment: check the predecessor's validated version (present, soaked) and plan the follower's clusters up to it."""
+
+from typing import Any
+
+import azure.durable_functions as df
+
+from shared import activities
+
+bp = df.Blueprint()
+
+
+@bp.activity_trigger(input_name="payload")
+def UpgradeFollowerEnvironment(payload: Any) -> dict[str, Any]:  # noqa: N802
+    return activities.plan_follower_environment(payload)

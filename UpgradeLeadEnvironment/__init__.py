@@ -1,0 +1,14 @@
+"""UpgradeLeadEnvironment: discover the lead environment's clusters and choose each one's newest allowed GA version."""
+
+from typing import Any
+
+import azure.durable_functions as df
+
+from shared import activities
+
+bp = df.Blueprint()
+
+
+@bp.activity_trigger(input_name="payload")
+def UpgradeLeadEnvironment(payload: Any) -> dict[str, Any]:  # noqa: N802
+    return activities.plan_lead_environment(payload)

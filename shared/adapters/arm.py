@@ -1,0 +1,327 @@
+"""Azure Resource Manager through the SDK clients: discover clusters, read upgrade options,
+start an upgrade with GET-change-PUT under If-Match, and read the operation's status.
+
+SDK errors are classified here, once: 429, 5xx, dropped connections and 409 "another operation
+is in progress" are transient (retry); every other 4xx is permanent and keeps ARM's code and
+message. The domain never sees an SDK type.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from azure.core import MatchConditions
+from azure.core.credentials import TokenCredential
+from azure.core.exceptions import HttpResponseError, ServiceRequestError, ServiceResponseError
+from azure.core.rest import HttpRequest
+from azure.mgmt.containerservice import ContainerServiceClient
+from azure.mgmt.resource.subscriptions import SubscriptionClient
+
+from shared.domain import versions
+from shared.domain.clusters import AvailableVersion, ClusterSnapshot
+from shared.errors import ArmPermanentError, ArmTransientError
+
+T = TypeVar("T")
+_TRANSIENT_409_CODES = {"operationnotallowed", "conflict", "anotheroperationinprogress", "etagmismatch"}
+
+
+@dataclass(frozen=True)
+class Subscription:
+    id: str
+    display_name: str
+
+
+@dataclass(frozen=True)
+class ClusterState:
+    """A fresh GET of one cluster: what an upgrade decision needs, plus the ETag for the PUT."""
+
+    id: str
+    provisioning_state: str
+    power_state: str
+    #: What the cluster runs (currentKubernetesVersion, falling back to kubernetesVersion).
+    current_version: str
+    #: What the cluster was last asked to run (kubernetesVersion): the target of a running upgrade.
+    requested_version: str
+    etag: str | None
+
+
+@dataclass(frozen=True)
+class OperationStatus:
+    """An ARM long-running operation as its Azure-AsyncOperation URL reports it."""
+
+    status: str  # "InProgress" | "Succeeded" | "Failed" | "Canceled" | ...
+    code: str | None = None
+    message: str | None = None
+
+    @property
+    def done(self) -> bool:
+        return self.status.lower() in ("succeeded", "failed", "canceled", "cancelled")
+
+
+class PreconditionFailed(Exception):
+    """HTTP 412: the cluster changed since our GET (its ETag moved)."""
+
+
+def parse_cluster_id(cluster_id: str) -> tuple[str, str, str]:
+    """(subscription id, resource group, name) from an ARM managed-cluster id."""
+    parts = cluster_id.strip("/").split("/")
+    lowered = [p.lower() for p in parts]
+    try:
+        sub = parts[lowered.index("subscriptions") + 1]
+        group = parts[lowered.index("resourcegroups") + 1]
+        name = parts[lowered.index("managedclusters") + 1]
+    except (ValueError, IndexError) as exc:
+        raise ArmPermanentError("InvalidResourceId", f"not a managed cluster id: {cluster_id!r}") from exc
+    return sub, group, name
+
+
+def classify(exc: Exception) -> Exception:
+    """Turn an azure-core exception into our TransientError / PermanentError (or pass it on)."""
+    if isinstance(exc, (ServiceRequestError, ServiceResponseError)):
+        return ArmTransientError("ConnectionError", str(exc).split("\n")[0][:300])
+    if isinstance(exc, HttpResponseError):
+        status = exc.status_code or 0
+        code, message = _arm_error(exc)
+        retry_after = _retry_after(exc)
+        if status == 412:
+            return PreconditionFailed(message)
+        if status == 429 or status >= 500 or status == 408:
+            return ArmTransientError(code, message, status, retry_after)
+        if status == 409 and code.lower() in _TRANSIENT_409_CODES:
+            return ArmTransientError(code, message, status, retry_after)
+        return ArmPermanentError(code, message, status)
+    return exc
+
+
+def _arm_error(exc: HttpResponseError) -> tuple[str, str]:
+    error = getattr(exc, "error", None)
+    code = getattr(error, "code", None) or ""
+    message = getattr(error, "message", None) or ""
+    if not code and exc.response is not None:
+        try:
+            body = exc.response.json()
+            code = body.get("error", {}).get("code", "") or ""
+            message = body.get("error", {}).get("message", "") or message
+        except Exception:  # noqa: BLE001 - a non-JSON error body still gets a code below
+            pass
+    return code or f"HTTP{exc.status_code}", message or (exc.reason or str(exc).split("\n")[0])
+
+
+def _retry_after(exc: HttpResponseError) -> float | None:
+    if exc.response is None:
+        return None
+    value = exc.response.headers.get("Retry-After")
+    try:
+        return float(value) if value is not None else None
+    except ValueError:
+        return None
+
+
+@contextmanager
+def _arm_errors() -> Iterator[None]:
+    try:
+        yield
+    except (HttpResponseError, ServiceRequestError, ServiceResponseError) as exc:
+        raise classify(exc) from exc
+
+
+def _available(entries: Any) -> list[AvailableVersion]:
+    """Upgrade-profile entries → domain versions; an unreadable version is an ARM answer we refuse."""
+    found = []
+    for entry in entries or []:
+        raw = entry.get("kubernetesVersion") if isinstance(entry, dict) else None
+        try:
+            found.append(AvailableVersion(versions.parse(raw or ""), bool(entry.get("isPreview", False))))
+        except ValueError as exc:
+            raise ArmPermanentError("InvalidUpgradeProfile", f"upgrade profile lists {raw!r}: {exc}") from exc
+    return found
+
+
+class ArmGateway:
+    """The ARM operations the conductor uses, over one credential and reused clients."""
+
+    def __init__(
+        self,
+        credential: TokenCredential,
+        endpoint: str = "https://management.azure.com",
+        *,
+        client_options: dict[str, Any] | None = None,
+    ) -> None:
+        self._credential = credential
+        self._endpoint = endpoint.rstrip("/")
+        self._options = {
+            "credential_scopes": [f"{self._endpoint}/.default"],
+            "retry_total": 4,
+            "retry_backoff_factor": 0.8,
+            "retry_backoff_max": 30,
+            **(client_options or {}),
+        }
+        self._clients: dict[str, ContainerServiceClient] = {}
+        self._lock = threading.Lock()
+        self._subscriptions: SubscriptionClient | None = None
+
+    # -- clients ------------------------------------------------------------------------------
+    def _aks(self, subscription_id: str) -> ContainerServiceClient:
+        """One client per subscription, built once: connection pools and tokens are reused."""
+        with self._lock:
+            client = self._clients.get(subscription_id.lower())
+            if client is None:
+                client = ContainerServiceClient(self._credential, subscription_id, base_url=self._endpoint, **self._options)
+                self._clients[subscription_id.lower()] = client
+            return client
+
+    def _subs(self) -> SubscriptionClient:
+        with self._lock:
+            if self._subscriptions is None:
+                self._subscriptions = SubscriptionClient(self._credential, base_url=self._endpoint, **self._options)
+            return self._subscriptions
+
+    def close(self) -> None:
+        for client in self._clients.values():
+            client.close()
+        if self._subscriptions is not None:
+            self._subscriptions.close()
+
+    # -- discovery ----------------------------------------------------------------------------
+    def list_subscriptions(self, only: tuple[str, ...] = ()) -> list[Subscription]:
+        """Every subscription the identity sees (one paged call), narrowed to ``only`` when given."""
+        with _arm_errors():
+            found = [
+                Subscription(s.subscription_id or "", s.display_name or "") for s in self._subs().subscriptions.list()
+            ]
+        if only:
+            wanted = {s.lower() for s in only}
+            known = {s.id.lower(): s for s in found}
+            return [known.get(s.lower(), Subscription(s, "")) for s in only if s.lower() in wanted]
+        return found
+
+    def list_clusters(self, subscription: Subscription) -> list[ClusterSnapshot]:
+        """One paged managed-cluster list for the whole subscription (never a walk of groups)."""
+        with _arm_errors():
+            items = list(self._aks(subscription.id).managed_clusters.list())
+        return [self._snapshot(subscription, mc) for mc in items]
+
+    @staticmethod
+    def _snapshot(subscription: Subscription, mc: Any) -> ClusterSnapshot:
+        props = mc.get("properties") or {}
+        cluster_id = mc.get("id") or ""
+        _, group, _ = parse_cluster_id(cluster_id)
+        return ClusterSnapshot(
+            id=cluster_id,
+            name=mc.get("name") or "",
+            subscription_id=subscription.id,
+            subscription_name=subscription.display_name,
+            resource_group=group,
+            location=mc.get("location") or "",
+            current_version=props.get("currentKubernetesVersion") or props.get("kubernetesVersion") or "",
+            provisioning_state=props.get("provisioningState") or "",
+            power_state=(props.get("powerState") or {}).get("code") or "",
+            tags=tuple(sorted((mc.get("tags") or {}).items())),
+        )
+
+    def upgrade_options(self, cluster_id: str) -> list[AvailableVersion]:
+        """The control plane's one-step upgrades from the cluster's upgrade profile (any order)."""
+        sub, group, name = parse_cluster_id(cluster_id)
+        with _arm_errors():
+            profile = self._aks(sub).managed_clusters.get_upgrade_profile(group, name)
+        control = (profile.get("properties") or {}).get("controlPlaneProfile") or {}
+        return _available(control.get("upgrades"))
+
+    def region_versions(self, subscription_id: str, location: str) -> list[AvailableVersion]:
+        """Every patch the region offers (for the stable policy's "newest GA minor")."""
+        with _arm_errors():
+            result = self._aks(subscription_id).managed_clusters.list_kubernetes_versions(location)
+        found = []
+        for minor in result.get("values") or []:
+            preview = bool(minor.get("isPreview", False))
+            for patch in (minor.get("patchVersions") or {}):
+                try:
+                    found.append(AvailableVersion(versions.parse(patch), preview))
+                except ValueError as exc:
+                    raise ArmPermanentError("InvalidVersionList", f"region {location} lists {patch!r}") from exc
+        return found
+
+    # -- upgrades -----------------------------------------------------------------------------
+    def get_state(self, cluster_id: str) -> ClusterState:
+        sub, group, name = parse_cluster_id(cluster_id)
+        with _arm_errors():
+            mc = self._aks(sub).managed_clusters.get(group, name)
+        return self._state(mc)
+
+    @staticmethod
+    def _state(mc: Any) -> ClusterState:
+        props = mc.get("properties") or {}
+        requested = props.get("kubernetesVersion") or ""
+        return ClusterState(
+            id=mc.get("id") or "",
+            provisioning_state=props.get("provisioningState") or "",
+            power_state=(props.get("powerState") or {}).get("code") or "",
+            current_version=props.get("currentKubernetesVersion") or requested,
+            requested_version=requested,
+            etag=mc.get("eTag"),
+        )
+
+    def put_upgrade(
+        self, cluster_id: str, target: str, decide: Callable[[ClusterState], str | None]
+    ) -> tuple[ClusterState, str | None]:
+        """GET the whole cluster, let ``decide`` veto, set the target on the control plane and every
+        node pool, and PUT it back under If-Match. Returns (state before PUT, operation URL).
+
+        ``decide`` gets the fresh state and returns None to go ahead or a reason to stop (then the
+        returned URL is None and nothing was sent). A 412 raises PreconditionFailed: the caller GETs
+        and decides again instead of overwriting someone else's change.
+        """
+        sub, group, name = parse_cluster_id(cluster_id)
+        client = self._aks(sub)
+        with _arm_errors():
+            mc = client.managed_clusters.get(group, name)
+        state = self._state(mc)
+        if decide(state) is not None:
+            return state, None
+        mc.properties.kubernetes_version = target
+        for pool in mc.properties.agent_pool_profiles or []:
+            pool.orchestrator_version = target
+            # As `az aks upgrade` does: creation data cannot round-trip through GET.
+            if "creationData" in pool:
+                del pool["creationData"]
+        # A GET never returns the service principal's secret; sending the profile back would fail
+        # validation or blank the secret, so leave it out as `az aks upgrade` does.
+        if "servicePrincipalProfile" in mc.properties:
+            del mc.properties["servicePrincipalProfile"]
+        headers: dict[str, str] = {}
+
+        def capture(response: Any) -> None:
+            headers.update(response.http_response.headers)
+
+        try:
+            client.managed_clusters.begin_create_or_update(
+                group,
+                name,
+                mc,
+                etag=state.etag,
+                match_condition=MatchConditions.IfNotModified if state.etag else None,
+                polling=False,
+                raw_response_hook=capture,
+            )
+        except (HttpResponseError, ServiceRequestError, ServiceResponseError) as exc:
+            raise classify(exc) from exc
+        lowered = {k.lower(): v for k, v in headers.items()}
+        return state, lowered.get("azure-asyncoperation") or lowered.get("location")
+
+    def operation_status(self, cluster_id: str, operation_url: str) -> OperationStatus:
+        """Read an Azure-AsyncOperation URL through the subscription's client pipeline (auth, retry)."""
+        sub, _, _ = parse_cluster_id(cluster_id)
+        client = self._aks(sub)
+        with _arm_errors():
+            response = client.send_request(HttpRequest("GET", operation_url))
+            response.raise_for_status()
+        try:
+            body = response.json()
+        except ValueError as exc:
+            raise ArmTransientError("InvalidOperationStatus", "operation status was not JSON") from exc
+        error = body.get("error") or {}
+        return OperationStatus(str(body.get("status", "")), error.get("code"), error.get("message"))

@@ -1,0 +1,244 @@
+"""The UpgradeOrchestrator's logic: a deterministic generator.
+
+Time comes only from ``context.current_utc_datetime``; every read and write is an activity; the
+decisions are pure functions from ``shared.domain``. Waiting for upgrades is the durable monitor
+pattern: start up to MAX_PARALLEL_UPGRADES, durable timer, check, start more, until done or the
+deadline passes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import azure.durable_functions as df
+
+from shared.domain import freeze, results, rollout
+from shared.domain import upgrades as upgrades_mod
+from shared.domain.planning import ClusterPlan, EnvironmentPlan
+from shared.domain.results import ClusterOutcome, RunResult
+
+# Activity function names (= their folder names).
+LOAD_SETTINGS = "LoadRolloutSettings"
+PLAN_LEAD = "UpgradeLeadEnvironment"
+PLAN_FOLLOWER = "UpgradeFollowerEnvironment"
+START_UPGRADE = "StartClusterUpgrade"
+CHECK_PROGRESS = "CheckUpgradeProgress"
+RECORD_VERSION = "RecordValidatedVersion"
+RECORD_HISTORY = "RecordUpgradeHistory"
+NOTIFY = "NotifyRollout"
+
+#: Activities that raise are retried by the host: a crash or a transient store/ARM error.
+ACTIVITY_RETRY = df.RetryOptions(first_retry_interval_in_milliseconds=15_000, max_number_of_attempts=4)
+MAX_START_ATTEMPTS = 5
+
+
+@dataclass(frozen=True)
+class RunRequest:
+    """The orchestrator's input: ``{"environment", "date", "dryRun", "force"}``."""
+
+    environment: str | None
+    date: str
+    dry_run: bool = False
+    force: bool = False
+
+    @classmethod
+    def from_input(cls, data: Any) -> RunRequest:
+        if not isinstance(data, dict) or not isinstance(data.get("date"), str):
+            raise ValueError("orchestrator input must be {\"environment\", \"date\", \"dryRun\", \"force\"}")
+        return cls(data.get("environment"), data["date"], bool(data.get("dryRun", False)), bool(data.get("force", False)))
+
+    def to_input(self) -> dict[str, Any]:
+        return {"environment": self.environment, "date": self.date, "dryRun": self.dry_run, "force": self.force}
+
+
+def instance_id_for(environment: str | None, day: str) -> str:
+    """One fixed instance id per environment and date, shared by both starters and ``ops run``."""
+    return f"aks-upgrade-{environment or 'none'}-{day}"
+
+
+def _iso(moment: datetime) -> str:
+    return moment.isoformat()
+
+
+def run(context: df.DurableOrchestrationContext) -> Generator[Any, Any, dict[str, Any]]:
+    request = RunRequest.from_input(context.get_input())
+    started = context.current_utc_datetime
+    config = yield context.call_activity_with_retry(LOAD_SETTINGS, ACTIVITY_RETRY, None)
+    plan = rollout.plan_from_dict(config["plan"])
+    day = date.fromisoformat(request.date)
+    chosen = rollout.choose_wave(plan, day, request.environment)
+    dry_run = request.dry_run or bool(config["dryRun"])
+
+    def finish(status: str, reason: str | None = None, **extra: Any) -> RunResult:
+        return RunResult(context.instance_id, request.date, chosen.environment, chosen.role, status, reason, **extra)
+
+    if chosen.environment is None:
+        return finish("nothing-to-do", f"no wave on {day.strftime('%A')} {day} in ROLLOUT_PLAN").to_dict()
+    environment = chosen.environment
+    windows = freeze.parse_freeze_dates(",".join(config["freezeDates"]))
+    frozen = freeze.freeze_covering(day, windows)
+    if frozen is not None:
+        return finish("skipped", f"{day} is frozen (FREEZE_DATES {frozen}); no upgrade starts").to_dict()
+
+    context.set_custom_status({"phase": "planning", "environment": environment})
+    payload = {
+        "environment": environment, "predecessor": chosen.predecessor, "date": request.date,
+        "clock": _iso(context.current_utc_datetime), "minSoakHours": config["minSoakHours"],
+        "instanceId": context.instance_id,
+    }
+    try:
+        raw_plan = yield context.call_activity_with_retry(
+            PLAN_LEAD if chosen.role == "lead" else PLAN_FOLLOWER, ACTIVITY_RETRY, payload
+        )
+    except Exception as exc:  # noqa: BLE001 - retries exhausted: report, never guess
+        result = finish("failed", f"planning failed after retries: {_first_line(exc)}")
+        return (yield from _close(context, result, started))
+    env_plan = EnvironmentPlan.from_dict(raw_plan)
+    target_version = env_plan.target_version
+
+    if env_plan.status in ("skipped", "failed"):
+        result = finish(env_plan.status, env_plan.reason, target_version=target_version)
+        return (yield from _close(context, result, started))
+    outcomes = {p.id: results.outcome_from_plan(p, dry_run=dry_run) for p in env_plan.clusters}
+    if not env_plan.has_eligible:
+        result = finish("nothing-to-do", f"no eligible cluster in {environment}", target_version=target_version,
+                        clusters=tuple(outcomes.values()))
+        return (yield from _close(context, result, started))
+    if dry_run:
+        status, reason = results.overall_status(list(outcomes.values()), dry_run=True)
+        result = finish(status, reason, target_version=target_version, clusters=tuple(outcomes.values()))
+        return (yield from _close(context, result, started, notify_and_audit=False))
+
+    finals = yield from _upgrade_all(context, env_plan, config)
+    outcomes.update(finals)
+    ordered = tuple(outcomes[p.id] for p in env_plan.clusters)
+    status, reason = results.overall_status(ordered, dry_run=False)
+    recorded = None
+    decision = results.record_decision(env_plan, ordered, target_version)
+    if status == "succeeded" and decision is not None:
+        context.set_custom_status(_progress("recording", environment, ordered))
+        written = yield context.call_activity_with_retry(RECORD_VERSION, ACTIVITY_RETRY, {
+            "environment": environment, "version": decision.version, "clusters": list(decision.clusters),
+            "instanceId": context.instance_id, "validatedAt": _iso(context.current_utc_datetime),
+        })
+        recorded = written["version"]
+    result = finish(status, reason, target_version=target_version, recorded_version=recorded, clusters=ordered)
+    return (yield from _close(context, result, started))
+
+
+def _upgrade_all(
+    context: df.DurableOrchestrationContext, env_plan: EnvironmentPlan, config: dict[str, Any]
+) -> Generator[Any, Any, dict[str, ClusterOutcome]]:
+    """Keep up to MAX_PARALLEL_UPGRADES upgrades running; poll with durable timers; obey the deadline."""
+    max_parallel = int(config["maxParallelUpgrades"])
+    poll = timedelta(seconds=int(config["pollIntervalSeconds"]))
+    deadline = context.current_utc_datetime + timedelta(minutes=int(config["upgradeTimeoutMinutes"]))
+    by_id = {p.id: p for p in env_plan.to_upgrade}
+    ready: list[str] = list(by_id)
+    waiting: dict[str, datetime] = {}  # cluster id → not before (transient start failures)
+    attempts: dict[str, int] = {}
+    in_flight: dict[str, dict[str, Any]] = {}
+    finals: dict[str, ClusterOutcome] = {}
+    total = len(env_plan.clusters)
+
+    def done(plan: ClusterPlan, result: str, reason: str | None = None) -> None:
+        finals[plan.id] = ClusterOutcome(plan.id, plan.from_version, plan.to_version, result, reason)
+
+    while ready or waiting or in_flight:
+        now = context.current_utc_datetime
+        for cid, not_before in sorted(waiting.items()):
+            if not_before <= now:
+                ready.append(cid)
+                del waiting[cid]
+        batch, ready = ready[: max(max_parallel - len(in_flight), 0)], ready[max(max_parallel - len(in_flight), 0):]
+        if batch:
+            tasks = [
+                context.call_activity_with_retry(START_UPGRADE, ACTIVITY_RETRY, {
+                    "cluster": by_id[cid].to_dict(), "instanceId": context.instance_id,
+                })
+                for cid in batch
+            ]
+            try:
+                started = yield context.task_all(tasks)
+            except Exception as exc:  # noqa: BLE001 - unknown whether PUTs went out: let the checks tell
+                started = [{"id": cid, "state": "upgrading", "operationUrl": None,
+                            "reason": f"start outcome unknown: {_first_line(exc)}"} for cid in batch]
+            for answer in started:
+                plan = by_id[answer["id"]]
+                state = answer["state"]
+                if state == "upgrading":
+                    in_flight[plan.id] = {"id": plan.id, "to": plan.to_version, "operationUrl": answer.get("operationUrl")}
+                elif state == "already-current":
+                    done(plan, "already-current")
+                elif state == "retry":
+                    attempts[plan.id] = attempts.get(plan.id, 0) + 1
+                    if attempts[plan.id] >= MAX_START_ATTEMPTS:
+                        done(plan, "failed", f"{answer.get('reason')} (gave up after {attempts[plan.id]} attempts)")
+                    else:
+                        delay = upgrades_mod.retry_delay_seconds(attempts[plan.id], answer.get("retryAfter"))
+                        waiting[plan.id] = now + timedelta(seconds=delay)
+                else:
+                    done(plan, "failed", answer.get("reason"))
+        context.set_custom_status(_progress("upgrading", env_plan.environment, list(finals.values()), total, len(in_flight)))
+        if not (ready or waiting or in_flight):
+            break
+        if now >= deadline:
+            for cid in [*in_flight, *waiting, *ready]:
+                done(by_id[cid], "failed", f"Timeout: not finished within UPGRADE_TIMEOUT_MINUTES={config['upgradeTimeoutMinutes']}")
+            break
+        wake = now + poll
+        if waiting and not in_flight and not ready:
+            wake = max(min(waiting.values()), now + timedelta(seconds=1))
+        yield context.create_timer(min(wake, max(deadline, now + timedelta(seconds=1))))
+        if in_flight:
+            checked = yield context.call_activity_with_retry(CHECK_PROGRESS, ACTIVITY_RETRY, {
+                "clusters": list(in_flight.values()), "instanceId": context.instance_id,
+            })
+            for item in checked["clusters"]:
+                if item["state"] == "inProgress":
+                    continue
+                plan = by_id[item["id"]]
+                in_flight.pop(plan.id, None)
+                done(plan, "upgraded" if item["state"] == "succeeded" else "failed", item.get("reason"))
+    return finals
+
+
+def _close(
+    context: df.DurableOrchestrationContext, result: RunResult, started: datetime, *, notify_and_audit: bool = True
+) -> Generator[Any, Any, dict[str, Any]]:
+    """Audit and notify (best effort, never failing the run), then return the contract JSON."""
+    output = result.to_dict()
+    context.set_custom_status(_progress("done", result.environment, list(result.clusters), status=result.status))
+    if notify_and_audit and result.clusters:
+        try:
+            yield context.call_activity(RECORD_HISTORY, {
+                **output, "startedAt": _iso(started), "finishedAt": _iso(context.current_utc_datetime),
+            })
+        except Exception:  # noqa: BLE001 - history is best effort
+            pass
+    try:
+        yield context.call_activity(NOTIFY, output)
+    except Exception:  # noqa: BLE001 - a notification never fails a rollout
+        pass
+    return output
+
+
+def _progress(
+    phase: str, environment: str | None, finished: list[ClusterOutcome], total: int | None = None,
+    in_flight: int = 0, status: str | None = None,
+) -> dict[str, Any]:
+    status_payload: dict[str, Any] = {
+        "phase": phase, "environment": environment, "clustersDone": len(finished),
+        "clustersTotal": total if total is not None else len(finished), "inFlight": in_flight,
+        "failed": sum(1 for o in finished if o.result == "failed"),
+    }
+    if status:
+        status_payload["status"] = status
+    return status_payload
+
+
+def _first_line(exc: BaseException) -> str:
+    return str(exc).strip().split("\n")[0][:500]

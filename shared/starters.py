@@ -1,0 +1,221 @@
+"""Rules shared by the two starters (HTTP and timer): body validation, the fixed instance id, and
+when an existing instance may be started again. See "HTTP starter" in ARCHITECTURE.md.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import azure.durable_functions as df
+import azure.functions as func
+
+from shared import logs, orchestration
+from shared import settings as settings_mod
+from shared.domain import rollout
+from shared.errors import ConfigError, UsageError
+
+ORCHESTRATOR = "UpgradeOrchestrator"
+BODY_KEYS = ("environment", "date", "dryRun", "force")
+ACTIVE = ("Pending", "Running", "Suspended", "ContinuedAsNew")
+RESTARTABLE = ("Failed", "Terminated", "Canceled")
+
+
+@dataclass(frozen=True)
+class StartRequest:
+    environment: str | None
+    date: str
+    dry_run: bool
+    force: bool
+
+
+def parse_date(value: Any, field: str = "date") -> date:
+    if not isinstance(value, str):
+        raise UsageError(f"{field} must be a YYYY-MM-DD string", field)
+    try:
+        if len(value) != 10:
+            raise ValueError
+        return date.fromisoformat(value)
+    except ValueError:
+        raise UsageError(f"{field} must be a real date as YYYY-MM-DD, got {value!r}", field) from None
+
+
+def parse_environment(value: Any, plan: rollout.RolloutPlan, field: str = "environment") -> str:
+    if not isinstance(value, str) or plan.wave_of(value) is None:
+        raise UsageError(f"unknown environment {value!r}; the plan has {list(plan.environments)}", field)
+    return value
+
+
+def parse_start_body(raw: bytes, plan: rollout.RolloutPlan, today: date) -> StartRequest:
+    """The POST body (optional) → a start request; UsageError names the offending field."""
+    text = raw.decode("utf-8", errors="replace").strip() if raw else ""
+    if not text:
+        data: Any = {}
+    else:
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError:
+            raise UsageError("body must be a JSON object", "body") from None
+    if not isinstance(data, dict):
+        raise UsageError("body must be a JSON object", "body")
+    for key in data:
+        if key not in BODY_KEYS:
+            raise UsageError(f"unknown field {key!r}; allowed: {list(BODY_KEYS)}", key)
+    environment = None
+    if data.get("environment") is not None:
+        environment = parse_environment(data["environment"], plan)
+    day = parse_date(data["date"]) if "date" in data else today
+    flags = {}
+    for key in ("dryRun", "force"):
+        value = data.get(key, False)
+        if not isinstance(value, bool):
+            raise UsageError(f"{key} must be true or false (a JSON boolean)", key)
+        flags[key] = value
+    return StartRequest(environment, day.isoformat(), flags["dryRun"], flags["force"])
+
+
+def may_start(runtime_status: str | None, force: bool) -> bool:
+    """Start (again) under the fixed id? Never over an active instance; over a completed one only with force."""
+    if runtime_status is None or runtime_status in RESTARTABLE:
+        return True
+    if runtime_status == "Completed":
+        return force
+    return False
+
+
+def _json(status: int, body: dict[str, Any]) -> func.HttpResponse:
+    return func.HttpResponse(json.dumps(body), status_code=status, mimetype="application/json")
+
+
+def _bad(exc: UsageError) -> func.HttpResponse:
+    return _json(400, {"error": str(exc), "field": exc.field or "body"})
+
+
+def _settings() -> settings_mod.Settings:
+    return settings_mod.load()
+
+
+def _misconfigured(exc: ConfigError) -> func.HttpResponse:
+    logs.event(logging.ERROR, "refusing to start: invalid settings", settings=",".join(sorted(exc.problems)))
+    return _json(500, {"error": str(exc), "settings": sorted(exc.problems)})
+
+
+async def _status(client: df.DurableOrchestrationClient, instance_id: str) -> Any:
+    status = await client.get_status(instance_id)
+    return status if getattr(status, "runtime_status", None) is not None else None
+
+
+def _runtime_name(status: Any) -> str | None:
+    value = getattr(status, "runtime_status", None)
+    return getattr(value, "value", value) if value is not None else None
+
+
+async def http_start(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
+    try:
+        settings = _settings()
+    except ConfigError as exc:
+        return _misconfigured(exc)
+    plan = settings.rollout_plan
+    today = datetime.now(ZoneInfo(plan.timezone)).date()
+    try:
+        request = parse_start_body(req.get_body(), plan, today)
+    except UsageError as exc:
+        return _bad(exc)
+    chosen = rollout.choose_wave(plan, date.fromisoformat(request.date), request.environment)
+    if chosen.environment is None:
+        day = date.fromisoformat(request.date)
+        return _json(200, {"status": "nothing-to-do", "reason": f"no wave on {day.strftime('%A')} {day} in ROLLOUT_PLAN"})
+    instance_id = orchestration.instance_id_for(chosen.environment, request.date)
+    existing = await _status(client, instance_id)
+    runtime_status = _runtime_name(existing)
+    if not may_start(runtime_status, request.force):
+        urls = client.create_http_management_payload(instance_id)
+        hint = " (send \"force\": true to run it again)" if runtime_status == "Completed" else ""
+        return _json(409, {
+            "error": f"instance {instance_id} is {runtime_status}{hint}",
+            "instanceId": instance_id, "runtimeStatus": runtime_status,
+            "statusQueryGetUri": urls["statusQueryGetUri"],
+        })
+    run = orchestration.RunRequest(chosen.environment, request.date, request.dry_run, request.force)
+    await client.start_new(ORCHESTRATOR, instance_id, run.to_input())
+    logs.event(logging.INFO, "started", environment=chosen.environment, instance_id=instance_id, trigger="http")
+    return client.create_check_status_response(req, instance_id)
+
+
+async def http_status(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
+    try:
+        settings = _settings()
+    except ConfigError as exc:
+        return _misconfigured(exc)
+    try:
+        environment = parse_environment(req.route_params.get("environment"), settings.rollout_plan)
+        day = parse_date(req.route_params.get("date"))
+    except UsageError as exc:
+        return _bad(exc)
+    instance_id = orchestration.instance_id_for(environment, day.isoformat())
+    status = await _status(client, instance_id)
+    if status is None:
+        return _json(404, {"error": f"no run for {environment} on {day}", "instanceId": instance_id})
+    urls = client.create_http_management_payload(instance_id)
+
+    def stamp(value: Any) -> Any:
+        return value.isoformat() if isinstance(value, datetime) else value
+
+    return _json(200, {
+        "instanceId": instance_id,
+        "runtimeStatus": _runtime_name(status),
+        "customStatus": status.custom_status,
+        "output": status.output,
+        "createdTime": stamp(status.created_time),
+        "lastUpdatedTime": stamp(status.last_updated_time),
+        "statusQueryGetUri": urls["statusQueryGetUri"],
+    })
+
+
+async def http_entry(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
+    if req.method.upper() == "POST":
+        if req.route_params.get("environment") or req.route_params.get("date"):
+            return _json(404, {"error": "POST /api/upgrades takes its parameters in the body"})
+        return await http_start(req, client)
+    return await http_status(req, client)
+
+
+def occurrence_date(schedule_status: dict[str, Any] | None, timezone: str) -> date | None:
+    """The date of the occurrence the timer fired for: schedule_status["Next"] in the plan's zone."""
+    raw = (schedule_status or {}).get("Next")
+    if not raw:
+        return None
+    moment = datetime.fromisoformat(str(raw).replace("Z", "+00:00"))
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)  # the host reports UTC unless WEBSITE_TIME_ZONE is set
+    return moment.astimezone(ZoneInfo(timezone)).date()
+
+
+async def timer_start(schedule_status: dict[str, Any] | None, client: df.DurableOrchestrationClient) -> str:
+    """Start the wave of the occurrence's date, following the HTTP rules without ``force``."""
+    try:
+        settings = _settings()
+    except ConfigError as exc:
+        logs.event(logging.ERROR, "timer: refusing to start: invalid settings", error=str(exc))
+        return "refused"
+    plan = settings.rollout_plan
+    day = occurrence_date(schedule_status, plan.timezone)
+    if day is None:
+        logs.event(logging.ERROR, "timer: no schedule status (Next) to take the date from; not starting")
+        return "no-date"
+    chosen = rollout.choose_wave(plan, day, None)
+    if chosen.environment is None:
+        logs.event(logging.INFO, f"timer: no wave on {day.strftime('%A')} {day}; nothing started")
+        return "nothing-to-do"
+    instance_id = orchestration.instance_id_for(chosen.environment, day.isoformat())
+    runtime_status = _runtime_name(await _status(client, instance_id))
+    if not may_start(runtime_status, force=False):
+        logs.event(logging.INFO, f"timer: instance is {runtime_status}; not starting again", instance_id=instance_id)
+        return f"exists:{runtime_status}"
+    await client.start_new(ORCHESTRATOR, instance_id, orchestration.RunRequest(chosen.environment, day.isoformat()).to_input())
+    logs.event(logging.INFO, "started", environment=chosen.environment, instance_id=instance_id, trigger="timer")
+    return "started"
