@@ -1,0 +1,619 @@
+"""Run one durable orchestration instance to completion in-process, through the SDK's replay.
+
+The Functions host cannot run here, so this module plays the Durable Task extension's part:
+it keeps the instance's history, calls the orchestrator handle (``Orchestrator.create(fn)``,
+the very callable the worker calls) with the whole history on every episode, reads back the
+actions, executes the activities it asked for, and appends the outcomes as the next episode.
+The orchestrator code is the real generator and is replayed from its first line each time,
+exactly as in Azure.
+
+Host behaviours reproduced here (facts in /work/shared/DURABLE-REPLAY.md):
+
+- episodes are ``OrchestratorStarted, <completions>, <newly scheduled>, OrchestratorCompleted``;
+- one task-id counter per instance, in the order tasks are yielded; retry timers and
+  rescheduled attempts of ``call_activity_with_retry`` take ids too, so the driver puts retry
+  failures and non-final retry-timer fires first in an episode, before anything that can
+  resume the orchestrator, and allocates ids in that same order;
+- activities scheduled in one episode (``task_all`` fan-outs included) run concurrently;
+- durable timers fire at once on a simulated clock that only moves forward.
+
+Intentional differences from the host: a cancelled durable timer is never fired; activities
+take no simulated time unless ``clock_step_per_episode`` says so; ``continue_as_new`` is not
+supported (the conductor does not use it).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import json
+import threading
+import traceback
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from typing import Any, Literal
+
+from ops.durable import history as h
+from ops.durable.registry import registry_from_app
+
+__all__ = [
+    "ActivityFunction",
+    "DriverError",
+    "OrchestrationDriver",
+    "OrchestrationLimitExceeded",
+    "OrchestrationRun",
+    "OrchestrationStuck",
+    "OrchestratorHandle",
+    "ReplayResult",
+    "registry_from_app",
+    "replay",
+    "run_orchestration",
+]
+
+#: ``Orchestrator.create(fn)``: context JSON in, orchestrator state JSON out (or raises).
+OrchestratorHandle = Callable[[str], str]
+#: An activity: decoded input in, JSON-serialisable result out (sync, or returns an awaitable).
+ActivityFunction = Callable[[Any], Any]
+ClockCallback = Callable[[datetime], None]
+RuntimeStatus = Literal["Completed", "Failed", "Running"]
+
+_OUT_OF_PROC_MARKER = "$OutOfProcData$:"
+DEFAULT_MAX_EPISODES = 10_000
+DEFAULT_MAX_HISTORY = 200_000
+DEFAULT_MAX_WORKERS = 32
+
+
+class DriverError(RuntimeError):
+    """The driver cannot continue this instance (a bug in the driver or a misuse of it)."""
+
+
+class OrchestrationLimitExceeded(DriverError):
+    """The instance ran more episodes or grew more history than the configured guard allows."""
+
+
+class OrchestrationStuck(DriverError):
+    """The orchestrator waits, but on nothing the driver has scheduled (ids out of step?)."""
+
+
+@dataclass(frozen=True)
+class OrchestrationRun:
+    """What one driven instance did.
+
+    ``runtime_status`` is ``Running`` only when the orchestrator waits for an external event
+    that nobody has raised yet (``OrchestrationDriver.raise_event`` then ``run`` resumes it).
+    ``custom_statuses`` holds each distinct custom status in the order the host would have
+    seen it (the value at the end of each episode, consecutive repeats collapsed).
+    ``activity_calls`` holds ``(name, decoded input)`` per scheduled attempt, in task-id order.
+    ``actions`` is the flattened action list of the last orchestrator call.
+    """
+
+    instance_id: str
+    name: str
+    runtime_status: RuntimeStatus
+    output: Any
+    error: str | None
+    custom_status: Any
+    custom_statuses: list[Any]
+    history: list[dict[str, Any]]
+    activity_calls: list[tuple[str, Any]]
+    actions: list[dict[str, Any]]
+    started: datetime
+    finished: datetime
+    episodes: int
+
+    @property
+    def succeeded(self) -> bool:
+        return self.runtime_status == "Completed"
+
+
+@dataclass(frozen=True)
+class ReplayResult:
+    """The orchestrator's answer to one call over a given history."""
+
+    is_done: bool
+    actions: list[dict[str, Any]]
+    output: Any
+    error: str | None
+    custom_status: Any
+
+
+@dataclass
+class _Retry:
+    interval: timedelta
+    max_attempts: int
+    attempt: int = 1
+
+
+@dataclass
+class _Work:
+    """An activity or sub-orchestration attempt, scheduled under ``task_id``."""
+
+    task_id: int
+    kind: Literal["activity", "suborchestration"]
+    name: str
+    input_json: str | None
+    instance_id: str | None = None
+    retry: _Retry | None = None
+
+
+@dataclass
+class _Timer:
+    timer_id: int
+    fire_at: datetime
+    retry_of: _Work | None = None  # host retry timer: the attempt to reschedule when it fires
+
+
+@dataclass
+class _Outcome:
+    work: _Work
+    ok: bool
+    result_json: str = "null"
+    reason: str = ""
+    details: str = ""
+    finished: datetime | None = None  # sub-orchestrations: the child's simulated finish
+
+
+@dataclass
+class _State:
+    """The orchestrator state of one call, decoded from the output JSON or the error text."""
+
+    is_done: bool
+    actions: list[dict[str, Any]]
+    output: Any
+    error: str | None
+    custom_status: Any
+    failed: bool = False
+
+
+class _MonotonicClockCallback:
+    """Forward clock moves to the user's callback, never backwards (shared by sub-orchestrations)."""
+
+    def __init__(self, callback: ClockCallback | None) -> None:
+        self._callback = callback
+        self._latest: datetime | None = None
+        self._lock = threading.Lock()
+
+    def __call__(self, moment: datetime) -> None:
+        if self._callback is None:
+            return
+        with self._lock:
+            if self._latest is not None and moment <= self._latest:
+                return
+            self._latest = moment
+            self._callback(moment)
+
+
+class OrchestrationDriver:
+    """Drives one instance. ``run()`` returns when it completes, fails, or waits for an event.
+
+    Not thread-safe: one caller at a time (the local HTTP API serialises per instance).
+    """
+
+    def __init__(
+        self,
+        handle: OrchestratorHandle,
+        activities: Mapping[str, ActivityFunction],
+        *,
+        instance_id: str,
+        input: Any = None,
+        start_time: datetime,
+        name: str = "orchestrator",
+        orchestrators: Mapping[str, OrchestratorHandle] | None = None,
+        on_clock_advance: ClockCallback | None = None,
+        clock_step_per_episode: timedelta = timedelta(0),
+        max_episodes: int = DEFAULT_MAX_EPISODES,
+        max_history: int = DEFAULT_MAX_HISTORY,
+        max_workers: int = DEFAULT_MAX_WORKERS,
+    ) -> None:
+        if clock_step_per_episode < timedelta(0):
+            raise ValueError("clock_step_per_episode must not be negative")
+        self._handle = handle
+        self._activities = dict(activities)
+        self._orchestrators = dict(orchestrators or {})
+        self.instance_id = instance_id
+        self.name = name
+        self._input_json = None if input is None else json.dumps(input)
+        self._started = h.to_utc(start_time)
+        self._clock = self._started
+        self._clock_callback = (
+            on_clock_advance if isinstance(on_clock_advance, _MonotonicClockCallback)
+            else _MonotonicClockCallback(on_clock_advance)
+        )
+        self._step = clock_step_per_episode
+        self._max_episodes = max_episodes
+        self._max_history = max_history
+        self._max_workers = max_workers
+
+        self._history: list[dict[str, Any]] = []
+        self._next_id = 0
+        self._flat_seen = 0
+        self._action_ids: list[int | None] = []  # task id per flattened action index
+        self._ready: list[_Work] = []
+        self._timers: list[_Timer] = []
+        self._events: list[tuple[str, str | None]] = []
+        self._waits_for_events = False
+        self._episodes = 0
+        self._status: RuntimeStatus = "Running"
+        self._state = _State(False, [], None, None, None)
+        self._custom_statuses: list[Any] = []
+        self._activity_calls: list[tuple[str, Any]] = []
+
+    # -- public -------------------------------------------------------------------------
+
+    @property
+    def now(self) -> datetime:
+        """The simulated clock: the timestamp of the latest episode."""
+        return self._clock
+
+    @property
+    def runtime_status(self) -> RuntimeStatus:
+        return self._status
+
+    def raise_event(self, name: str, data: Any = None) -> None:
+        """Queue an external event; the next ``run()`` delivers it as ``EventRaised``."""
+        self._events.append((name, json.dumps(data)))
+
+    def run(self) -> OrchestrationRun:
+        with ThreadPoolExecutor(max_workers=self._max_workers,
+                                thread_name_prefix=f"durable-{self.instance_id}") as pool:
+            if self._episodes == 0:
+                self._first_episode()
+            while self._status == "Running" and self._next_round(pool):
+                pass
+        return self.result()
+
+    def result(self) -> OrchestrationRun:
+        state = self._state
+        return OrchestrationRun(
+            instance_id=self.instance_id,
+            name=self.name,
+            runtime_status=self._status,
+            output=state.output if self._status == "Completed" else None,
+            error=state.error if self._status == "Failed" else None,
+            custom_status=state.custom_status,
+            custom_statuses=list(self._custom_statuses),
+            history=[dict(e) for e in self._history],
+            activity_calls=list(self._activity_calls),
+            actions=list(state.actions),
+            started=self._started,
+            finished=self._clock,
+            episodes=self._episodes,
+        )
+
+    # -- episodes -----------------------------------------------------------------------
+
+    def _first_episode(self) -> None:
+        at = self._clock
+        incoming = [h.orchestrator_started(at), h.execution_started(at, self.name, self._input_json)]
+        self._episode(incoming, host_events=[])
+
+    def _next_round(self, pool: ThreadPoolExecutor) -> bool:
+        """Deliver the next batch of completions. False when only an external event can help."""
+        self._check_limits()
+        outcomes: list[_Outcome] = []
+        events: list[tuple[str, str | None]] = []
+        if self._ready:
+            work, self._ready = self._ready, []
+            outcomes = list(pool.map(self._execute, work))
+            target = self._clock + self._step
+            for outcome in outcomes:
+                if outcome.finished is not None and outcome.finished > target:
+                    target = outcome.finished
+            events, self._events = self._events, []
+        elif self._events:
+            target = self._clock
+            events, self._events = self._events, []
+        elif self._timers:
+            target = max(self._clock, min(t.fire_at for t in self._timers))
+        elif self._waits_for_events:
+            return False
+        else:
+            raise OrchestrationStuck(
+                f"orchestration {self.instance_id!r} is not done but waits on nothing the "
+                f"driver scheduled (after {self._episodes} episodes); task ids may be out of "
+                "step with the SDK's"
+            )
+        self._advance_clock(target)
+        at = self._clock
+        due = sorted((t for t in self._timers if t.fire_at <= at),
+                     key=lambda t: (t.fire_at, t.timer_id))
+        self._timers = [t for t in self._timers if t.fire_at > at]
+
+        first: list[dict[str, Any]] = []  # events that take host ids but never resume user code
+        rest: list[dict[str, Any]] = []
+        host_events: list[dict[str, Any]] = []
+
+        for outcome in sorted(outcomes, key=lambda o: o.work.task_id):
+            work = outcome.work
+            if not outcome.ok and work.retry is not None:
+                first.append(self._failure_event(at, outcome))
+                timer = _Timer(self._allocate_id(), at + work.retry.interval, retry_of=work)
+                self._timers.append(timer)
+                host_events.append(h.timer_created(at, timer.timer_id, timer.fire_at))
+        for timer in due:
+            retried = timer.retry_of
+            if retried is not None and retried.retry is not None \
+                    and retried.retry.attempt < retried.retry.max_attempts:
+                first.append(h.timer_fired(at, timer.timer_id, timer.fire_at))
+                again = replace(retried, task_id=self._allocate_id(),
+                                retry=replace(retried.retry, attempt=retried.retry.attempt + 1))
+                host_events.append(self._schedule(at, again))
+        for outcome in sorted(outcomes, key=lambda o: o.work.task_id):
+            if outcome.ok:
+                rest.append(self._success_event(at, outcome))
+            elif outcome.work.retry is None:
+                rest.append(self._failure_event(at, outcome))
+        for name, data in events:
+            rest.append(h.event_raised(at, name, data))
+        for timer in due:
+            retried = timer.retry_of
+            if retried is None or retried.retry is None \
+                    or retried.retry.attempt >= retried.retry.max_attempts:
+                rest.append(h.timer_fired(at, timer.timer_id, timer.fire_at))
+
+        self._episode([h.orchestrator_started(at), *first, *rest], host_events)
+        return True
+
+    def _episode(self, incoming: list[dict[str, Any]], host_events: list[dict[str, Any]]) -> None:
+        """Call the orchestrator over history + ``incoming`` and record the new episode."""
+        self._episodes += 1
+        at = self._clock
+        for old in self._history:
+            old["IsPlayed"] = True
+        state = _call(self._handle, self._context_json([*self._history, *incoming]))
+        self._history.extend(incoming)
+        self._history.extend(host_events)
+        self._state = state
+        self._record_custom_status(state.custom_status)
+
+        flat = state.actions
+        self._cancel_timers(flat)
+        for action in flat[self._flat_seen:]:
+            self._history.extend(self._accept_action(at, action))
+        self._flat_seen = max(self._flat_seen, len(flat))
+
+        if state.failed:
+            self._status = "Failed"
+            self._history.append(h.execution_completed(at, "Failed", json.dumps(state.error)))
+        elif state.is_done:
+            self._status = "Completed"
+            self._history.append(h.execution_completed(at, "Completed", json.dumps(state.output)))
+        self._history.append(h.orchestrator_completed(at))
+
+    def _accept_action(self, at: datetime, action: dict[str, Any]) -> list[dict[str, Any]]:
+        kind = action.get("actionType")
+        if kind == h.CONTINUE_AS_NEW:
+            raise DriverError("continue_as_new is not supported by the in-process driver")
+        if kind not in h.ID_TAKING_ACTIONS:
+            self._action_ids.append(None)
+            if kind == h.WAIT_FOR_EXTERNAL_EVENT:
+                self._waits_for_events = True
+            return []
+        task_id = self._allocate_id()
+        self._action_ids.append(task_id)
+        if kind == h.CREATE_TIMER:
+            fire_at = h.parse_timestamp(str(action["fireAt"]))
+            if not action.get("isCanceled"):
+                self._timers.append(_Timer(task_id, fire_at))
+            return [h.timer_created(at, task_id, fire_at)]
+        retry = None
+        if kind in (h.CALL_ACTIVITY_WITH_RETRY, h.CALL_SUB_ORCHESTRATOR_WITH_RETRY):
+            options = action.get("retryOptions") or {}
+            retry = _Retry(
+                interval=timedelta(milliseconds=int(options.get("firstRetryIntervalInMilliseconds", 0))),
+                max_attempts=int(options.get("maxNumberOfAttempts", 1)),
+            )
+        name = str(action.get("functionName"))
+        if kind in (h.CALL_ACTIVITY, h.CALL_ACTIVITY_WITH_RETRY):
+            work = _Work(task_id, "activity", name, action.get("input"), retry=retry)
+        else:
+            child_id = action.get("instanceId") or f"{self.instance_id}:{task_id:04d}"
+            work = _Work(task_id, "suborchestration", name, action.get("input"),
+                         instance_id=str(child_id), retry=retry)
+        return [self._schedule(at, work)]
+
+    def _schedule(self, at: datetime, work: _Work) -> dict[str, Any]:
+        self._ready.append(work)
+        if work.kind == "activity":
+            self._activity_calls.append((work.name, _decode(work.input_json)))
+            return h.task_scheduled(at, work.task_id, work.name, work.input_json)
+        assert work.instance_id is not None
+        return h.sub_orchestration_created(at, work.task_id, work.name, work.instance_id,
+                                           work.input_json)
+
+    def _cancel_timers(self, flat: Sequence[dict[str, Any]]) -> None:
+        cancelled = {
+            self._action_ids[i] for i, action in enumerate(flat[: len(self._action_ids)])
+            if action.get("actionType") == h.CREATE_TIMER and action.get("isCanceled")
+        }
+        if cancelled:
+            self._timers = [t for t in self._timers if t.timer_id not in cancelled]
+
+    # -- work ---------------------------------------------------------------------------
+
+    def _execute(self, work: _Work) -> _Outcome:
+        if work.kind == "suborchestration":
+            return self._execute_suborchestration(work)
+        function = self._activities.get(work.name)
+        if function is None:
+            known = ", ".join(sorted(self._activities)) or "none"
+            return _Outcome(work, ok=False,
+                            reason=f"Unknown activity function {work.name!r} (registered: {known})",
+                            details="")
+        try:
+            result = function(_decode(work.input_json))
+            if inspect.isawaitable(result):
+                result = asyncio.run(_await(result))
+        except Exception as exc:  # an activity failure is data for the orchestrator
+            return _Outcome(work, ok=False, reason=str(exc), details=_details(exc))
+        try:
+            return _Outcome(work, ok=True, result_json=json.dumps(result))
+        except (TypeError, ValueError) as exc:
+            return _Outcome(work, ok=False,
+                            reason=f"activity output must be json serializable ({exc})",
+                            details=_details(exc))
+
+    def _execute_suborchestration(self, work: _Work) -> _Outcome:
+        handle = self._orchestrators.get(work.name)
+        if handle is None:
+            known = ", ".join(sorted(self._orchestrators)) or "none"
+            return _Outcome(work, ok=False,
+                            reason=f"Unknown orchestrator function {work.name!r} (registered: {known})")
+        assert work.instance_id is not None
+        child = OrchestrationDriver(
+            handle, self._activities, instance_id=work.instance_id,
+            input=_decode(work.input_json), start_time=self._clock, name=work.name,
+            orchestrators=self._orchestrators, on_clock_advance=self._clock_callback,
+            clock_step_per_episode=self._step, max_episodes=self._max_episodes,
+            max_history=self._max_history, max_workers=self._max_workers,
+        )
+        run = child.run()
+        if run.runtime_status == "Completed":
+            return _Outcome(work, ok=True, result_json=json.dumps(run.output), finished=run.finished)
+        if run.runtime_status == "Failed":
+            return _Outcome(work, ok=False, reason=run.error or "sub-orchestration failed",
+                            finished=run.finished)
+        raise DriverError(f"sub-orchestration {work.instance_id!r} waits for an external event; "
+                          "the driver cannot deliver events to sub-orchestrations")
+
+    # -- helpers ------------------------------------------------------------------------
+
+    def _allocate_id(self) -> int:
+        task_id = self._next_id
+        self._next_id += 1
+        return task_id
+
+    def _advance_clock(self, target: datetime) -> None:
+        if target > self._clock:
+            self._clock = target
+            self._clock_callback(target)
+
+    def _record_custom_status(self, status: Any) -> None:
+        if status is None:
+            return
+        if not self._custom_statuses or self._custom_statuses[-1] != status:
+            self._custom_statuses.append(status)
+
+    def _check_limits(self) -> None:
+        if self._episodes >= self._max_episodes:
+            raise OrchestrationLimitExceeded(
+                f"orchestration {self.instance_id!r} ran {self._episodes} episodes without "
+                f"finishing (max_episodes={self._max_episodes}); simulated time "
+                f"{h.format_timestamp(self._clock)}, last custom status {self._state.custom_status!r}"
+            )
+        if len(self._history) >= self._max_history:
+            raise OrchestrationLimitExceeded(
+                f"orchestration {self.instance_id!r} history reached {len(self._history)} events "
+                f"(max_history={self._max_history}) after {self._episodes} episodes"
+            )
+
+    def _context_json(self, events: list[dict[str, Any]]) -> str:
+        return _context_json(events, self._input_json, self.instance_id)
+
+    @staticmethod
+    def _success_event(at: datetime, outcome: _Outcome) -> dict[str, Any]:
+        if outcome.work.kind == "activity":
+            return h.task_completed(at, outcome.work.task_id, outcome.result_json)
+        return h.sub_orchestration_completed(at, outcome.work.task_id, outcome.result_json)
+
+    @staticmethod
+    def _failure_event(at: datetime, outcome: _Outcome) -> dict[str, Any]:
+        if outcome.work.kind == "activity":
+            return h.task_failed(at, outcome.work.task_id, outcome.reason, outcome.details)
+        return h.sub_orchestration_failed(at, outcome.work.task_id, outcome.reason, outcome.details)
+
+
+def run_orchestration(
+    handle: OrchestratorHandle,
+    activities: Mapping[str, ActivityFunction],
+    instance_id: str,
+    input: Any,
+    start_time: datetime,
+    *,
+    name: str = "orchestrator",
+    orchestrators: Mapping[str, OrchestratorHandle] | None = None,
+    on_clock_advance: ClockCallback | None = None,
+    clock_step_per_episode: timedelta = timedelta(0),
+    max_episodes: int = DEFAULT_MAX_EPISODES,
+    max_history: int = DEFAULT_MAX_HISTORY,
+    max_workers: int = DEFAULT_MAX_WORKERS,
+) -> OrchestrationRun:
+    """Run one instance until it completes, fails, or waits for an external event."""
+    return OrchestrationDriver(
+        handle, activities, instance_id=instance_id, input=input, start_time=start_time,
+        name=name, orchestrators=orchestrators, on_clock_advance=on_clock_advance,
+        clock_step_per_episode=clock_step_per_episode, max_episodes=max_episodes,
+        max_history=max_history, max_workers=max_workers,
+    ).run()
+
+
+def replay(
+    handle: OrchestratorHandle,
+    history: Sequence[Mapping[str, Any]],
+    input: Any = None,
+    instance_id: str = "replay",
+) -> ReplayResult:
+    """Call the orchestrator once over a recorded history, every event marked as played.
+
+    Runs no activity: whatever the orchestrator schedules comes back as ``actions``.
+    """
+    events = [dict(e, IsPlayed=True) for e in history]
+    input_json = None if input is None else json.dumps(input)
+    state = _call(handle, _context_json(events, input_json, instance_id))
+    return ReplayResult(is_done=state.is_done, actions=state.actions, output=state.output,
+                        error=state.error, custom_status=state.custom_status)
+
+
+def _context_json(events: list[dict[str, Any]], input_json: str | None, instance_id: str) -> str:
+    return json.dumps({
+        "history": events,
+        "input": input_json,
+        "instanceId": instance_id,
+        "isReplaying": False,
+        "parentInstanceId": None,
+        "upperSchemaVersion": 1,
+        "upperSchemaVersionNew": 2,
+    })
+
+
+def _call(handle: OrchestratorHandle, context_json: str) -> _State:
+    """Call the handle; decode its state JSON, or the state carried by its exception."""
+    try:
+        raw = handle(context_json)
+    except Exception as exc:
+        text = str(exc)
+        message, marker, state_json = text.partition(_OUT_OF_PROC_MARKER)
+        if not marker:
+            raise DriverError(f"orchestrator handle failed outside the SDK's error protocol: {text}") \
+                from exc
+        state = json.loads(state_json)
+        error = message.strip() or str(state.get("error") or type(exc.__cause__).__name__)
+        return _State(is_done=False, actions=h.flatten_actions(state.get("actions", [])),
+                      output=None, error=error, custom_status=state.get("customStatus"),
+                      failed=True)
+    state = json.loads(raw)
+    return _State(is_done=bool(state.get("isDone")),
+                  actions=h.flatten_actions(state.get("actions", [])),
+                  output=state.get("output"), error=state.get("error"),
+                  custom_status=state.get("customStatus"))
+
+
+def _decode(input_json: str | None) -> Any:
+    """Decode an activity input as the worker's ActivityTriggerConverter does."""
+    if input_json is None:
+        return None
+    try:
+        return json.loads(input_json)
+    except json.JSONDecodeError:
+        return input_json
+
+
+def _details(exc: BaseException) -> str:
+    return f"{type(exc).__name__}\n{''.join(traceback.format_exception(exc))}"
+
+
+async def _await(awaitable: Any) -> Any:
+    return await awaitable
+
