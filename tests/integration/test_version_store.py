@@ -302,3 +302,18 @@ def test_other_service_refusals_are_permanent_store_errors(azurite: Azurite) -> 
         store.write_validated(_record())
     assert not isinstance(caught.value, errors.VersionTableMissingError)
     assert "HTTP 400" in str(caught.value)
+
+
+def test_store_built_from_endpoint_and_credential_reads_what_it_wrote(
+        azurite: Azurite, version_table_name: str) -> None:
+    # Production passes DefaultAzureCredential; any azure-core credential goes the same way.
+    from azure.core.credentials import AzureNamedKeyCredential
+
+    from ops.azurite import ACCOUNT_KEY, ACCOUNT_NAME
+
+    store = TableVersionStore.from_endpoint(
+        azurite.table_endpoint, version_table_name,
+        AzureNamedKeyCredential(ACCOUNT_NAME, ACCOUNT_KEY),
+    )
+    store.write_validated(_record())
+    assert store.read_validated("dev") == _record()
