@@ -21,7 +21,14 @@ from shared.domain import upgrades as upgrades_mod
 from shared.domain.clusters import AvailableVersion, ClusterSnapshot, selected_for
 from shared.domain.planning import ClusterPlan, EnvironmentPlan
 from shared.domain.records import AuditEntry, ValidatedRecord
-from shared.errors import ArmPermanentError, ArmTransientError, PermanentError, StoreError, TransientError
+from shared.errors import (
+    ArmPermanentError,
+    ArmTransientError,
+    PermanentError,
+    StoreError,
+    TransientError,
+    VersionTableMissingError,
+)
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -114,6 +121,9 @@ def plan_follower_environment(payload: dict[str, Any]) -> dict[str, Any]:
     lead = predecessor == svc.settings.rollout_plan.lead
     try:
         record = _predecessor_record(predecessor, lead)
+    except VersionTableMissingError as exc:
+        reason = f"no validated version recorded for {predecessor}: {exc}; nothing to follow"
+        return EnvironmentPlan(environment, "follower", "skipped", reason).to_dict()
     except StoreError as exc:
         reason = f"version store: {exc}; no upgrades"
         logs.event(logging.ERROR, "cannot read predecessor record", environment=environment, error=reason)
@@ -235,7 +245,7 @@ def record_validated_version(payload: dict[str, Any]) -> dict[str, Any]:
     validated_at = _parse_time(payload["validatedAt"])
     try:
         existing = store.read_validated(environment)
-    except StoreError:
+    except StoreError:  # a missing table or an unreadable old record: replaced by a good one
         existing = None  # unreadable old record: replaced by a good one
     if existing is not None and existing.version == version:
         validated_at = existing.validated_at

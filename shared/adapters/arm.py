@@ -9,7 +9,7 @@ message. The domain never sees an SDK type.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -133,9 +133,9 @@ def _available(entries: Any) -> list[AvailableVersion]:
     """Upgrade-profile entries → domain versions; an unreadable version is an ARM answer we refuse."""
     found = []
     for entry in entries or []:
-        raw = entry.get("kubernetesVersion") if isinstance(entry, dict) else None
+        raw = entry.get("kubernetesVersion") if isinstance(entry, Mapping) else None
         try:
-            found.append(AvailableVersion(versions.parse(raw or ""), bool(entry.get("isPreview", False))))
+            found.append(AvailableVersion(versions.parse(raw or ""), bool(entry.get("isPreview") or False)))
         except ValueError as exc:
             raise ArmPermanentError("InvalidUpgradeProfile", f"upgrade profile lists {raw!r}: {exc}") from exc
     return found

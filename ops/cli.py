@@ -1,0 +1,192 @@
+"""The operators' command line (contract in ARCHITECTURE.md):
+
+    python -m ops plan [--environment ENV] [--date YYYY-MM-DD] [--json]
+    python -m ops run --date YYYY-MM-DD [--environment ENV] [--dry-run] [--json]
+    python -m ops history [--environment ENV] [--limit N] [--json]
+    python -m ops demo [--week-of YYYY-MM-DD] [--json]
+    python -m ops emulator [--port N] [--fleet FILE]
+    python -m ops bench [...] [--json]
+
+Exit codes: 0 succeeded/skipped/nothing-to-do/planned, 1 failed, 2 bad settings or usage. A run
+refused for bad settings or usage contacts nothing (no ARM request, no version-store request).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from shared import settings as settings_mod
+from shared.errors import ConfigError, UsageError
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> Any:  # argparse exits 2 on usage errors too; keep its text
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="python -m ops", description="AKS upgrade conductor: operator commands")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    plan = sub.add_parser("plan", help="read-only: what would be upgraded, from what, to what, and why not")
+    plan.add_argument("--environment")
+    plan.add_argument("--date", help="YYYY-MM-DD (default: today in the plan's time zone)")
+    plan.add_argument("--json", action="store_true")
+
+    run = sub.add_parser("run", help="run one UpgradeOrchestrator instance to completion in-process")
+    run.add_argument("--date", required=True)
+    run.add_argument("--environment")
+    run.add_argument("--dry-run", action="store_true")
+    run.add_argument("--json", action="store_true")
+
+    history = sub.add_parser("history", help="audit history: one row per cluster upgrade attempt")
+    history.add_argument("--environment")
+    history.add_argument("--limit", type=int, default=50)
+    history.add_argument("--json", action="store_true")
+
+    demo = sub.add_parser("demo", help="start the ARM emulator and Azurite and run a whole week (Mon..Thu)")
+    demo.add_argument("--week-of", help="a date in the week to run (default: the coming Monday)")
+    demo.add_argument("--json", action="store_true", help="(the JSON summary is always the last line)")
+
+    emulator = sub.add_parser("emulator", help="the local ARM emulator on https://127.0.0.1")
+    emulator.add_argument("--port", type=int, default=0)
+    emulator.add_argument("--fleet")
+
+    bench = sub.add_parser("bench", help="discovery/planning and upgrade benchmark against the baseline")
+    bench.add_argument("--subscriptions", type=int, default=20)
+    bench.add_argument("--resource-groups", type=int, default=30)
+    bench.add_argument("--resources-per-group", type=int, default=10)
+    bench.add_argument("--clusters", type=int, default=200)
+    bench.add_argument("--latency-ms", type=float, default=20.0)
+    bench.add_argument("--operation-minutes", type=float, default=10.0)
+    bench.add_argument("--parallel", default="1,5,20", help="MAX_PARALLEL_UPGRADES values to measure")
+    bench.add_argument("--json", action="store_true")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    logging.basicConfig(level=os.environ.get("LOG_LEVEL", "WARNING"), format="%(levelname)s %(message)s")
+    args = build_parser().parse_args(argv)
+    try:
+        handler = _COMMANDS[args.command]
+        return int(handler(args))
+    except ConfigError as exc:
+        print(f"invalid settings: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except UsageError as exc:
+        print(f"usage error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+def _print_json(payload: Any) -> None:
+    print(json.dumps(payload, sort_keys=False))
+
+
+def _today(settings: settings_mod.Settings) -> date:
+    return datetime.now(ZoneInfo(settings.rollout_plan.timezone)).date()
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from ops import report, runner
+
+    settings = settings_mod.load()
+    day = runner.parse_day(args.date)
+    runner.check_environment(settings, args.environment)
+    outcome = runner.execute(settings, day, args.environment, dry_run=args.dry_run)
+    if not args.json:
+        print(report.run_summary(outcome.result))
+    else:
+        _print_json(outcome.result)
+    return EXIT_FAILED if outcome.result["status"] == "failed" else EXIT_OK
+
+
+def cmd_plan(args: argparse.Namespace) -> int:
+    from ops import report, runner
+    from shared import activities, runtime
+    from shared.domain import rollout
+
+    settings = settings_mod.load()
+    day = runner.parse_day(args.date) if args.date else _today(settings)
+    runner.check_environment(settings, args.environment)
+    chosen = rollout.choose_wave(settings.rollout_plan, day, args.environment)
+    if chosen.environment is None:
+        payload: dict[str, Any] = {"date": day.isoformat(), "environment": None, "role": "none", "status": "nothing-to-do",
+                                   "reason": f"no wave on {day.strftime('%A')} {day} in ROLLOUT_PLAN", "clusters": []}
+    else:
+        runtime.install(runtime.build(settings))
+        request = {"environment": chosen.environment, "predecessor": chosen.predecessor, "date": day.isoformat(),
+                   "clock": runner.start_clock(settings, day).isoformat(), "minSoakHours": settings.min_soak_hours}
+        planner = activities.plan_lead_environment if chosen.role == "lead" else activities.plan_follower_environment
+        payload = {"date": day.isoformat(), **planner(request)}
+    if args.json:
+        _print_json(payload)
+    else:
+        print(f"plan for {day}:")
+        print(report.plan_summary(payload))
+    return EXIT_FAILED if payload.get("status") == "failed" else EXIT_OK
+
+
+def cmd_history(args: argparse.Namespace) -> int:
+    from ops import report
+    from shared import runtime
+
+    settings = settings_mod.load()
+    if args.environment is not None and settings.rollout_plan.wave_of(args.environment) is None:
+        raise UsageError(f"unknown environment {args.environment!r}", "environment")
+    entries = runtime.build(settings).history.list(args.environment, limit=args.limit)
+    rows = [
+        {"instanceId": e.instance_id, "environment": e.environment, "cluster": e.cluster_id, "from": e.from_version,
+         "to": e.to_version, "result": e.result, "reason": e.reason, "startedAt": e.started_at.isoformat(),
+         "finishedAt": e.finished_at.isoformat()}
+        for e in entries
+    ]
+    if args.json:
+        _print_json(rows)
+    else:
+        print(report.table(
+            [(r["finishedAt"][:16], r["environment"], r["cluster"].rsplit("/", 1)[-1], r["from"] or "-", r["to"] or "-",
+              r["result"], r["reason"] or "") for r in rows],
+            ("finished", "environment", "cluster", "from", "to", "result", "reason"),
+        ))
+    return EXIT_OK
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from ops import demo
+
+    week_of = date.fromisoformat(args.week_of) if args.week_of else None
+    return demo.run_week(week_of)
+
+
+def cmd_emulator(args: argparse.Namespace) -> int:
+    from ops.emulator import server
+
+    server.serve(args.port, args.fleet)
+    return EXIT_OK
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    from ops import bench
+
+    return bench.main(args)
+
+
+_COMMANDS = {
+    "run": cmd_run,
+    "plan": cmd_plan,
+    "history": cmd_history,
+    "demo": cmd_demo,
+    "emulator": cmd_emulator,
+    "bench": cmd_bench,
+}

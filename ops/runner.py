@@ -1,0 +1,90 @@
+"""Run one UpgradeOrchestrator instance in-process: the same function app the host would load,
+driven through the durable SDK's replay by ``ops.durable``, with the run clock of the contract
+(the date at UPGRADE_SCHEDULE's time of day in the plan's time zone)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from ops.durable import driver as driver_mod
+from ops.durable.registry import DurableRegistry, registry_from_app
+from shared import orchestration, runtime
+from shared import settings as settings_mod
+from shared.domain import rollout, schedule
+from shared.domain.results import RunResult
+from shared.errors import UsageError
+
+ORCHESTRATOR = "UpgradeOrchestrator"
+_registry: DurableRegistry | None = None
+
+
+def registry() -> DurableRegistry:
+    """The function app's functions by name (imported once, like the worker indexes it)."""
+    global _registry
+    if _registry is None:
+        import function_app
+
+        _registry = registry_from_app(function_app.app)
+    return _registry
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    result: dict[str, Any]
+    run: driver_mod.OrchestrationRun
+
+
+def parse_day(text: str) -> date:
+    try:
+        if len(text) != 10:
+            raise ValueError
+        return date.fromisoformat(text)
+    except ValueError:
+        raise UsageError(f"--date must be YYYY-MM-DD, got {text!r}", "date") from None
+
+
+def check_environment(settings: settings_mod.Settings, environment: str | None) -> None:
+    if environment is not None and settings.rollout_plan.wave_of(environment) is None:
+        raise UsageError(
+            f"unknown environment {environment!r}; ROLLOUT_PLAN has {list(settings.rollout_plan.environments)}",
+            "environment",
+        )
+
+
+def start_clock(settings: settings_mod.Settings, day: date) -> datetime:
+    return schedule.run_start(day, settings.run_time_of_day, settings.rollout_plan.timezone)
+
+
+def execute(
+    settings: settings_mod.Settings,
+    day: date,
+    environment: str | None = None,
+    *,
+    dry_run: bool = False,
+    services: runtime.Services | None = None,
+    on_clock_advance: Callable[[datetime], None] | None = None,
+) -> RunOutcome:
+    """Run the instance for ``day`` (and ``environment``) to completion; return the contract JSON."""
+    check_environment(settings, environment)
+    runtime.install(services or runtime.build(settings))
+    chosen = rollout.choose_wave(settings.rollout_plan, day, environment)
+    instance_id = orchestration.instance_id_for(chosen.environment, day.isoformat())
+    request = orchestration.RunRequest(environment, day.isoformat(), dry_run, False)
+    reg = registry()
+    run = driver_mod.run_orchestration(
+        reg.orchestrators[ORCHESTRATOR],
+        reg.activities,
+        instance_id,
+        request.to_input(),
+        start_clock(settings, day),
+        name=ORCHESTRATOR,
+        on_clock_advance=on_clock_advance,
+    )
+    if run.succeeded and isinstance(run.output, dict):
+        return RunOutcome(run.output, run)
+    failed = RunResult(instance_id, day.isoformat(), chosen.environment, chosen.role, "failed",
+                       f"orchestrator failed: {run.error or run.runtime_status}")
+    return RunOutcome(failed.to_dict(), run)
