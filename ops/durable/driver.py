@@ -42,9 +42,9 @@ __all__ = [
     "ActivityFunction",
     "DriverError",
     "OrchestrationDriver",
-    "OrchestrationLimitExceeded",
+    "OrchestrationLimitError",
     "OrchestrationRun",
-    "OrchestrationStuck",
+    "OrchestrationStuckError",
     "OrchestratorHandle",
     "ReplayResult",
     "registry_from_app",
@@ -69,11 +69,11 @@ class DriverError(RuntimeError):
     """The driver cannot continue this instance (a bug in the driver or a misuse of it)."""
 
 
-class OrchestrationLimitExceeded(DriverError):
+class OrchestrationLimitError(DriverError):
     """The instance ran more episodes or grew more history than the configured guard allows."""
 
 
-class OrchestrationStuck(DriverError):
+class OrchestrationStuckError(DriverError):
     """The orchestrator waits, but on nothing the driver has scheduled (ids out of step?)."""
 
 
@@ -295,8 +295,8 @@ class OrchestrationDriver:
         outcomes: list[_Outcome] = []
         events: list[tuple[str, str | None]] = []
         if self._ready:
-            work, self._ready = self._ready, []
-            outcomes = list(pool.map(self._execute, work))
+            batch, self._ready = self._ready, []
+            outcomes = list(pool.map(self._execute, batch))
             target = self._clock + self._step
             for outcome in outcomes:
                 if outcome.finished is not None and outcome.finished > target:
@@ -310,7 +310,7 @@ class OrchestrationDriver:
         elif self._waits_for_events:
             return False
         else:
-            raise OrchestrationStuck(
+            raise OrchestrationStuckError(
                 f"orchestration {self.instance_id!r} is not done but waits on nothing the "
                 f"driver scheduled (after {self._episodes} episodes); task ids may be out of "
                 "step with the SDK's"
@@ -446,7 +446,7 @@ class OrchestrationDriver:
             result = function(_decode(work.input_json))
             if inspect.isawaitable(result):
                 result = asyncio.run(_await(result))
-        except Exception as exc:  # an activity failure is data for the orchestrator
+        except Exception as exc:  # noqa: BLE001 - any activity failure is data for the orchestrator
             return _Outcome(work, ok=False, reason=str(exc), details=_details(exc))
         try:
             return _Outcome(work, ok=True, result_json=json.dumps(result))
@@ -498,13 +498,13 @@ class OrchestrationDriver:
 
     def _check_limits(self) -> None:
         if self._episodes >= self._max_episodes:
-            raise OrchestrationLimitExceeded(
+            raise OrchestrationLimitError(
                 f"orchestration {self.instance_id!r} ran {self._episodes} episodes without "
                 f"finishing (max_episodes={self._max_episodes}); simulated time "
                 f"{h.format_timestamp(self._clock)}, last custom status {self._state.custom_status!r}"
             )
         if len(self._history) >= self._max_history:
-            raise OrchestrationLimitExceeded(
+            raise OrchestrationLimitError(
                 f"orchestration {self.instance_id!r} history reached {len(self._history)} events "
                 f"(max_history={self._max_history}) after {self._episodes} episodes"
             )

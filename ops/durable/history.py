@@ -10,7 +10,7 @@ SDK returns, so the driver and its tests share one vocabulary. See
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 # History event types (DurableTask's HistoryEventType).
@@ -70,7 +70,7 @@ def to_utc(moment: datetime) -> datetime:
     """Return ``moment`` in UTC; refuse naive datetimes (gotcha 4: never mix zones)."""
     if moment.tzinfo is None or moment.utcoffset() is None:
         raise ValueError(f"expected a timezone-aware datetime, got naive {moment!r}")
-    return moment.astimezone(timezone.utc)
+    return moment.astimezone(UTC)
 
 
 def format_timestamp(moment: datetime) -> str:
@@ -82,8 +82,8 @@ def parse_timestamp(text: str) -> datetime:
     """Parse an ISO timestamp from an action or event; naive values are taken as UTC."""
     parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
     if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=timezone.utc)
-    return parsed.astimezone(timezone.utc)
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC)
 
 
 def event(event_type: int, at: datetime, *, event_id: int = -1, **fields: Any) -> dict[str, Any]:

@@ -23,7 +23,7 @@ import threading
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
 
@@ -183,7 +183,7 @@ class LocalDurableHost:
         if activities is not None:
             self.activities.update(activities)
         self.registry = registry
-        self.clock = clock or (lambda: datetime.now(timezone.utc))
+        self.clock = clock or (lambda: datetime.now(UTC))
         self.run_on_start = run_on_start
         self.task_hub = task_hub
         self.system_key = system_key
@@ -224,7 +224,7 @@ class LocalDurableHost:
                 self._runner = web.AppRunner(self._web_app(), access_log=None)
                 loop.run_until_complete(self._runner.setup())
                 loop.run_until_complete(web.SockSite(self._runner, sock).start())
-            except BaseException as exc:  # surface start-up errors to the caller
+            except BaseException as exc:  # noqa: BLE001 - re-raised in the caller's thread
                 failure.append(exc)
                 ready.set()
                 return

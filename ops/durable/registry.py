@@ -75,6 +75,11 @@ def registry_from_app(app: Any) -> DurableRegistry:
     orchestrators: dict[str, Callable[[str], str]] = {}
     activities: dict[str, ActivityCallable] = {}
     starters: dict[str, StarterFunction] = {}
+    # FunctionApp.get_functions() records the names it validated in ``functions_bindings`` and
+    # refuses every name as a duplicate on a second call; start each indexing from a clean
+    # slate (duplicates within one app are still refused).
+    if getattr(app, "functions_bindings", None):
+        app.functions_bindings = None
     for function in app.get_functions():
         name = str(function.get_function_name())
         user_function = function.get_user_function()

@@ -11,7 +11,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Coroutine, Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import pytest
@@ -26,7 +26,7 @@ LocalDurableHostFactory = Callable[..., LocalDurableHost]
 
 @pytest.fixture
 def fixed_utc() -> datetime:
-    return datetime(2024, 3, 4, 10, 0, tzinfo=timezone.utc)  # a Monday, 10:00 UTC
+    return datetime(2024, 3, 4, 10, 0, tzinfo=UTC)  # a Monday, 10:00 UTC
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Generator
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import azure.durable_functions as df
@@ -19,13 +19,13 @@ import pytest
 from ops.durable import history as h
 from ops.durable.driver import (
     OrchestrationDriver,
-    OrchestrationLimitExceeded,
+    OrchestrationLimitError,
     registry_from_app,
     replay,
     run_orchestration,
 )
 
-START = datetime(2024, 3, 4, 10, 0, tzinfo=timezone.utc)
+START = datetime(2024, 3, 4, 10, 0, tzinfo=UTC)
 Ctx = df.DurableOrchestrationContext
 
 
@@ -401,12 +401,12 @@ def test_orchestrator_exception_fails_the_run_with_its_message(toy: Toy) -> None
 
 
 def test_endless_orchestration_hits_the_episode_guard(toy: Toy) -> None:
-    with pytest.raises(OrchestrationLimitExceeded, match="max_episodes=20"):
+    with pytest.raises(OrchestrationLimitError, match="max_episodes=20"):
         toy.run("Forever", max_episodes=20)
 
 
 def test_history_guard_names_the_limit(toy: Toy) -> None:
-    with pytest.raises(OrchestrationLimitExceeded, match="max_history=30"):
+    with pytest.raises(OrchestrationLimitError, match="max_history=30"):
         toy.run("Forever", max_history=30)
 
 
@@ -448,3 +448,9 @@ def test_naive_start_time_is_refused(toy: Toy) -> None:
     with pytest.raises(ValueError, match="timezone-aware"):
         run_orchestration(toy.registry.orchestrators["Chain"], toy.registry.activities, "x",
                           {"x": 1}, datetime(2024, 1, 1))
+
+
+def test_an_app_can_be_indexed_more_than_once(toy: Toy) -> None:
+    # FunctionApp.get_functions() refuses a second call on the same app unless reset.
+    again = registry_from_app(toy.app)
+    assert set(again.orchestrators) == set(toy.registry.orchestrators)
