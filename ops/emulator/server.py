@@ -144,7 +144,7 @@ class ArmEmulator:
         ca.cert_pem.write_to_path(str(ca_path))
         self._ca_path = str(ca_path)
         self._server = _Server(("127.0.0.1", self._port), _Handler, self, ctx)
-        self._thread = threading.Thread(target=self._server.serve_forever, name="arm-emulator", daemon=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), name="arm-emulator", daemon=True)
         self._thread.start()
         return self
 
@@ -449,6 +449,7 @@ class _Server(ThreadingHTTPServer):
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body go out in two writes; no 40 ms delayed-ACK stall
     timeout = 120
     server: _Server
 
@@ -529,8 +530,8 @@ class _Handler(BaseHTTPRequestHandler):
                 "AuthenticationFailed",
                 "Authentication failed. The 'Authorization' header is missing or not a Bearer token.",
             )
-            self._send(reply)
             emu._record_status(slot, rec, reply.status)
+            self._send(reply)
             return
 
         if emu.latency_ms:
@@ -552,8 +553,8 @@ class _Handler(BaseHTTPRequestHandler):
                     ra = rule.retry_after if rule.retry_after is not None else 1
                     hdrs["Retry-After"] = str(int(ra)) if float(ra).is_integer() else str(ra)
                 reply = _error(status, rule.error_code(), rule.error_message(), hdrs)
-                self._send(reply)
                 emu._record_status(slot, rec, reply.status)
+                self._send(reply)
                 return
         for rule in fired:
             if rule.kind == "outcome":
@@ -570,15 +571,15 @@ class _Handler(BaseHTTPRequestHandler):
             reply = _error(err.status, err.code, err.message, err.headers)
         except Exception as err:  # a bug in the emulator: answer like ARM would, keep serving
             reply = _error(500, "InternalServerError", f"Emulator error: {type(err).__name__}: {err}")
-        self._send(reply)
-        emu._record_status(slot, rec, reply.status)
-
+        # The reply is built, so a state fault acts "after" this request, yet before the caller can act on it.
         for rule in fired:
             if rule.kind == "state":
                 target = emu._state_fault_target(rule, path)
                 if target is not None:
                     with emu._lock:
                         emu._world.change_cluster(target, dict(rule.changes))
+        emu._record_status(slot, rec, reply.status)  # before answering, so a caller never sees it pending
+        self._send(reply)
 
 
 def serve(port: int = 0, fleet_path: str | None = None, *, out: Callable[[str], None] = print) -> None:
