@@ -83,8 +83,9 @@ class OrchestrationRun:
 
     ``runtime_status`` is ``Running`` only when the orchestrator waits for an external event
     that nobody has raised yet (``OrchestrationDriver.raise_event`` then ``run`` resumes it).
-    ``custom_statuses`` holds each distinct custom status in the order the host would have
-    seen it (the value at the end of each episode, consecutive repeats collapsed).
+    ``custom_statuses`` holds every value the orchestrator passed to ``set_custom_status``
+    outside replay, in order (for a handle that does not expose ``orchestrator_function``:
+    the value at the end of each episode, consecutive repeats collapsed).
     ``activity_calls`` holds ``(name, decoded input)`` per scheduled attempt, in task-id order.
     ``actions`` is the flattened action list of the last orchestrator call.
     """
@@ -210,6 +211,13 @@ class OrchestrationDriver:
         if clock_step_per_episode < timedelta(0):
             raise ValueError("clock_step_per_episode must not be negative")
         self._handle = handle
+        # Every set_custom_status call made outside replay, in order (see _spying_handle);
+        # None when the handle does not expose its generator: then one value per episode.
+        self._status_calls: list[Any] | None = None
+        function = getattr(handle, "orchestrator_function", None)
+        if callable(function):
+            self._status_calls = []
+            self._handle = _spying_handle(handle, function, self._status_calls.append)
         self._activities = dict(activities)
         self._orchestrators = dict(orchestrators or {})
         self.instance_id = instance_id
@@ -366,7 +374,11 @@ class OrchestrationDriver:
         self._history.extend(incoming)
         self._history.extend(host_events)
         self._state = state
-        self._record_custom_status(state.custom_status)
+        if self._status_calls is None:
+            self._record_custom_status(state.custom_status)
+        else:
+            self._custom_statuses.extend(self._status_calls)
+            self._status_calls.clear()
 
         flat = state.actions
         self._cancel_timers(flat)
@@ -564,6 +576,30 @@ def replay(
     state = _call(handle, _context_json(events, input_json, instance_id))
     return ReplayResult(is_done=state.is_done, actions=state.actions, output=state.output,
                         error=state.error, custom_status=state.custom_status)
+
+
+def _spying_handle(
+    handle: OrchestratorHandle, function: Callable[[Any], Any], record: Callable[[Any], None]
+) -> OrchestratorHandle:
+    """The same ``Orchestrator.create`` handle over the same generator, with the context's
+    ``set_custom_status`` also reporting each value set while not replaying (the host only
+    ever sees the last value of an episode; tests want each progress report)."""
+    from azure.durable_functions import Orchestrator
+
+    def spied(context: Any) -> Any:
+        original = context.set_custom_status
+
+        def set_custom_status(status: Any) -> None:
+            if not context.is_replaying:
+                record(status)
+            original(status)
+
+        context.set_custom_status = set_custom_status
+        return function(context)
+
+    wrapped: OrchestratorHandle = Orchestrator.create(spied)
+    wrapped._df_input_type = getattr(handle, "_df_input_type", None)  # type: ignore[attr-defined]
+    return wrapped
 
 
 def _context_json(events: list[dict[str, Any]], input_json: str | None, instance_id: str) -> str:

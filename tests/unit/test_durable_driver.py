@@ -454,3 +454,33 @@ def test_an_app_can_be_indexed_more_than_once(toy: Toy) -> None:
     # FunctionApp.get_functions() refuses a second call on the same app unless reset.
     again = registry_from_app(toy.app)
     assert set(again.orchestrators) == set(toy.registry.orchestrators)
+
+
+def test_every_custom_status_set_outside_replay_is_recorded_in_order(toy: Toy) -> None:
+    app = df.DFApp(http_auth_level=func.AuthLevel.ANONYMOUS)
+
+    @app.orchestration_trigger(context_name="context")
+    def Progress(context: Ctx) -> Generator[Any, Any, Any]:
+        context.set_custom_status("planning")
+        context.set_custom_status("upgrading")  # same episode: the host only sees this one
+        yield context.call_activity("Double", 1)
+        context.set_custom_status("done")
+        return "ok"
+
+    handle = registry_from_app(app).orchestrators["Progress"]
+    run = run_orchestration(handle, toy.registry.activities, "p-1", None, START)
+
+    assert run.custom_statuses == ["planning", "upgrading", "done"]
+    assert run.custom_status == "done"
+
+
+def test_a_plain_handle_callable_reports_one_custom_status_per_episode(toy: Toy) -> None:
+    real = toy.registry.orchestrators["Chain"]
+
+    def plain(context_json: str) -> str:  # no orchestrator_function attribute
+        return real(context_json)
+
+    run = run_orchestration(plain, toy.registry.activities, "c-1", {"x": 2}, START)
+
+    assert run.output == {"doubled": 4, "slept": [0, 1, 2]}
+    assert run.custom_statuses == [{"phase": "fan-out"}, {"phase": "done"}]
