@@ -1,0 +1,55 @@
+# Common tasks. `make test` and `make demo` work on a fresh machine: they create .venv and
+# install the Python (constraints.txt) and npm (package-lock.json) dependencies themselves.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: dev demo test unit integration e2e lint type imports tf-check bench ci pr clean
+
+$(STAMP): requirements.txt requirements-dev.txt constraints.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements-dev.txt -c constraints.txt
+	touch $(STAMP)
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch node_modules/.installed
+
+dev: $(STAMP) node_modules/.installed
+
+demo: dev
+	$(PY) -m ops demo
+
+test: dev
+	$(PY) -m pytest -q
+
+unit: dev
+	$(PY) -m pytest -q tests/unit
+
+integration: dev
+	$(PY) -m pytest -q tests/integration
+
+e2e: dev
+	$(PY) -m pytest -q tests/e2e
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
+
+type: $(STAMP)
+	$(VENV)/bin/mypy
+
+tf-check:
+	bash scripts/check-terraform.sh
+
+bench: dev
+	$(PY) -m ops bench
+
+ci: test lint tf-check
+
+pr: lint type test tf-check
+
+clean:
+	rm -rf $(VENV) node_modules .pytest_cache .mypy_cache .ruff_cache .hypothesis

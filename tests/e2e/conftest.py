@@ -1,0 +1,115 @@
+"""End-to-end fixtures: the whole app (function_app → orchestrator → activities) driven in-process
+through the durable SDK's replay, against the ARM emulator (HTTPS, real SDK clients) and Azurite.
+
+``conductor`` gives each test fresh tables and a fresh sample fleet; ``conductor.run(...)`` is
+``python -m ops run`` minus the process boundary, ``conductor.cli(...)`` is the real command line.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ops import runner
+from ops.azurite import Azurite
+from ops.emulator import ArmEmulator
+from shared import runtime
+from shared import settings as settings_mod
+from shared.adapters.history_store import TableHistoryStore
+from shared.adapters.version_store import TableVersionStore
+from shared.domain.records import ValidatedRecord
+from shared.errors import VersionTableMissingError
+
+REPO = Path(__file__).resolve().parents[2]
+FAST_ARM = {"retry_backoff_factor": 0.01, "retry_backoff_max": 0.2}
+
+# One rollout week: Monday 2026-11-30 .. Saturday 2026-12-05.
+MON, TUE, WED, THU, FRI, SAT = date(2026, 11, 30), date(2026, 12, 1), date(2026, 12, 2), date(2026, 12, 3), date(2026, 12, 4), date(2026, 12, 5)
+
+
+@dataclass
+class Conductor:
+    arm: ArmEmulator
+    azurite: Azurite
+    version_table: str
+    history_table: str
+    overrides: dict[str, str] = field(default_factory=dict)
+
+    def environ(self, **extra: str) -> dict[str, str]:
+        env = {
+            "ARM_ENDPOINT": self.arm.base_url,
+            "AZURE_CREDENTIAL_KIND": "emulator",
+            "VERSION_STORE_CONNECTION": self.azurite.connection_string,
+            "VERSION_TABLE": self.version_table,
+            "HISTORY_TABLE": self.history_table,
+        }
+        env.update(self.overrides)
+        env.update(extra)
+        return env
+
+    def settings(self, **extra: str) -> settings_mod.Settings:
+        return settings_mod.load(self.environ(**extra))
+
+    def run(self, day: date, environment: str | None = None, *, dry_run: bool = False, **extra: str) -> dict[str, Any]:
+        return self.execute(day, environment, dry_run=dry_run, **extra).result
+
+    def execute(self, day: date, environment: str | None = None, *, dry_run: bool = False, **extra: str) -> runner.RunOutcome:
+        settings = self.settings(**extra)
+        services = runtime.build(settings, arm_client_options=FAST_ARM)
+        return runner.execute(settings, day, environment, dry_run=dry_run, services=services)
+
+    @property
+    def versions(self) -> TableVersionStore:
+        return TableVersionStore.from_connection_string(self.azurite.connection_string, self.version_table)
+
+    @property
+    def history(self) -> TableHistoryStore:
+        return TableHistoryStore.from_connection_string(self.azurite.connection_string, self.history_table)
+
+    def record(self, environment: str) -> ValidatedRecord | None:
+        """The environment's validated record; None when absent (or when no table was ever written)."""
+        try:
+            return self.versions.read_validated(environment)
+        except VersionTableMissingError:
+            return None
+
+    def puts(self) -> list[Any]:
+        return [r for r in self.arm.requests if r.method == "PUT"]
+
+    def put_targets(self) -> dict[str, str]:
+        """cluster name → kubernetesVersion of every PUT (a second PUT for a name would overwrite: count separately)."""
+        return {r.path.rsplit("/", 1)[-1]: r.body["properties"]["kubernetesVersion"] for r in self.puts()}
+
+    def cli(self, *args: str, **extra: str) -> subprocess.CompletedProcess[str]:
+        env = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "SYSTEMROOT")}
+        env.update(self.environ(**extra))
+        env["REQUESTS_CA_BUNDLE"] = self.arm.ca_bundle_path
+        return subprocess.run(
+            [sys.executable, "-m", "ops", *args], cwd=REPO, env=env, capture_output=True, text=True, timeout=300
+        )
+
+    @staticmethod
+    def last_json(process: subprocess.CompletedProcess[str]) -> Any:
+        lines = [line for line in process.stdout.splitlines() if line.strip()]
+        assert lines, f"no output; stderr: {process.stderr}"
+        return json.loads(lines[-1])
+
+
+@pytest.fixture
+def conductor(arm: ArmEmulator, arm_env: dict[str, str], azurite: Azurite, version_table_name: str,
+              history_table_name: str) -> Conductor:
+    arm.clear_requests()
+    yield Conductor(arm, azurite, version_table_name, history_table_name)
+    runtime.install(None)
+
+
+def by_name(result: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {c["id"].rsplit("/", 1)[-1]: c for c in result["clusters"]}
