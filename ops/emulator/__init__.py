@@ -16,6 +16,7 @@ driven by a fleet file (``ops.emulator.fleet``) and fault rules
 from ops.emulator.credential import StaticTokenCredential
 from ops.emulator.faults import FaultRule, fault_from_dict, fault_to_dict
 from ops.emulator.fleet import (
+    SAMPLE_FLEET_PATH,
     AgentPool,
     CatalogueVersion,
     Cluster,
@@ -24,7 +25,6 @@ from ops.emulator.fleet import (
     OperationBehaviour,
     OperationOutcome,
     ResourceGroup,
-    SAMPLE_FLEET_PATH,
     Subscription,
     fleet_from_dict,
     fleet_to_dict,
@@ -35,6 +35,7 @@ from ops.emulator.fleet import (
 from ops.emulator.server import ArmEmulator, RecordedRequest, serve
 
 __all__ = [
+    "SAMPLE_FLEET_PATH",
     "AgentPool",
     "ArmEmulator",
     "CatalogueVersion",
@@ -46,7 +47,6 @@ __all__ = [
     "OperationOutcome",
     "RecordedRequest",
     "ResourceGroup",
-    "SAMPLE_FLEET_PATH",
     "StaticTokenCredential",
     "Subscription",
     "fault_from_dict",

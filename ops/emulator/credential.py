@@ -20,7 +20,11 @@ class StaticTokenCredential:
         self._lifetime_s = lifetime_s
 
     def get_token(
-        self, *scopes: str, claims: str | None = None, tenant_id: str | None = None, enable_cae: bool = False,
+        self,
+        *scopes: str,
+        claims: str | None = None,
+        tenant_id: str | None = None,
+        enable_cae: bool = False,
         **kwargs: Any,
     ) -> AccessToken:
         return AccessToken(self._token, int(time.time()) + self._lifetime_s)

@@ -294,12 +294,10 @@ def fleet_to_dict(fleet: Fleet) -> dict[str, Any]:
     return {
         "tenantId": fleet.tenant_id,
         "subscriptions": [
-            {"subscriptionId": s.subscription_id, "displayName": s.display_name, "tenantId": s.tenant_id}
-            for s in fleet.subscriptions
+            {"subscriptionId": s.subscription_id, "displayName": s.display_name, "tenantId": s.tenant_id} for s in fleet.subscriptions
         ],
         "kubernetesVersions": {
-            loc: [{"version": v.version, "isPreview": v.is_preview} for v in vs]
-            for loc, vs in fleet.kubernetes_versions.items()
+            loc: [{"version": v.version, "isPreview": v.is_preview} for v in vs] for loc, vs in fleet.kubernetes_versions.items()
         },
         "operations": _operation_to(fleet.operations),
         "clusters": clusters,
@@ -369,12 +367,9 @@ def generate_fleet(
     """
     rng = random.Random(seed)
     subs = tuple(
-        Subscription(f"00000000-0000-0000-{seed % 10000:04d}-{i + 1:012x}", f"Bench Subscription {i + 1:02d}")
-        for i in range(subscriptions)
+        Subscription(f"00000000-0000-0000-{seed % 10000:04d}-{i + 1:012x}", f"Bench Subscription {i + 1:02d}") for i in range(subscriptions)
     )
-    groups = tuple(
-        ResourceGroup(s.subscription_id, f"rg-bench-{j + 1:03d}", location) for s in subs for j in range(resource_groups)
-    )
+    groups = tuple(ResourceGroup(s.subscription_id, f"rg-bench-{j + 1:03d}", location) for s in subs for j in range(resource_groups))
     resources = tuple(
         GenericResource(
             g.subscription_id,

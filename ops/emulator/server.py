@@ -23,6 +23,7 @@ import json
 import random
 import re
 import shutil
+import signal
 import socket
 import ssl
 import tempfile
@@ -268,11 +269,13 @@ class ArmEmulator:
                 allowed_methods.append(m)
                 continue
             with self._lock:
-                return getattr(self, "_h_" + handler)(path, query, headers, body, **match.groupdict())
+                reply: _Reply = getattr(self, "_h_" + handler)(path, query, headers, body, **match.groupdict())
+                return reply
         if allowed_methods:
             return _error(405, "MethodNotAllowed", f"The requested method {method} is not allowed for {path}.")
         return _error(
-            404, "NoRegisteredProviderFound" if "/providers/" in path.lower() else "NotFound",
+            404,
+            "NoRegisteredProviderFound" if "/providers/" in path.lower() else "NotFound",
             f"The emulator has no route for {method} {path}.",
         )
 
@@ -306,11 +309,7 @@ class ArmEmulator:
 
     def _h_list_resources(self, path: str, query: dict[str, str], headers: Any, body: Any, sub: str, rg: str) -> _Reply:
         self._world.group(sub, rg)
-        items = [
-            state_mod.resource_json(r)
-            for r in self._world.resources
-            if r.subscription_id.lower() == sub.lower() and r.resource_group.lower() == rg.lower()
-        ]
+        items = [state_mod.resource_json(r) for r in self._world.resources.get((sub.lower(), rg.lower()), [])]
         items += [state_mod.cluster_as_generic(d) for d in self._world.clusters_in(sub, rg)]
         return _Reply(200, self._page(items, path, query))
 
@@ -359,8 +358,12 @@ class ArmEmulator:
     # --- faults around a request ------------------------------------------------------
 
     def _state_fault_target(self, rule: faults_mod.FaultRule, path: str) -> state_mod.ClusterState | None:
-        m = re.search(r"/subscriptions/([^/]+)/resourcegroups/([^/]+)/providers/microsoft\.containerservice/"
-                      r"managedclusters/([^/]+)", path, re.IGNORECASE)
+        m = re.search(
+            r"/subscriptions/([^/]+)/resourcegroups/([^/]+)/providers/microsoft\.containerservice/"
+            r"managedclusters/([^/]+)",
+            path,
+            re.IGNORECASE,
+        )
         with self._lock:
             if m is not None:
                 cs = self._world.clusters.get((m.group(1).lower(), m.group(2).lower(), m.group(3).lower()))
@@ -434,7 +437,7 @@ class _Server(ThreadingHTTPServer):
         except (OSError, ssl.SSLError):
             return
         try:
-            self.RequestHandlerClass(tls, client_address, self)
+            self.RequestHandlerClass(tls, client_address, self)  # type: ignore[arg-type]
         except (OSError, ssl.SSLError):
             pass
         finally:
@@ -453,7 +456,7 @@ class _Handler(BaseHTTPRequestHandler):
     timeout = 120
     server: _Server
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+    def log_message(self, format: str, *args: Any) -> None:
         pass
 
     def do_GET(self) -> None:
@@ -561,15 +564,13 @@ class _Handler(BaseHTTPRequestHandler):
                 target = emu._state_fault_target(rule, path)
                 if target is not None:
                     with emu._lock:
-                        target.pending_outcome = fleet_mod.OperationOutcome(
-                            status=rule.outcome, code=rule.code, message=rule.message
-                        )
+                        target.pending_outcome = fleet_mod.OperationOutcome(status=rule.outcome, code=rule.code, message=rule.message)
 
         try:
             reply = emu._dispatch(method, path, query, {k.lower(): v for k, v in self.headers.items()}, body)
         except state_mod.ArmError as err:
             reply = _error(err.status, err.code, err.message, err.headers)
-        except Exception as err:  # a bug in the emulator: answer like ARM would, keep serving
+        except Exception as err:  # noqa: BLE001 - a bug in the emulator: answer like ARM would, keep serving
             reply = _error(500, "InternalServerError", f"Emulator error: {type(err).__name__}: {err}")
         # The reply is built, so a state fault acts "after" this request, yet before the caller can act on it.
         for rule in fired:
@@ -582,18 +583,23 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(reply)
 
 
-def serve(port: int = 0, fleet_path: str | None = None, *, out: Callable[[str], None] = print) -> None:
-    """Run an emulator in the foreground until Ctrl-C (``python -m ops emulator``)."""
+def serve(port: int = 0, fleet_path: str | None = None, *, out: Callable[[str], None] | None = None) -> None:
+    """Run an emulator in the foreground until Ctrl-C or SIGTERM (``python -m ops emulator``)."""
+    say = out or (lambda line: print(line, flush=True))
     fleet = fleet_mod.load_fleet(fleet_path) if fleet_path else fleet_mod.sample_fleet()
+    stop = threading.Event()
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, lambda *_: stop.set())
     with ArmEmulator(fleet, port=port) as emu:
-        out(f"ARM emulator on {emu.base_url} ({len(fleet.clusters)} clusters, {len(fleet.subscriptions)} subscriptions)")
-        out(f"CA bundle: {emu.ca_bundle_path}")
-        out(f"  export REQUESTS_CA_BUNDLE={emu.ca_bundle_path} SSL_CERT_FILE={emu.ca_bundle_path}")
-        out(f"  export ARM_ENDPOINT={emu.base_url} AZURE_CREDENTIAL_KIND=emulator")
-        out("Control: GET/DELETE /_emulator/requests, GET/POST/DELETE /_emulator/faults, GET /_emulator/clusters")
-        out("Ctrl-C stops it.")
+        say(f"ARM emulator on {emu.base_url} ({len(fleet.clusters)} clusters, {len(fleet.subscriptions)} subscriptions)")
+        say(f"CA bundle: {emu.ca_bundle_path}")
+        say(f"  export REQUESTS_CA_BUNDLE={emu.ca_bundle_path} SSL_CERT_FILE={emu.ca_bundle_path}")
+        say(f"  export ARM_ENDPOINT={emu.base_url} AZURE_CREDENTIAL_KIND=emulator")
+        say("Control: GET/DELETE /_emulator/requests, GET/POST/DELETE /_emulator/faults, GET /_emulator/clusters")
+        say("Ctrl-C stops it.")
         try:
-            while True:
-                time.sleep(3600)
+            while not stop.wait(0.5):
+                pass
         except KeyboardInterrupt:
-            out("stopped")
+            pass
+        say("stopped")

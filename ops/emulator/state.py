@@ -34,17 +34,14 @@ class ArmError(Exception):
         self.headers = headers or {}
 
 
-_VERB = {"upgrading": "upgrade", "updating": "update", "creating": "create", "deleting": "delete",
-         "starting": "start", "stopping": "stop"}
+_VERB = {"upgrading": "upgrade", "updating": "update", "creating": "create", "deleting": "delete", "starting": "start", "stopping": "stop"}
 
 
 def parse_version(v: str) -> tuple[int, ...]:
     return tuple(int(x) for x in v.strip().lstrip("v").split("."))
 
 
-def one_hop(
-    catalogue: tuple[fleet_mod.CatalogueVersion, ...], current: str
-) -> list[fleet_mod.CatalogueVersion]:
+def one_hop(catalogue: tuple[fleet_mod.CatalogueVersion, ...], current: str) -> list[fleet_mod.CatalogueVersion]:
     """Catalogue versions above ``current`` in its minor or the next minor (AKS cannot skip a minor)."""
     cur = parse_version(current)
     out = []
@@ -60,7 +57,7 @@ def _uuid(*parts: str) -> str:
 
 
 def _now_iso() -> str:
-    return dt.datetime.now(dt.timezone.utc).isoformat().replace("+00:00", "Z")
+    return dt.datetime.now(dt.UTC).isoformat().replace("+00:00", "Z")
 
 
 def new_etag() -> str:
@@ -194,7 +191,10 @@ def build_cluster_doc(c: fleet_mod.Cluster, tenant: str) -> dict[str, Any]:
                     "objectId": _uuid(rid, "kubelet-object"),
                 }
             },
-            "oidcIssuerProfile": {"enabled": True, "issuerURL": f"https://{c.location}.oic.prod-aks.azure.com/{tenant}/{_uuid(rid, 'oidc')}/"},
+            "oidcIssuerProfile": {
+                "enabled": True,
+                "issuerURL": f"https://{c.location}.oic.prod-aks.azure.com/{tenant}/{_uuid(rid, 'oidc')}/",
+            },
             "securityProfile": {"workloadIdentity": {"enabled": True}},
             "storageProfile": {
                 "diskCSIDriver": {"enabled": True},
@@ -226,8 +226,7 @@ class Operation:
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
-            "id": f"/subscriptions/{self.subscription_id}/providers/{CONTAINER_SERVICE}/locations/"
-            f"{self.location}/operations/{self.op_id}",
+            "id": f"/subscriptions/{self.subscription_id}/providers/{CONTAINER_SERVICE}/locations/{self.location}/operations/{self.op_id}",
             "name": self.op_id,
             "status": self.status,
             "startTime": self.start_time,
@@ -260,7 +259,7 @@ class World:
     subscriptions: dict[str, fleet_mod.Subscription] = field(default_factory=dict)
     clusters: dict[tuple[str, str, str], ClusterState] = field(default_factory=dict)
     groups: dict[tuple[str, str], fleet_mod.ResourceGroup] = field(default_factory=dict)
-    resources: list[fleet_mod.GenericResource] = field(default_factory=list)
+    resources: dict[tuple[str, str], list[fleet_mod.GenericResource]] = field(default_factory=dict)
     operations: dict[str, Operation] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -271,11 +270,9 @@ class World:
         for c in f.clusters:
             key = (c.subscription_id.lower(), c.resource_group.lower(), c.name.lower())
             self.clusters[key] = ClusterState(build_cluster_doc(c, self.tenant_of(c.subscription_id)), c.operation)
-            self.groups.setdefault(
-                (key[0], key[1]), fleet_mod.ResourceGroup(c.subscription_id, c.resource_group, c.location)
-            )
-        self.resources = list(f.resources)
+            self.groups.setdefault((key[0], key[1]), fleet_mod.ResourceGroup(c.subscription_id, c.resource_group, c.location))
         for r in f.resources:
+            self.resources.setdefault((r.subscription_id.lower(), r.resource_group.lower()), []).append(r)
             self.groups.setdefault(
                 (r.subscription_id.lower(), r.resource_group.lower()),
                 fleet_mod.ResourceGroup(r.subscription_id, r.resource_group, r.location),
@@ -336,11 +333,7 @@ class World:
         self.subscription(sub)
         if rg is not None:
             self.group(sub, rg)
-        return [
-            cs.doc
-            for key, cs in self.clusters.items()
-            if key[0] == sub.lower() and (rg is None or key[1] == rg.lower())
-        ]
+        return [cs.doc for key, cs in self.clusters.items() if key[0] == sub.lower() and (rg is None or key[1] == rg.lower())]
 
     def catalogue(self, location: str) -> tuple[fleet_mod.CatalogueVersion, ...]:
         return tuple(self.fleet.kubernetes_versions.get(location.lower(), ()))
@@ -392,9 +385,7 @@ class World:
 
     # --- PUT -------------------------------------------------------------------------
 
-    def put_cluster(
-        self, sub: str, rg: str, name: str, body: Any, if_match: str | None
-    ) -> tuple[ClusterState, Operation]:
+    def put_cluster(self, sub: str, rg: str, name: str, body: Any, if_match: str | None) -> tuple[ClusterState, Operation]:
         if not isinstance(body, dict):
             raise ArmError(400, "InvalidRequestContent", "The request content was invalid and could not be deserialized.")
         cs = self.clusters.get((sub.lower(), rg.lower(), name.lower()))
@@ -402,14 +393,14 @@ class World:
             self.cluster_state(sub, rg, name)  # raises the right 404
             raise AssertionError("unreachable")
         old = cs.doc
-        if if_match is not None and if_match.strip() != "*":
-            if normalize_etag(if_match) != normalize_etag(old.get("eTag", "")):
-                raise ArmError(
-                    412,
-                    "PreconditionFailed",
-                    f"Operation is not allowed since the given etag {if_match} does not match the current "
-                    f"etag {old.get('eTag')} of managed cluster {name}.",
-                )
+        stale = if_match is not None and if_match.strip() != "*" and normalize_etag(if_match) != normalize_etag(old.get("eTag", ""))
+        if stale:
+            raise ArmError(
+                412,
+                "PreconditionFailed",
+                f"Operation is not allowed since the given etag {if_match} does not match the current "
+                f"etag {old.get('eTag')} of managed cluster {name}.",
+            )
         old_props = old.get("properties", {})
         state = str(old_props.get("provisioningState", "Succeeded"))
         if state.lower() not in TERMINAL_STATES:
@@ -433,7 +424,7 @@ class World:
         try:
             req_v = parse_version(requested)
         except ValueError:
-            raise ArmError(400, "InvalidParameter", f"The value of parameter kubernetesVersion '{requested}' is invalid.")
+            raise ArmError(400, "InvalidParameter", f"The value of parameter kubernetesVersion '{requested}' is invalid.") from None
         if req_v < parse_version(current):
             raise ArmError(
                 400,
@@ -447,6 +438,13 @@ class World:
                 "OperationNotAllowed",
                 f"Upgrading Kubernetes version {current} to {requested} is not allowed. Available upgrades: "
                 f"[{available.replace(',', ' ')}]. Please see https://aka.ms/aks-supported-k8s-ver for version details.",
+            )
+        power = (old_props.get("powerState") or {}).get("code", "Running")
+        if power == "Stopped" and requested != str(old_props.get("kubernetesVersion")):
+            raise ArmError(
+                400,
+                "OperationNotAllowed",
+                f"Upgrading managed cluster {name} is not allowed while it is stopped. Start the cluster first.",
             )
         for pool in props.get("agentPoolProfiles") or []:
             pv = pool.get("orchestratorVersion") if isinstance(pool, dict) else None
@@ -543,8 +541,9 @@ class World:
             elif key in ("etag", "eTag"):
                 continue
             else:
-                raise ValueError(f"cannot change {key!r}; known: provisioningState, powerState, kubernetesVersion, "
-                                 "currentKubernetesVersion, tags, etag")
+                raise ValueError(
+                    f"cannot change {key!r}; known: provisioningState, powerState, kubernetesVersion, currentKubernetesVersion, tags, etag"
+                )
         cs.doc["eTag"] = str(changes.get("etag") or changes.get("eTag") or new_etag())
 
 
@@ -647,7 +646,7 @@ def upgrade_profile(world: World, cs: ClusterState) -> dict[str, Any]:
 
 def kubernetes_versions(world: World, location: str) -> dict[str, Any]:
     catalogue = world.catalogue(location)
-    minors: dict[tuple[int, int], list[fleet_mod.CatalogueVersion]] = {}
+    minors: dict[tuple[int, ...], list[fleet_mod.CatalogueVersion]] = {}
     for v in catalogue:
         minors.setdefault(parse_version(v.version)[:2], []).append(v)
     ga_minors = [m for m, vs in minors.items() if any(not v.is_preview for v in vs)]

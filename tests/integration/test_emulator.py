@@ -251,6 +251,23 @@ def test_invalid_target_versions_get_400(
     assert arm.cluster("aks-sandbox-weu-1")["properties"]["provisioningState"] == "Succeeded"
 
 
+def test_upgrading_a_stopped_cluster_is_refused(arm: ArmEmulator, container_service: CS) -> None:
+    with pytest.raises(HttpResponseError) as err:
+        _upgrade(container_service(PROD_SUBSCRIPTION), "rg-aks-prod", "aks-prod-weu-batch", "1.31.2")
+    assert err.value.status_code == 400
+    assert arm.cluster("aks-prod-weu-batch")["properties"]["kubernetesVersion"] == "1.30.5"
+
+
+def test_faults_in_the_fleet_file_are_live_after_reset(arm: ArmEmulator, container_service: CS) -> None:
+    doc = fleet_to_dict(sample_fleet())
+    doc["faults"] = [{"kind": "error", "method": "GET", "cluster": "aks-test-weu-1", "status": 500, "code": "Boom"}]
+    arm.reset(fleet_from_dict(doc))
+    with pytest.raises(HttpResponseError) as err:
+        container_service().managed_clusters.get("rg-aks-test", "aks-test-weu-1")
+    assert err.value.error is not None and err.value.error.code == "Boom"
+    assert container_service().managed_clusters.get("rg-aks-test", "aks-test-weu-2").name == "aks-test-weu-2"
+
+
 def test_operation_waits_for_the_injected_clock() -> None:
     now = [1000.0]
     fleet = fleet_from_dict({**fleet_to_dict(sample_fleet()), "operations": {"polls": 1, "seconds": 600}})
@@ -349,9 +366,7 @@ def test_state_fault_changes_the_cluster_between_get_and_put(arm: ArmEmulator, c
 def test_latency_overlaps_across_concurrent_requests(arm: ArmEmulator, container_service: CS) -> None:
     arm.latency_ms = 300
     client = container_service()
-    threads = [
-        threading.Thread(target=client.managed_clusters.get, args=(DEV_RG, "aks-dev-weu-1")) for _ in range(6)
-    ]
+    threads = [threading.Thread(target=client.managed_clusters.get, args=(DEV_RG, "aks-dev-weu-1")) for _ in range(6)]
     start = time.monotonic()
     for t in threads:
         t.start()
@@ -439,7 +454,5 @@ def test_generated_fleet_serves_the_resource_walk_baseline(arm_credential: Stati
                     else:
                         generic += 1
         assert (walked_clusters, generic) == (8, 2 * 3 * 4)
-        listed = sum(
-            len(list(ContainerServiceClient(arm_credential, sub, **kwargs).managed_clusters.list())) for sub in subs
-        )
+        listed = sum(len(list(ContainerServiceClient(arm_credential, sub, **kwargs).managed_clusters.list())) for sub in subs)
         assert listed == 8
