@@ -1,0 +1,38 @@
+# The whole app in a new resource group, allowed to upgrade clusters in the
+# subscription terraform runs in (or in `target_scopes`), starting in dry-run.
+#
+#   terraform init && terraform apply -var name=aksupg-prod
+#   func azure functionapp publish "$(terraform output -raw function_app_name)" --python
+
+data "azurerm_subscription" "current" {}
+
+resource "azurerm_resource_group" "this" {
+  name     = "rg-${var.name}"
+  location = var.location
+}
+
+module "aks_upgrade_conductor" {
+  source = "../.."
+
+  name                = var.name
+  resource_group_name = azurerm_resource_group.this.name
+  location            = azurerm_resource_group.this.location
+  target_scopes       = length(var.target_scopes) > 0 ? var.target_scopes : [data.azurerm_subscription.current.id]
+
+  dry_run          = var.dry_run
+  target_policy    = "latest"
+  upgrade_schedule = "0 0 10 * * 1-4"
+  rollout_plan = {
+    timezone = "Europe/Oslo"
+    waves = [
+      { day = "Mon", environment = "sandbox" },
+      { day = "Tue", environment = "dev" },
+      { day = "Wed", environment = "test" },
+      { day = "Thu", environment = "prod" },
+    ]
+  }
+
+  tags = {
+    workload = "aks-upgrade-conductor"
+  }
+}

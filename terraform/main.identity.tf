@@ -1,0 +1,57 @@
+# The app's identity and its only permissions on the clusters.
+#
+# A user-assigned identity exists before the app, so every role below is in
+# place when the host first starts, and it survives re-creating the app.
+# There is no client secret anywhere: DefaultAzureCredential uses this identity
+# through AZURE_CLIENT_ID.
+
+locals {
+  # Exactly the ARM operations the app performs; nothing else, no wildcards.
+  conductor_actions = [
+    "Microsoft.ContainerService/managedClusters/read",
+    "Microsoft.ContainerService/managedClusters/write",
+    "Microsoft.ContainerService/managedClusters/agentPools/read",
+    "Microsoft.ContainerService/managedClusters/agentPools/write",
+    "Microsoft.ContainerService/managedClusters/upgradeProfiles/read",
+    "Microsoft.ContainerService/locations/kubernetesVersions/read",
+    "Microsoft.ContainerService/locations/operations/read",
+    "Microsoft.Resources/subscriptions/read",
+  ]
+
+  role_definition_scope = coalesce(
+    var.role_definition_scope,
+    regex("^/subscriptions/[^/]+", var.target_scopes[0]),
+  )
+}
+
+resource "azurerm_user_assigned_identity" "this" {
+  name                = "id-${var.name}"
+  resource_group_name = var.resource_group_name
+  location            = var.location
+  tags                = var.tags
+}
+
+resource "azurerm_role_definition" "conductor" {
+  name        = "AKS upgrade conductor (${var.name})"
+  scope       = local.role_definition_scope
+  description = "Read AKS clusters, their upgrade profiles and available versions, and upgrade clusters and node pools. Used by the managed identity of func-${var.name}."
+
+  permissions {
+    actions     = local.conductor_actions
+    not_actions = []
+  }
+
+  assignable_scopes = var.target_scopes
+}
+
+resource "azurerm_role_assignment" "conductor" {
+  for_each = toset(var.target_scopes)
+
+  scope = each.value
+  # The definition ID must carry the subscription of the assignment's scope.
+  role_definition_id               = "${regex("^/subscriptions/[^/]+", each.value)}/providers/Microsoft.Authorization/roleDefinitions/${azurerm_role_definition.conductor.role_definition_id}"
+  principal_id                     = azurerm_user_assigned_identity.this.principal_id
+  principal_type                   = "ServicePrincipal"
+  skip_service_principal_aad_check = true
+  description                      = "AKS upgrade conductor func-${var.name}: upgrade the AKS clusters in this scope."
+}
