@@ -66,7 +66,12 @@ def _iso(moment: datetime) -> str:
 def run(context: df.DurableOrchestrationContext) -> Generator[Any, Any, dict[str, Any]]:
     request = RunRequest.from_input(context.get_input())
     started = context.current_utc_datetime
-    config = yield context.call_activity_with_retry(LOAD_SETTINGS, ACTIVITY_RETRY, None)
+    try:
+        config = yield context.call_activity_with_retry(LOAD_SETTINGS, ACTIVITY_RETRY, None)
+    except Exception as exc:  # noqa: BLE001 - bad settings: refuse to work, say which
+        refused = RunResult(context.instance_id, request.date, request.environment, "none", "failed",
+                            f"refused: {_first_line(exc)}")
+        return refused.to_dict()
     plan = rollout.plan_from_dict(config["plan"])
     day = date.fromisoformat(request.date)
     chosen = rollout.choose_wave(plan, day, request.environment)
@@ -120,11 +125,15 @@ def run(context: df.DurableOrchestrationContext) -> Generator[Any, Any, dict[str
     decision = results.record_decision(env_plan, ordered, target_version)
     if status == "succeeded" and decision is not None:
         context.set_custom_status(_progress("recording", environment, ordered))
-        written = yield context.call_activity_with_retry(RECORD_VERSION, ACTIVITY_RETRY, {
-            "environment": environment, "version": decision.version, "clusters": list(decision.clusters),
-            "instanceId": context.instance_id, "validatedAt": _iso(context.current_utc_datetime),
-        })
-        recorded = written["version"]
+        try:
+            written = yield context.call_activity_with_retry(RECORD_VERSION, ACTIVITY_RETRY, {
+                "environment": environment, "version": decision.version, "clusters": list(decision.clusters),
+                "instanceId": context.instance_id, "validatedAt": _iso(context.current_utc_datetime),
+            })
+            recorded = written["version"]
+        except Exception as exc:  # noqa: BLE001 - upgrades done, record not written: the next wave must not guess
+            status = "failed"
+            reason = f"every upgrade succeeded but recording {decision.version} failed: {_first_line(exc)}; re-run to record it"
     result = finish(status, reason, target_version=target_version, recorded_version=recorded, clusters=ordered)
     return (yield from _close(context, result, started))
 

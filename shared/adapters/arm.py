@@ -306,6 +306,10 @@ class ArmGateway:
                 match_condition=MatchConditions.IfNotModified if state.etag else None,
                 polling=False,
                 raw_response_hook=capture,
+                # Never let the HTTP layer resend a PUT: if the first one went through and only the
+                # answer was lost, a resend is a second upgrade request. The orchestrator retries
+                # instead, after a fresh GET that sees the running upgrade and resumes monitoring.
+                retry_total=0,
             )
         except (HttpResponseError, ServiceRequestError, ServiceResponseError) as exc:
             raise classify(exc) from exc
