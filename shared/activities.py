@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 
 from shared import logs, runtime
 from shared.adapters import arm as arm_mod
+from shared.domain import clusters as clusters_mod
 from shared.domain import planning, versions
 from shared.domain import upgrades as upgrades_mod
 from shared.domain.clusters import AvailableVersion, ClusterSnapshot, selected_for
@@ -70,20 +71,30 @@ def _plan_clusters(
     selected = _discover(environment)
     region_cache: dict[tuple[str, str], list[AvailableVersion]] = {}
 
+    def region_versions(cluster: ClusterSnapshot) -> list[AvailableVersion]:
+        if role != "lead" or svc.settings.target_policy != "stable":
+            return []
+        key = (cluster.subscription_id, cluster.location.lower())
+        if key not in region_cache:
+            region_cache[key] = svc.arm.region_versions(cluster.subscription_id, cluster.location)
+        return region_cache[key]
+
     def plan_one(cluster: ClusterSnapshot) -> ClusterPlan:
         why_not = planning.classify(cluster, svc.settings.opt_out_tag)
-        if why_not:
-            return planning.skipped(cluster, why_not)
         try:
+            if why_not:
+                busy = cluster.provisioning_state.lower() in planning.IN_FLIGHT_STATES
+                if not busy or clusters_mod.opted_out(cluster, svc.settings.opt_out_tag):
+                    return planning.skipped(cluster, why_not)
+                resumed = planning.resumable(
+                    cluster, svc.arm.upgrade_options(cluster.id), role=role, policy=svc.settings.target_policy,
+                    ceiling=ceiling, region_versions=region_versions(cluster),
+                )
+                return resumed or planning.skipped(cluster, why_not)
             available = svc.arm.upgrade_options(cluster.id)
-            region: list[AvailableVersion] = []
-            if role == "lead" and svc.settings.target_policy == "stable":
-                key = (cluster.subscription_id, cluster.location.lower())
-                if key not in region_cache:
-                    region_cache[key] = svc.arm.region_versions(cluster.subscription_id, cluster.location)
-                region = region_cache[key]
             return planning.decide_cluster(
-                cluster, available, role=role, policy=svc.settings.target_policy, ceiling=ceiling, region_versions=region
+                cluster, available, role=role, policy=svc.settings.target_policy, ceiling=ceiling,
+                region_versions=region_versions(cluster),
             )
         except ArmPermanentError as exc:
             return planning.failed(cluster, f"{exc.code}: {exc.arm_message}")

@@ -221,6 +221,7 @@ class ArmGateway:
             provisioning_state=props.get("provisioningState") or "",
             power_state=(props.get("powerState") or {}).get("code") or "",
             tags=tuple(sorted((mc.get("tags") or {}).items())),
+            requested_version=props.get("kubernetesVersion") or "",
         )
 
     def upgrade_options(self, cluster_id: str) -> list[AvailableVersion]:

@@ -34,6 +34,8 @@ class ClusterSnapshot:
     provisioning_state: str
     power_state: str
     tags: tuple[tuple[str, str], ...] = ()
+    #: kubernetesVersion: what the cluster was last asked to run (differs from current mid-upgrade).
+    requested_version: str = ""
 
     def tag(self, name: str) -> str | None:
         """A tag's value; names match case-insensitively, as ARM treats them."""
@@ -51,11 +53,16 @@ def selected_for(cluster: ClusterSnapshot, environment: str, selector: str) -> b
     raise ValueError(f"unknown cluster selector {selector!r}")
 
 
+def opted_out(cluster: ClusterSnapshot, opt_out_tag: str) -> bool:
+    """The cluster carries ``<opt_out_tag>=skip`` (any case): never touch it."""
+    value = cluster.tag(opt_out_tag)
+    return value is not None and value.strip().lower() == OPT_OUT_VALUE
+
+
 def ineligibility(cluster: ClusterSnapshot, opt_out_tag: str) -> str | None:
     """Why a selected cluster must not be touched this run, or None when it may be upgraded."""
-    opt_out = cluster.tag(opt_out_tag)
-    if opt_out is not None and opt_out.strip().lower() == OPT_OUT_VALUE:
-        return f"opted out (tag {opt_out_tag}={opt_out})"
+    if opted_out(cluster, opt_out_tag):
+        return f"opted out (tag {opt_out_tag}={cluster.tag(opt_out_tag)})"
     if cluster.power_state.lower() != "running":
         return f"not running (powerState {cluster.power_state or 'unknown'})"
     if cluster.provisioning_state.lower() != "succeeded":

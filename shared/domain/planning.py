@@ -6,6 +6,7 @@ call these functions; the orchestrator receives the resulting plan as plain JSON
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -154,6 +155,32 @@ def decide_cluster(
     return _base(cluster, decision.action, target, decision.reason)
 
 
+IN_FLIGHT_STATES = ("upgrading", "updating")
+
+
+def resumable(
+    cluster: ClusterSnapshot,
+    available: Sequence[AvailableVersion],
+    *,
+    role: str,
+    policy: str = "latest",
+    ceiling: versions.KubernetesVersion | None = None,
+    region_versions: Sequence[AvailableVersion] = (),
+) -> ClusterPlan | None:
+    """A cluster already upgrading to exactly the version this run would choose (a re-run after a
+    crash between PUT and record): plan it as an upgrade, so the run resumes monitoring it instead
+    of skipping it as busy. Any other in-flight upgrade is someone else's and stays skipped."""
+    if cluster.provisioning_state.lower() not in IN_FLIGHT_STATES or not cluster.requested_version:
+        return None
+    if cluster.requested_version == cluster.current_version:
+        return None
+    settled = replace(cluster, provisioning_state="Succeeded", power_state="Running")
+    plan = decide_cluster(settled, available, role=role, policy=policy, ceiling=ceiling, region_versions=region_versions)
+    if plan.action == "upgrade" and plan.to_version == cluster.requested_version:
+        return replace(plan, reason=f"resuming: an upgrade to {plan.to_version} is already running")
+    return None
+
+
 def classify(cluster: ClusterSnapshot, opt_out_tag: str) -> str | None:
     """Why a selected cluster is skipped before planning (opt-out, stopped, busy), or None."""
     return clusters_mod.ineligibility(cluster, opt_out_tag)
@@ -171,7 +198,8 @@ def soak_problem(record: ValidatedRecord, clock: datetime, min_soak_hours: float
     age = clock - record.validated_at
     if age >= timedelta(hours=min_soak_hours):
         return None
-    hours = max(age.total_seconds(), 0) / 3600
+    # Rounded down, so that a run 1 s short of 20 h does not read "20.0 h ... waiting".
+    hours = math.floor(max(age.total_seconds(), 0) / 360) / 10
     return (
         f"{record.environment} validated {record.version} at {record.validated_at.isoformat()}, "
         f"{hours:.1f} h before this run; MIN_SOAK_HOURS is {min_soak_hours:g}: waiting for next week"
