@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
@@ -23,6 +24,7 @@ ORCHESTRATOR = "UpgradeOrchestrator"
 BODY_KEYS = ("environment", "date", "dryRun", "force")
 ACTIVE = ("Pending", "Running", "Suspended", "ContinuedAsNew")
 RESTARTABLE = ("Failed", "Terminated", "Canceled")
+_YYYY_MM_DD = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
 @dataclass(frozen=True)
@@ -37,7 +39,7 @@ def parse_date(value: Any, field: str = "date") -> date:
     if not isinstance(value, str):
         raise UsageError(f"{field} must be a YYYY-MM-DD string", field)
     try:
-        if len(value) != 10:
+        if not _YYYY_MM_DD.fullmatch(value):  # date.fromisoformat also takes "2026-W49-2", "2026W492"
             raise ValueError
         return date.fromisoformat(value)
     except ValueError:
@@ -143,7 +145,8 @@ async def http_start(req: func.HttpRequest, client: df.DurableOrchestrationClien
     run = orchestration.RunRequest(chosen.environment, request.date, request.dry_run, request.force)
     await client.start_new(ORCHESTRATOR, instance_id, run.to_input())
     logs.event(logging.INFO, "started", environment=chosen.environment, instance_id=instance_id, trigger="http")
-    return client.create_check_status_response(req, instance_id)
+    response: func.HttpResponse = client.create_check_status_response(req, instance_id)
+    return response
 
 
 async def http_status(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:

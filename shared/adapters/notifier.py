@@ -7,11 +7,31 @@ reported without it.
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any, Protocol
 
 from slack_sdk.webhook import WebhookClient
 
 from shared import logs
+
+_URL = re.compile(r"https?://\S+")
+
+
+class _RedactUrls(logging.Filter):
+    """slack_sdk logs the webhook URL itself (every request at DEBUG, each connection retry at
+    INFO): strip every URL from what its logger emits, before any handler sees it."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg = _URL.sub("[url redacted]", record.getMessage())
+        record.args = None
+        return True
+
+
+def _sdk_logger() -> logging.Logger:
+    sdk = logging.getLogger(f"{logs.LOGGER_NAME}.slack_sdk")
+    if not any(isinstance(f, _RedactUrls) for f in sdk.filters):
+        sdk.addFilter(_RedactUrls())
+    return sdk
 
 
 class Notifier(Protocol):
@@ -32,7 +52,7 @@ class SlackNotifier:
 
     @classmethod
     def from_url(cls, url: str, timeout_s: int = 10) -> SlackNotifier:
-        return cls(WebhookClient(url, timeout=timeout_s))
+        return cls(WebhookClient(url, timeout=timeout_s, logger=_sdk_logger()))
 
     def send(self, text: str, blocks: list[dict[str, Any]] | None = None) -> bool:
         try:
