@@ -4,4 +4,5 @@ pytest_plugins = [
     "tests.plugins.arm_emulator",
     "tests.plugins.azurite",
     "tests.plugins.durable",
+    "tests.plugins.slack",
 ]
