@@ -10,5 +10,5 @@ bp = df.Blueprint()
 
 
 @bp.activity_trigger(input_name="payload")
-def CheckUpgradeProgress(payload: Any) -> dict[str, Any]:  # noqa: N802
+def CheckUpgradeProgress(payload: Any) -> dict[str, Any]:
     return activities.check_upgrade_progress(payload)

@@ -10,5 +10,5 @@ bp = df.Blueprint()
 
 @bp.route(route="upgrades/{environment?}/{date?}", methods=["GET", "POST"], auth_level=func.AuthLevel.FUNCTION)
 @bp.durable_client_input(client_name="client")
-async def HttpStarter(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:  # noqa: N802
+async def HttpStarter(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
     return await starters.http_entry(req, client)

@@ -10,5 +10,5 @@ bp = df.Blueprint()
 
 
 @bp.activity_trigger(input_name="payload")
-def LoadRolloutSettings(payload: Any) -> dict[str, Any]:  # noqa: N802
+def LoadRolloutSettings(payload: Any) -> dict[str, Any]:
     return activities.load_rollout_settings(payload)

@@ -10,5 +10,5 @@ bp = df.Blueprint()
 
 
 @bp.activity_trigger(input_name="payload")
-def NotifyRollout(payload: Any) -> dict[str, Any]:  # noqa: N802
+def NotifyRollout(payload: Any) -> dict[str, Any]:
     return activities.notify_rollout(payload)

@@ -10,5 +10,5 @@ bp = df.Blueprint()
 
 
 @bp.activity_trigger(input_name="payload")
-def RecordValidatedVersion(payload: Any) -> dict[str, Any]:  # noqa: N802
+def RecordValidatedVersion(payload: Any) -> dict[str, Any]:
     return activities.record_validated_version(payload)

@@ -10,5 +10,5 @@ bp = df.Blueprint()
 
 
 @bp.activity_trigger(input_name="payload")
-def StartClusterUpgrade(payload: Any) -> dict[str, Any]:  # noqa: N802
+def StartClusterUpgrade(payload: Any) -> dict[str, Any]:
     return activities.start_cluster_upgrade(payload)

@@ -10,5 +10,5 @@ bp = df.Blueprint()
 
 @bp.timer_trigger(schedule="%UPGRADE_SCHEDULE%", arg_name="timer", run_on_startup=False, use_monitor=True)
 @bp.durable_client_input(client_name="client")
-async def TimerStarter(timer: func.TimerRequest, client: df.DurableOrchestrationClient) -> None:  # noqa: N802
+async def TimerStarter(timer: func.TimerRequest, client: df.DurableOrchestrationClient) -> None:
     await starters.timer_start(timer.schedule_status, client)

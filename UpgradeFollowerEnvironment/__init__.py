@@ -10,5 +10,5 @@ bp = df.Blueprint()
 
 
 @bp.activity_trigger(input_name="payload")
-def UpgradeFollowerEnvironment(payload: Any) -> dict[str, Any]:  # noqa: N802
+def UpgradeFollowerEnvironment(payload: Any) -> dict[str, Any]:
     return activities.plan_follower_environment(payload)

@@ -10,5 +10,5 @@ bp = df.Blueprint()
 
 
 @bp.activity_trigger(input_name="payload")
-def UpgradeLeadEnvironment(payload: Any) -> dict[str, Any]:  # noqa: N802
+def UpgradeLeadEnvironment(payload: Any) -> dict[str, Any]:
     return activities.plan_lead_environment(payload)

@@ -8,5 +8,5 @@ bp = df.Blueprint()
 
 
 @bp.orchestration_trigger(context_name="context")
-def UpgradeOrchestrator(context: df.DurableOrchestrationContext):  # type: ignore[no-untyped-def]  # noqa: N802
+def UpgradeOrchestrator(context: df.DurableOrchestrationContext):  # type: ignore[no-untyped-def]
     return (yield from orchestration.run(context))

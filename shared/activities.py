@@ -194,7 +194,7 @@ def start_cluster_upgrade(payload: dict[str, Any]) -> dict[str, Any]:
         for _attempt in range(3):
             try:
                 _, operation_url = arm.put_upgrade(plan.id, target, veto)
-            except arm_mod.PreconditionFailed:
+            except arm_mod.PreconditionFailedError:
                 logs.event(logging.WARNING, "cluster changed between GET and PUT (412); deciding again",
                            cluster_id=plan.id, instance_id=instance_id)
                 continue
@@ -209,7 +209,8 @@ def start_cluster_upgrade(payload: dict[str, Any]) -> dict[str, Any]:
             if decision.kind == "already-current":
                 return {**answer, "state": "already-current"}
             return {**answer, "state": "failed", "reason": decision.reason}
-        return {**answer, "state": "failed", "reason": "ConcurrentChange: the cluster's ETag changed on 3 attempts (HTTP 412); not overwritten"}
+        reason = "ConcurrentChange: the cluster's ETag changed on 3 attempts (HTTP 412); not overwritten"
+        return {**answer, "state": "failed", "reason": reason}
     except ArmTransientError as exc:
         answer.pop("decision", None)
         logs.event(logging.WARNING, "transient ARM error starting upgrade", cluster_id=plan.id, instance_id=instance_id, error=str(exc))

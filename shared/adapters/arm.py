@@ -62,7 +62,7 @@ class OperationStatus:
         return self.status.lower() in ("succeeded", "failed", "canceled", "cancelled")
 
 
-class PreconditionFailed(Exception):
+class PreconditionFailedError(Exception):
     """HTTP 412: the cluster changed since our GET (its ETag moved)."""
 
 
@@ -88,7 +88,7 @@ def classify(exc: Exception) -> Exception:
         code, message = _arm_error(exc)
         retry_after = _retry_after(exc)
         if status == 412:
-            return PreconditionFailed(message)
+            return PreconditionFailedError(message)
         if status == 429 or status >= 500 or status == 408:
             return ArmTransientError(code, message, status, retry_after)
         if status == 409 and code.lower() in _TRANSIENT_409_CODES:
@@ -273,7 +273,7 @@ class ArmGateway:
         node pool, and PUT it back under If-Match. Returns (state before PUT, operation URL).
 
         ``decide`` gets the fresh state and returns None to go ahead or a reason to stop (then the
-        returned URL is None and nothing was sent). A 412 raises PreconditionFailed: the caller GETs
+        returned URL is None and nothing was sent). A 412 raises PreconditionFailedError: the caller GETs
         and decides again instead of overwriting someone else's change.
         """
         sub, group, name = parse_cluster_id(cluster_id)

@@ -32,7 +32,8 @@ REPO = Path(__file__).resolve().parents[2]
 FAST_ARM = {"retry_backoff_factor": 0.01, "retry_backoff_max": 0.2}
 
 # One rollout week: Monday 2026-11-30 .. Saturday 2026-12-05.
-MON, TUE, WED, THU, FRI, SAT = date(2026, 11, 30), date(2026, 12, 1), date(2026, 12, 2), date(2026, 12, 3), date(2026, 12, 4), date(2026, 12, 5)
+MON, TUE, WED = date(2026, 11, 30), date(2026, 12, 1), date(2026, 12, 2)
+THU, FRI, SAT = date(2026, 12, 3), date(2026, 12, 4), date(2026, 12, 5)
 
 
 @dataclass
@@ -61,7 +62,9 @@ class Conductor:
     def run(self, day: date, environment: str | None = None, *, dry_run: bool = False, **extra: str) -> dict[str, Any]:
         return self.execute(day, environment, dry_run=dry_run, **extra).result
 
-    def execute(self, day: date, environment: str | None = None, *, dry_run: bool = False, **extra: str) -> runner.RunOutcome:
+    def execute(
+        self, day: date, environment: str | None = None, *, dry_run: bool = False, **extra: str
+    ) -> runner.RunOutcome:
         settings = self.settings(**extra)
         services = runtime.build(settings, arm_client_options=FAST_ARM)
         return runner.execute(settings, day, environment, dry_run=dry_run, services=services)

@@ -4,7 +4,6 @@ and Azurite, with the orchestrator driven by the durable SDK's own replay."""
 from __future__ import annotations
 
 import copy
-
 from datetime import UTC, datetime, timedelta
 
 from ops.durable import driver as driver_mod
@@ -170,8 +169,8 @@ def test_replaying_a_finished_run_gives_the_same_actions_and_output_without_runn
     put_count = len(conductor.puts())
     handle = registry().orchestrators["UpgradeOrchestrator"]
 
-    replayed = driver_mod.replay(handle, outcome.run.history, {"environment": None, "date": "2026-11-30", "dryRun": False,
-                                                               "force": False}, outcome.run.instance_id)
+    run_input = {"environment": None, "date": "2026-11-30", "dryRun": False, "force": False}
+    replayed = driver_mod.replay(handle, outcome.run.history, run_input, outcome.run.instance_id)
 
     assert replayed.is_done and replayed.output == outcome.result
     assert replayed.actions == outcome.run.actions
@@ -183,5 +182,8 @@ def test_upgrade_history_has_one_row_per_cluster_attempt(conductor: Conductor) -
     rows = conductor.history.list("sandbox")
 
     assert sorted(r.cluster_id.rsplit("/", 1)[-1] for r in rows) == ["aks-sandbox-weu-1", "aks-sandbox-weu-2"]
-    assert {(r.from_version, r.to_version, r.result) for r in rows} == {("1.30.4", NEWEST_GA, "upgraded"), ("1.31.1", NEWEST_GA, "upgraded")}
+    assert {(r.from_version, r.to_version, r.result) for r in rows} == {
+        ("1.30.4", NEWEST_GA, "upgraded"),
+        ("1.31.1", NEWEST_GA, "upgraded"),
+    }
     assert {r.instance_id for r in rows} == {"aks-upgrade-sandbox-2026-11-30"}

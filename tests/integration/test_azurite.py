@@ -53,7 +53,7 @@ def test_launcher_removes_its_temporary_directory_on_exit() -> None:
 
 def test_missing_binary_is_a_clear_error_naming_the_path(tmp_path: Path) -> None:
     bogus = tmp_path / "node_modules" / ".bin" / "azurite-table"
-    with pytest.raises(AzuriteError, match="not found: .*azurite-table"):
+    with pytest.raises(AzuriteError, match=r"not found: .*azurite-table"):
         Azurite(binary=bogus).start()
 
 
@@ -86,4 +86,4 @@ def test_a_binary_that_never_answers_times_out_naming_its_log(tmp_path: Path) ->
 
 def test_default_binary_lives_under_the_repository_node_modules() -> None:
     root = Path(__file__).resolve().parents[2]
-    assert DEFAULT_BINARY == root / "node_modules" / ".bin" / "azurite-table"
+    assert root / "node_modules" / ".bin" / "azurite-table" == DEFAULT_BINARY
