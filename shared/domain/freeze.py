@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date
+
+# Exactly YYYY-MM-DD: date.fromisoformat (3.11) also takes "20261224" and ISO week dates "2026-W52-1".
+_ISO_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 
 
 @dataclass(frozen=True)
@@ -25,15 +29,15 @@ def parse_freeze_dates(text: str) -> tuple[FreezeWindow, ...]:
     for item in (part.strip() for part in (text or "").split(",")):
         if not item:
             continue
-        first_text, sep, last_text = item.partition("..")
-        try:
-            first = date.fromisoformat(first_text.strip())
-            last = date.fromisoformat(last_text.strip()) if sep else first
-        except ValueError:
+        first_text, sep, last_text = (part.strip() for part in item.partition(".."))
+        if not _ISO_DATE.match(first_text) or (sep and not _ISO_DATE.match(last_text)):
             problems.append(f"{item!r} is not YYYY-MM-DD or YYYY-MM-DD..YYYY-MM-DD")
             continue
-        if len(first_text.strip()) != 10 or (sep and len(last_text.strip()) != 10):
-            problems.append(f"{item!r} is not YYYY-MM-DD or YYYY-MM-DD..YYYY-MM-DD")
+        try:
+            first = date.fromisoformat(first_text)
+            last = date.fromisoformat(last_text) if sep else first
+        except ValueError:
+            problems.append(f"{item!r} is not a real date (YYYY-MM-DD)")
             continue
         if last < first:
             problems.append(f"{item!r} ends before it starts")

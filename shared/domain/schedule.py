@@ -24,7 +24,7 @@ def parse_time_of_day(expression: str) -> time:
         raise ValueError(f"{expression!r} is not a valid NCRONTAB expression")
     second, minute, hour = fields[:3]
     for name, value, upper in (("second", second, 59), ("minute", minute, 59), ("hour", hour, 23)):
-        if not value.isdigit() or int(value) > upper:
+        if not (value.isascii() and value.isdigit()) or int(value) > upper:
             raise ValueError(
                 f"{expression!r}: the {name} field must be a plain number 0..{upper}, "
                 f"because it fixes the run's clock (got {value!r})"

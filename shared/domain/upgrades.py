@@ -29,7 +29,9 @@ def decide_start(
     state = provisioning_state.lower()
     if state not in TERMINAL_STATES and requested_version == target:
         return StartDecision("resume", f"an upgrade to {target} is already running (provisioningState {provisioning_state})")
-    if state == "succeeded" and current_version == target and requested_version == target:
+    # At the target is at the target, whatever kubernetesVersion says (it may hold a minor alias such as
+    # "1.30"): never PUT a cluster that already runs the target.
+    if state == "succeeded" and current_version == target:
         return StartDecision("already-current")
     if power_state.lower() != "running":
         return StartDecision("changed", f"ClusterChanged: powerState is {power_state or 'unknown'} since planning; not upgraded")
@@ -77,5 +79,5 @@ def progress_from_cluster(provisioning_state: str, current_version: str, target:
 
 def retry_delay_seconds(attempt: int, retry_after: float | None, base: float = 30.0, cap: float = 600.0) -> float:
     """Backoff for a transient start failure: exponential from ``base``, at least ARM's Retry-After."""
-    delay = min(cap, base * (2 ** max(attempt - 1, 0)))
+    delay = min(cap, base * float(2 ** max(attempt - 1, 0)))
     return max(delay, retry_after or 0.0)

@@ -42,7 +42,9 @@ def parse(text: str) -> KubernetesVersion:
         parsed = Version(raw)
     except InvalidVersion as exc:
         raise ValueError(f"not a Kubernetes version: {text!r}") from exc
-    if len(parsed.release) != 3 or parsed.pre or parsed.dev or parsed.post or parsed.local or parsed.epoch:
+    # ``is not None``: ".dev0" and ".post0"/"-0" carry a 0 that is falsy; "0!" is an epoch all the same.
+    extras = (parsed.pre, parsed.dev, parsed.post, parsed.local)
+    if len(parsed.release) != 3 or any(x is not None for x in extras) or "!" in raw:
         raise ValueError(f"not a Kubernetes version (want major.minor.patch): {text!r}")
     major, minor, patch = parsed.release
     return KubernetesVersion(major, minor, patch)

@@ -1,0 +1,193 @@
+"""An environment's plan: per-cluster decisions, the lead's target version, and the soak gate."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from shared.domain import planning, versions
+from shared.domain.clusters import AvailableVersion, ClusterSnapshot
+from shared.domain.planning import ClusterPlan, EnvironmentPlan
+from shared.domain.records import ValidatedRecord
+
+CLOCK = datetime(2026, 3, 3, 9, 0, tzinfo=UTC)
+
+
+def snapshot(name: str, current: str, *, power: str = "Running", state: str = "Succeeded",
+             tags: tuple[tuple[str, str], ...] = ()) -> ClusterSnapshot:
+    return ClusterSnapshot(
+        id=f"/subscriptions/s/resourceGroups/rg/providers/Microsoft.ContainerService/managedClusters/{name}",
+        name=name, subscription_id="s", subscription_name="sub", resource_group="rg", location="westeurope",
+        current_version=current, provisioning_state=state, power_state=power, tags=tags,
+    )
+
+
+def offers(*texts: str) -> list[AvailableVersion]:
+    return [AvailableVersion(versions.parse(t), False) for t in texts]
+
+
+def record(validated_at: datetime, version: str = "1.31.2") -> ValidatedRecord:
+    return ValidatedRecord("sandbox", version, validated_at, "sandbox-2026-03-02", ("aks1",))
+
+
+# -- decide_cluster -------------------------------------------------------------------------------
+def test_lead_cluster_plan_carries_from_to_and_where_to_find_it() -> None:
+    plan = planning.decide_cluster(snapshot("aks1", "1.30.5"), offers("1.30.9", "1.31.2"), role="lead")
+    assert (plan.action, plan.from_version, plan.to_version, plan.reason) == ("upgrade", "1.30.5", "1.31.2", None)
+    assert (plan.name, plan.subscription_id, plan.resource_group, plan.location) == ("aks1", "s", "rg", "westeurope")
+
+
+def test_follower_cluster_plan_is_capped_at_the_ceiling() -> None:
+    plan = planning.decide_cluster(snapshot("aks1", "1.30.5"), offers("1.30.9", "1.31.2"),
+                                   role="follower", ceiling=versions.parse("1.30.9"))
+    assert (plan.action, plan.to_version) == ("upgrade", "1.30.9")
+
+
+def test_follower_cluster_above_the_ceiling_is_skipped_and_not_eligible() -> None:
+    plan = planning.decide_cluster(snapshot("aks1", "1.31.4"), offers(), role="follower", ceiling=versions.parse("1.31.2"))
+    assert plan.action == "skipped" and plan.to_version is None and not plan.eligible
+    assert plan.reason is not None and plan.reason.startswith("above target")
+
+
+def test_a_follower_without_a_ceiling_is_a_programming_error() -> None:
+    with pytest.raises(ValueError, match="predecessor"):
+        planning.decide_cluster(snapshot("aks1", "1.30.5"), offers("1.31.2"), role="follower")
+
+
+def test_a_cluster_running_an_unreadable_version_fails_with_a_coded_reason() -> None:
+    plan = planning.decide_cluster(snapshot("aks1", "1.30"), offers("1.31.2"), role="lead")
+    assert plan.action == "failed" and plan.eligible
+    assert plan.reason is not None and plan.reason.startswith("InvalidClusterVersion:")
+
+
+@pytest.mark.parametrize(
+    ("cluster", "reason_start"),
+    [
+        (snapshot("a", "1.30.5", tags=(("aks-upgrade", "Skip"),)), "opted out"),
+        (snapshot("a", "1.30.5", power="Stopped"), "not running"),
+        (snapshot("a", "1.30.5", state="Failed"), "provisioningState is Failed"),
+    ],
+)
+def test_classify_gives_the_skip_reason_before_planning(cluster: ClusterSnapshot, reason_start: str) -> None:
+    why = planning.classify(cluster, "aks-upgrade")
+    assert why is not None and why.startswith(reason_start)
+    assert planning.skipped(cluster, why).eligible is False
+
+
+@pytest.mark.parametrize(
+    ("action", "eligible"), [("upgrade", True), ("already-current", True), ("failed", True), ("skipped", False)]
+)
+def test_eligibility_follows_the_action(action: str, eligible: bool) -> None:
+    plan = ClusterPlan("id", "n", "s", "rg", "loc", "1.30.5", None, action)
+    assert plan.eligible is eligible
+
+
+# -- lead target version --------------------------------------------------------------------------
+def test_lead_target_version_is_the_highest_target_of_its_acting_clusters() -> None:
+    plans = [
+        ClusterPlan("a", "a", "s", "rg", "l", "1.30.5", "1.31.2", "upgrade"),
+        ClusterPlan("b", "b", "s", "rg", "l", "1.30.10", "1.30.10", "already-current"),
+        ClusterPlan("c", "c", "s", "rg", "l", "1.30.9", "1.31.10", "upgrade"),   # numerically above 1.31.2
+        ClusterPlan("d", "d", "s", "rg", "l", "1.33.0", None, "skipped", "opted out"),
+        ClusterPlan("e", "e", "s", "rg", "l", "bad", None, "failed", "InvalidClusterVersion: ..."),
+    ]
+    assert planning.lead_target_version(plans) == "1.31.10"
+
+
+def test_lead_target_version_is_none_without_acting_clusters() -> None:
+    assert planning.lead_target_version([ClusterPlan("d", "d", "s", "rg", "l", "1.30.5", None, "skipped")]) is None
+
+
+# -- soak -----------------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("age", "allowed"),
+    [
+        (timedelta(hours=20), True),
+        (timedelta(hours=20, seconds=-1), False),
+        (timedelta(hours=20, seconds=1), True),
+        (timedelta(days=6), True),
+        (timedelta(0), False),
+        (timedelta(hours=-3), False),   # a record from the future never counts as soaked
+    ],
+)
+def test_soak_allows_a_follower_exactly_at_min_soak_hours_and_not_a_second_before(age: timedelta, allowed: bool) -> None:
+    problem = planning.soak_problem(record(CLOCK - age), CLOCK, 20)
+    assert (problem is None) is allowed
+
+
+def test_the_soak_reason_names_the_hours_without_rounding_up_to_the_limit() -> None:
+    # GIVEN a record validated one second less than 20 hours before the run
+    problem = planning.soak_problem(record(CLOCK - timedelta(hours=20, seconds=-1)), CLOCK, 20)
+    # THEN the reason says who validated what, its age, and the setting
+    assert problem is not None
+    assert "sandbox validated 1.31.2" in problem
+    assert "19.9 h before this run" in problem
+    assert "MIN_SOAK_HOURS is 20" in problem
+
+
+def test_zero_soak_hours_lets_a_follower_go_at_once() -> None:
+    assert planning.soak_problem(record(CLOCK), CLOCK, 0) is None
+
+
+def test_fractional_soak_hours_are_honoured() -> None:
+    assert planning.soak_problem(record(CLOCK - timedelta(minutes=90)), CLOCK, 1.5) is None
+    problem = planning.soak_problem(record(CLOCK - timedelta(minutes=89)), CLOCK, 1.5)
+    assert problem is not None and "MIN_SOAK_HOURS is 1.5" in problem
+
+
+# -- plain JSON across the durable boundary -------------------------------------------------------
+def test_environment_plan_survives_the_round_trip_through_plain_json() -> None:
+    plans = (
+        ClusterPlan("a", "a", "s", "rg", "l", "1.30.5", "1.31.2", "upgrade"),
+        ClusterPlan("b", "b", "s", "rg", "l", None, None, "skipped", "not running (powerState Stopped)"),
+    )
+    env = EnvironmentPlan("dev", "follower", "ready", None, "1.31.2", plans)
+    data = env.to_dict()
+    assert data["targetVersion"] == "1.31.2" and data["clusters"][0]["from"] == "1.30.5"
+    assert EnvironmentPlan.from_dict(data) == env
+    assert env.to_upgrade == (plans[0],) and env.has_eligible
+
+
+def test_plans_are_ordered_by_cluster_id_whatever_arm_paging_returned() -> None:
+    ids = ["/sub/B", "/sub/a", "/sub/C"]
+    plans = [ClusterPlan(i, i, "s", "rg", "l", None, None, "skipped") for i in ids]
+    assert [p.id for p in planning.sorted_plans(plans)] == ["/sub/a", "/sub/B", "/sub/C"]
+
+
+# -- resuming our own in-flight upgrade -----------------------------------------------------------
+def in_flight(current: str, requested: str, state: str = "Upgrading") -> ClusterSnapshot:
+    from dataclasses import replace
+
+    return replace(snapshot("aks1", current, state=state), requested_version=requested)
+
+
+def test_a_cluster_already_upgrading_to_this_runs_target_is_resumed_not_skipped() -> None:
+    # GIVEN a crash between our PUT and the record: the cluster still upgrades to 1.31.2
+    cluster = in_flight("1.30.5", "1.31.2")
+    # WHEN a re-run plans it as a follower of 1.31.2
+    plan = planning.resumable(cluster, offers("1.30.9", "1.31.2"), role="follower", ceiling=versions.parse("1.31.2"))
+    # THEN it is planned as an upgrade to that version, to be monitored (decide_start then says resume)
+    assert plan is not None and (plan.action, plan.to_version) == ("upgrade", "1.31.2")
+    assert plan.reason is not None and plan.reason.startswith("resuming")
+
+
+@pytest.mark.parametrize(
+    ("cluster", "ceiling"),
+    [
+        (in_flight("1.30.5", "1.30.9"), "1.31.2"),            # someone else's upgrade, to another version
+        (in_flight("1.30.5", "1.31.4"), "1.31.2"),            # above what this run would choose
+        (in_flight("1.30.5", "1.31.2", state="Failed"), "1.31.2"),    # not in flight
+        (in_flight("1.30.5", "1.31.2", state="Deleting"), "1.31.2"),  # busy with something else
+        (in_flight("1.31.2", "1.31.2", state="Updating"), "1.31.2"),  # a scale or setting change, not an upgrade
+        (in_flight("1.30.5", ""), "1.31.2"),                  # no requested version known
+    ],
+)
+def test_other_in_flight_clusters_are_not_resumed(cluster: ClusterSnapshot, ceiling: str) -> None:
+    assert planning.resumable(cluster, offers("1.30.9", "1.31.2", "1.31.4"), role="follower",
+                              ceiling=versions.parse(ceiling)) is None
+
+
+def test_a_lead_cluster_upgrading_to_its_policy_target_is_resumed() -> None:
+    plan = planning.resumable(in_flight("1.30.5", "1.31.4"), offers("1.30.9", "1.31.2", "1.31.4"), role="lead")
+    assert plan is not None and plan.to_version == "1.31.4"
