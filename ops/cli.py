@@ -155,8 +155,8 @@ def cmd_history(args: argparse.Namespace) -> int:
         _print_json(rows)
     else:
         print(report.table(
-            [(r["finishedAt"][:16], r["environment"], r["cluster"].rsplit("/", 1)[-1], r["from"] or "-", r["to"] or "-",
-              r["result"], r["reason"] or "") for r in rows],
+            [(e.finished_at.isoformat()[:16], e.environment, e.cluster_id.rsplit("/", 1)[-1], e.from_version or "-",
+              e.to_version or "-", e.result, e.reason or "") for e in entries],
             ("finished", "environment", "cluster", "from", "to", "result", "reason"),
         ))
     return EXIT_OK

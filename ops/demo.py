@@ -38,7 +38,7 @@ def run_week(week_of: date | None = None) -> int:
             results.append(outcome.result)
             print(f"{day.strftime('%a')} " + report.run_summary(outcome.result) + "\n")
         store = runtime.services().versions
-        records = {}
+        records: dict[str, dict[str, Any]] = {}
         for wave in settings.rollout_plan.waves:
             try:
                 record = store.read_validated(wave.environment)
@@ -51,7 +51,7 @@ def run_week(week_of: date | None = None) -> int:
                 }
         print("version store (PartitionKey=validated):")
         print(report.table(
-            [(env, r["version"], r["validatedAt"], str(len(r["clusters"]))) for env, r in records.items()],
+            [(env, str(r["version"]), str(r["validatedAt"]), str(len(r["clusters"]))) for env, r in records.items()],
             ("environment", "version", "validatedAt", "clusters"),
         ))
         puts = [r for r in lab.emulator.requests if r.method == "PUT"]

@@ -124,7 +124,7 @@ def run(context: df.DurableOrchestrationContext) -> Generator[Any, Any, dict[str
     recorded = None
     decision = results.record_decision(env_plan, ordered, target_version)
     if status == "succeeded" and decision is not None:
-        context.set_custom_status(_progress("recording", environment, ordered))
+        context.set_custom_status(_progress("recording", environment, list(ordered)))
         try:
             written = yield context.call_activity_with_retry(RECORD_VERSION, ACTIVITY_RETRY, {
                 "environment": environment, "version": decision.version, "clusters": list(decision.clusters),

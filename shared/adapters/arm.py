@@ -101,9 +101,10 @@ def _arm_error(exc: HttpResponseError) -> tuple[str, str]:
     error = getattr(exc, "error", None)
     code = getattr(error, "code", None) or ""
     message = getattr(error, "message", None) or ""
-    if not code and exc.response is not None:
+    response: Any = exc.response
+    if not code and response is not None:
         try:
-            body = exc.response.json()
+            body = response.json()
             code = body.get("error", {}).get("code", "") or ""
             message = body.get("error", {}).get("message", "") or message
         except Exception:  # noqa: BLE001 - a non-JSON error body still gets a code below
@@ -112,9 +113,10 @@ def _arm_error(exc: HttpResponseError) -> tuple[str, str]:
 
 
 def _retry_after(exc: HttpResponseError) -> float | None:
-    if exc.response is None:
+    response: Any = exc.response
+    if response is None:
         return None
-    value = exc.response.headers.get("Retry-After")
+    value = response.headers.get("Retry-After")
     try:
         return float(value) if value is not None else None
     except ValueError:
@@ -283,16 +285,19 @@ class ArmGateway:
         state = self._state(mc)
         if decide(state) is not None:
             return state, None
-        mc.properties.kubernetes_version = target
-        for pool in mc.properties.agent_pool_profiles or []:
+        props: Any = mc.properties
+        if props is None:
+            raise ArmPermanentError("InvalidManagedCluster", f"GET {cluster_id} returned no properties")
+        props.kubernetes_version = target
+        for pool in props.agent_pool_profiles or []:
             pool.orchestrator_version = target
             # As `az aks upgrade` does: creation data cannot round-trip through GET.
             if "creationData" in pool:
                 del pool["creationData"]
         # A GET never returns the service principal's secret; sending the profile back would fail
         # validation or blank the secret, so leave it out as `az aks upgrade` does.
-        if "servicePrincipalProfile" in mc.properties:
-            del mc.properties["servicePrincipalProfile"]
+        if "servicePrincipalProfile" in props:
+            del props["servicePrincipalProfile"]
         headers: dict[str, str] = {}
 
         def capture(response: Any) -> None:
