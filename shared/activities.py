@@ -178,6 +178,7 @@ def start_cluster_upgrade(payload: dict[str, Any]) -> dict[str, Any]:
     """
     plan = ClusterPlan.from_dict(payload["cluster"])
     instance_id = payload.get("instanceId")
+    environment = payload.get("environment")
     target = plan.to_version or ""
     arm = runtime.services().arm
     answer: dict[str, Any] = {"id": plan.id, "operationUrl": None, "reason": None, "retryAfter": None}
@@ -200,11 +201,17 @@ def start_cluster_upgrade(payload: dict[str, Any]) -> dict[str, Any]:
                 continue
             decision: upgrades_mod.StartDecision = answer.pop("decision")
             if decision.kind == "put":
-                logs.event(logging.INFO, "upgrade started", cluster_id=plan.id, instance_id=instance_id,
+                logs.event(logging.INFO, "upgrade started", cluster_id=plan.id, environment=environment, instance_id=instance_id,
                            from_version=plan.from_version, to_version=target)
                 return {**answer, "state": "upgrading", "operationUrl": operation_url}
             if decision.kind == "resume":
-                logs.event(logging.INFO, "upgrade already running; monitoring it", cluster_id=plan.id, instance_id=instance_id)
+                logs.event(
+                    logging.INFO,
+                    "upgrade already running; monitoring it",
+                    cluster_id=plan.id,
+                    environment=environment,
+                    instance_id=instance_id,
+                )
                 return {**answer, "state": "upgrading", "reason": decision.reason}
             if decision.kind == "already-current":
                 return {**answer, "state": "already-current"}
@@ -213,13 +220,27 @@ def start_cluster_upgrade(payload: dict[str, Any]) -> dict[str, Any]:
         return {**answer, "state": "failed", "reason": reason}
     except ArmTransientError as exc:
         answer.pop("decision", None)
-        logs.event(logging.WARNING, "transient ARM error starting upgrade", cluster_id=plan.id, instance_id=instance_id, error=str(exc))
+        logs.event(
+            logging.WARNING,
+            "transient ARM error starting upgrade",
+            cluster_id=plan.id,
+            environment=environment,
+            instance_id=instance_id,
+            error=str(exc),
+        )
         return {**answer, "state": "retry", "reason": f"{exc.code}: {exc.arm_message}", "retryAfter": exc.retry_after_s}
     except PermanentError as exc:
         answer.pop("decision", None)
         code = getattr(exc, "code", type(exc).__name__)
         message = getattr(exc, "arm_message", str(exc))
-        logs.event(logging.ERROR, "upgrade refused", cluster_id=plan.id, instance_id=instance_id, error=f"{code}: {message}")
+        logs.event(
+            logging.ERROR,
+            "upgrade refused",
+            cluster_id=plan.id,
+            environment=environment,
+            instance_id=instance_id,
+            error=f"{code}: {message}",
+        )
         return {**answer, "state": "failed", "reason": f"{code}: {message}"}
 
 
@@ -227,6 +248,7 @@ def check_upgrade_progress(payload: dict[str, Any]) -> dict[str, Any]:
     """One look at each in-flight upgrade: its operation URL when known, else the cluster itself."""
     arm = runtime.services().arm
     instance_id = payload.get("instanceId")
+    environment = payload.get("environment")
 
     def check(item: dict[str, Any]) -> dict[str, Any]:
         try:
@@ -237,13 +259,20 @@ def check_upgrade_progress(payload: dict[str, Any]) -> dict[str, Any]:
                 state = arm.get_state(item["id"])
                 progress = upgrades_mod.progress_from_cluster(state.provisioning_state, state.current_version, item["to"])
         except TransientError as exc:
-            logs.event(logging.WARNING, "transient error checking upgrade", cluster_id=item["id"], instance_id=instance_id, error=str(exc))
+            logs.event(
+                logging.WARNING,
+                "transient error checking upgrade",
+                cluster_id=item["id"],
+                environment=environment,
+                instance_id=instance_id,
+                error=str(exc),
+            )
             return {"id": item["id"], "state": "inProgress", "reason": str(exc)}
         except PermanentError as exc:
             return {"id": item["id"], "state": "failed", "reason": str(exc)}
         if progress.state != "inProgress":
             logs.event(logging.INFO if progress.state == "succeeded" else logging.ERROR, f"upgrade {progress.state}",
-                       cluster_id=item["id"], instance_id=instance_id, reason=progress.reason)
+                       cluster_id=item["id"], environment=environment, instance_id=instance_id, reason=progress.reason)
         return {"id": item["id"], "state": progress.state, "reason": progress.reason}
 
     return {"clusters": _parallel(check, payload.get("clusters", []))}

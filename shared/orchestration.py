@@ -167,6 +167,7 @@ def _upgrade_all(
             tasks = [
                 context.call_activity_with_retry(START_UPGRADE, ACTIVITY_RETRY, {
                     "cluster": by_id[cid].to_dict(), "instanceId": context.instance_id,
+                    "environment": env_plan.environment,
                 })
                 for cid in batch
             ]
@@ -205,6 +206,7 @@ def _upgrade_all(
         if in_flight:
             checked = yield context.call_activity_with_retry(CHECK_PROGRESS, ACTIVITY_RETRY, {
                 "clusters": list(in_flight.values()), "instanceId": context.instance_id,
+                "environment": env_plan.environment,
             })
             for item in checked["clusters"]:
                 if item["state"] == "inProgress":
