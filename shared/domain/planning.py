@@ -33,11 +33,15 @@ class ClusterPlan:
     to_version: str | None
     action: str  # one of ACTIONS
     reason: str | None = None
+    #: Selected, not opted out, Running and Succeeded when planned (ARCHITECTURE.md "Eligible
+    #: cluster"). An eligible cluster may still be skipped ("above target", no upgrade offered);
+    #: it then counts for the record with the version it runs.
+    #: Defaults to "not skipped"; planning passes True for eligible clusters it leaves alone.
+    eligible: bool | None = None
 
-    @property
-    def eligible(self) -> bool:
-        """Eligible clusters are the ones whose success or failure decides the record."""
-        return self.action in ("upgrade", "already-current", "failed")
+    def __post_init__(self) -> None:
+        if self.eligible is None:
+            object.__setattr__(self, "eligible", self.action != "skipped")
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -50,6 +54,7 @@ class ClusterPlan:
             "to": self.to_version,
             "action": self.action,
             "reason": self.reason,
+            "eligible": self.eligible,
         }
 
     @classmethod
@@ -64,6 +69,7 @@ class ClusterPlan:
             to_version=data.get("to"),
             action=data["action"],
             reason=data.get("reason"),
+            eligible=data.get("eligible"),
         )
 
 
@@ -109,7 +115,7 @@ class EnvironmentPlan:
         )
 
 
-def _base(cluster: ClusterSnapshot, action: str, to: str | None, reason: str | None) -> ClusterPlan:
+def _base(cluster: ClusterSnapshot, action: str, to: str | None, reason: str | None, eligible: bool) -> ClusterPlan:
     return ClusterPlan(
         id=cluster.id,
         name=cluster.name,
@@ -120,15 +126,17 @@ def _base(cluster: ClusterSnapshot, action: str, to: str | None, reason: str | N
         to_version=to,
         action=action,
         reason=reason,
+        eligible=eligible,
     )
 
 
 def skipped(cluster: ClusterSnapshot, reason: str) -> ClusterPlan:
-    return _base(cluster, "skipped", None, reason)
+    """An ineligible cluster (opted out, stopped, busy): reported, never counted, never touched."""
+    return _base(cluster, "skipped", None, reason, eligible=False)
 
 
 def failed(cluster: ClusterSnapshot, reason: str) -> ClusterPlan:
-    return _base(cluster, "failed", None, reason)
+    return _base(cluster, "failed", None, reason, eligible=True)
 
 
 def decide_cluster(
@@ -152,7 +160,7 @@ def decide_cluster(
             raise ValueError("a follower needs its predecessor's validated version")
         decision = targets.follower_target(current, available, ceiling)
     target = str(decision.target) if decision.target is not None else None
-    return _base(cluster, decision.action, target, decision.reason)
+    return _base(cluster, decision.action, target, decision.reason, eligible=True)
 
 
 IN_FLIGHT_STATES = ("upgrading", "updating")

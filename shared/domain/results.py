@@ -105,7 +105,12 @@ def record_decision(
     for outcome in outcomes:
         if outcome.id not in eligible_ids:
             continue
-        now = outcome.to_version if outcome.result in ("upgraded", "already-current") else None
+        if outcome.result in ("upgraded", "already-current"):
+            now = outcome.to_version
+        elif outcome.result == "skipped":  # eligible but left alone (above target, nothing offered)
+            now = outcome.from_version
+        else:
+            now = None
         if now and versions.is_version(now):
             running[outcome.id] = versions.parse(now)
     ceiling = versions.parse(target_version)

@@ -44,9 +44,10 @@ def test_follower_cluster_plan_is_capped_at_the_ceiling() -> None:
     assert (plan.action, plan.to_version) == ("upgrade", "1.30.9")
 
 
-def test_follower_cluster_above_the_ceiling_is_skipped_and_not_eligible() -> None:
+def test_follower_cluster_above_the_ceiling_is_skipped_but_stays_eligible() -> None:
     plan = planning.decide_cluster(snapshot("aks1", "1.31.4"), offers(), role="follower", ceiling=versions.parse("1.31.2"))
-    assert plan.action == "skipped" and plan.to_version is None and not plan.eligible
+    # Eligible per the contract (selected, running, Succeeded): it counts for the record, never above it.
+    assert plan.action == "skipped" and plan.to_version is None and plan.eligible
     assert plan.reason is not None and plan.reason.startswith("above target")
 
 

@@ -229,18 +229,20 @@ def test_a_follower_run_records_at_most_its_ceiling_and_only_eligible_clusters_t
     if any(o.result == "failed" for o in outcomes):
         assert decision is None
         return
-    running = {o.id: versions.parse(o.to_version) for o, p in zip(outcomes, env.clusters, strict=True)
-               if p.eligible and o.to_version is not None}
-    if not running:
+    # What each eligible cluster runs now: its target when upgraded or current, else what it ran.
+    running = {o.id: versions.parse(o.to_version if o.to_version is not None else o.from_version)
+               for o, p in zip(outcomes, env.clusters, strict=True) if p.eligible}
+    capped = {cid: v for cid, v in running.items() if v <= ceiling}
+    if not capped:
         assert decision is None
         return
     assert decision is not None
     recorded = versions.parse(decision.version)
     assert recorded <= ceiling
-    assert recorded == max(running.values())
-    assert set(decision.clusters) == {cid for cid, v in running.items() if v == recorded}
-    skipped = {p.id for p in env.clusters if p.action == "skipped"}
-    assert not skipped & set(decision.clusters)
+    assert recorded == max(capped.values())
+    assert set(decision.clusters) == {cid for cid, v in capped.items() if v == recorded}
+    ineligible = {p.id for p in env.clusters if not p.eligible}
+    assert not ineligible & set(decision.clusters)
 
 
 @PROPERTY
