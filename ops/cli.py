@@ -71,6 +71,9 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--latency-ms", type=float, default=20.0)
     bench.add_argument("--operation-minutes", type=float, default=10.0)
     bench.add_argument("--parallel", default="1,5,20", help="MAX_PARALLEL_UPGRADES values to measure")
+    bench.add_argument("--upgrade-clusters", type=int, help="clusters in the upgraded environment (default: --clusters)")
+    bench.add_argument("--max-replay-rounds", type=int,
+                       help="cap on poll rounds per upgrade run (replay cost grows with the square); 0 = no cap")
     bench.add_argument("--json", action="store_true")
     return parser
 

@@ -423,6 +423,9 @@ def _error(status: int, code: str, message: str, headers: dict[str, str] | None 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     block_on_close = False
+    # socketserver's default backlog of 5 overflows under concurrent clients (the app reads ARM in
+    # parallel); an overflowed SYN costs the client a 1 s retransmit, which would skew timings.
+    request_queue_size = 128
 
     def __init__(self, address: tuple[str, int], handler: type, emulator: ArmEmulator, ctx: ssl.SSLContext) -> None:
         self.emulator = emulator
