@@ -18,8 +18,9 @@ Host behaviours reproduced here (facts in /work/shared/DURABLE-REPLAY.md):
 - durable timers fire at once on a simulated clock that only moves forward.
 
 Intentional differences from the host: a cancelled durable timer is never fired; activities
-take no simulated time unless ``clock_step_per_episode`` says so; ``continue_as_new`` is not
-supported (the conductor does not use it).
+take no simulated time unless ``clock_step_per_episode`` says so. ``continue_as_new`` starts a
+fresh execution (new history, task ids from 0, the new input) under the same instance id, as the
+host does; ``OrchestrationRun.history`` then holds the last execution's history.
 """
 
 from __future__ import annotations
@@ -103,6 +104,10 @@ class OrchestrationRun:
     started: datetime
     finished: datetime
     episodes: int
+    #: Executions of this instance: 1 plus one per ``continue_as_new``.
+    executions: int = 1
+    #: The input (JSON text) of the last execution, for replaying ``history``.
+    input_json: str | None = None
 
     @property
     def succeeded(self) -> bool:
@@ -234,6 +239,8 @@ class OrchestrationDriver:
         self._max_history = max_history
         self._max_workers = max_workers
 
+        self._continue_input: str | None = None
+        self._executions = 1
         self._history: list[dict[str, Any]] = []
         self._next_id = 0
         self._flat_seen = 0
@@ -288,6 +295,8 @@ class OrchestrationDriver:
             started=self._started,
             finished=self._clock,
             episodes=self._episodes,
+            executions=self._executions,
+            input_json=self._input_json,
         )
 
     # -- episodes -----------------------------------------------------------------------
@@ -389,15 +398,36 @@ class OrchestrationDriver:
         if state.failed:
             self._status = "Failed"
             self._history.append(h.execution_completed(at, "Failed", json.dumps(state.error)))
+        elif state.is_done and self._continue_input is not None:
+            self._history.append(h.execution_completed(at, "ContinuedAsNew", self._continue_input))
+            self._history.append(h.orchestrator_completed(at))
+            self._start_new_execution(self._continue_input)
+            return
         elif state.is_done:
             self._status = "Completed"
             self._history.append(h.execution_completed(at, "Completed", json.dumps(state.output)))
         self._history.append(h.orchestrator_completed(at))
 
+    def _start_new_execution(self, input_json: str | None) -> None:
+        """continue_as_new: the host drops the history and starts over with the new input."""
+        self._executions += 1
+        self._input_json = input_json
+        self._continue_input = None
+        self._history = []
+        self._next_id = 0
+        self._flat_seen = 0
+        self._action_ids = []
+        self._ready = []
+        self._timers = []
+        self._waits_for_events = False
+        self._first_episode()
+
     def _accept_action(self, at: datetime, action: dict[str, Any]) -> list[dict[str, Any]]:
         kind = action.get("actionType")
         if kind == h.CONTINUE_AS_NEW:
-            raise DriverError("continue_as_new is not supported by the in-process driver")
+            self._continue_input = action.get("input")
+            self._action_ids.append(None)
+            return []
         if kind not in h.ID_TAKING_ACTIONS:
             self._action_ids.append(None)
             if kind == h.WAIT_FOR_EXTERNAL_EVENT:
