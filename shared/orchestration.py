@@ -9,7 +9,7 @@ deadline passes.
 from __future__ import annotations
 
 from collections.abc import Generator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -33,6 +33,8 @@ NOTIFY = "NotifyRollout"
 #: Activities that raise are retried by the host: a crash or a transient store/ARM error.
 ACTIVITY_RETRY = df.RetryOptions(first_retry_interval_in_milliseconds=15_000, max_number_of_attempts=4)
 MAX_START_ATTEMPTS = 5
+#: Poll rounds per execution before continue_as_new: bounds history length and replay cost.
+ROUNDS_PER_EXECUTION = 50
 
 
 @dataclass(frozen=True)
@@ -63,8 +65,12 @@ def _iso(moment: datetime) -> str:
     return moment.isoformat()
 
 
-def run(context: df.DurableOrchestrationContext) -> Generator[Any, Any, dict[str, Any]]:
-    request = RunRequest.from_input(context.get_input())
+def run(context: df.DurableOrchestrationContext) -> Generator[Any, Any, dict[str, Any] | None]:
+    raw_input = context.get_input()
+    request = RunRequest.from_input(raw_input)
+    if isinstance(raw_input, dict) and isinstance(raw_input.get("continuation"), dict):
+        # A later execution of a long upgrade (continue_as_new keeps each history short).
+        return (yield from _upgrade_and_conclude(context, request, Carried.from_dict(raw_input["continuation"])))
     started = context.current_utc_datetime
     try:
         config = yield context.call_activity_with_retry(LOAD_SETTINGS, ACTIVITY_RETRY, None)
@@ -117,11 +123,74 @@ def run(context: df.DurableOrchestrationContext) -> Generator[Any, Any, dict[str
         result = finish(status, reason, target_version=target_version, clusters=tuple(outcomes.values()))
         return (yield from _close(context, result, started, notify_and_audit=False))
 
-    finals = yield from _upgrade_all(context, env_plan, config)
+    carried = Carried(
+        config=config, role=chosen.role, plan=env_plan, started=_iso(started),
+        loop=LoopState.begin(env_plan, context.current_utc_datetime + timedelta(minutes=int(config["upgradeTimeoutMinutes"]))),
+    )
+    return (yield from _upgrade_and_conclude(context, request, carried))
+
+
+@dataclass(frozen=True)
+class LoopState:
+    """Where the upgrade loop stands; carried across continue_as_new as plain JSON."""
+
+    ready: tuple[str, ...]
+    #: cluster id → ISO time before which a transiently refused start is not retried
+    waiting: dict[str, str]
+    attempts: dict[str, int]
+    in_flight: dict[str, dict[str, Any]]
+    finals: dict[str, dict[str, Any]]
+    deadline: str
+
+    @classmethod
+    def begin(cls, env_plan: EnvironmentPlan, deadline: datetime) -> LoopState:
+        return cls(tuple(p.id for p in env_plan.to_upgrade), {}, {}, {}, {}, _iso(deadline))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"ready": list(self.ready), "waiting": self.waiting, "attempts": self.attempts,
+                "inFlight": self.in_flight, "finals": self.finals, "deadline": self.deadline}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> LoopState:
+        return cls(tuple(data["ready"]), dict(data["waiting"]), dict(data["attempts"]), dict(data["inFlight"]),
+                   dict(data["finals"]), data["deadline"])
+
+
+@dataclass(frozen=True)
+class Carried:
+    """Everything a later execution needs: the settings view, the plan, the loop, the start time."""
+
+    config: dict[str, Any]
+    role: str
+    plan: EnvironmentPlan
+    started: str
+    loop: LoopState
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"config": self.config, "role": self.role, "plan": self.plan.to_dict(), "started": self.started,
+                "loop": self.loop.to_dict()}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Carried:
+        return cls(data["config"], data["role"], EnvironmentPlan.from_dict(data["plan"]), data["started"],
+                   LoopState.from_dict(data["loop"]))
+
+
+def _upgrade_and_conclude(
+    context: df.DurableOrchestrationContext, request: RunRequest, carried: Carried
+) -> Generator[Any, Any, dict[str, Any] | None]:
+    """Run the upgrade loop (possibly continuing as new), then record, audit and notify."""
+    env_plan = carried.plan
+    environment = env_plan.environment
+    finals = yield from _upgrade_all(context, request, carried)
+    if finals is None:
+        return None  # continued as new: the next execution carries on
+    outcomes = {p.id: results.outcome_from_plan(p) for p in env_plan.clusters}
     outcomes.update(finals)
     ordered = tuple(outcomes[p.id] for p in env_plan.clusters)
     status, reason = results.overall_status(ordered, dry_run=False)
     recorded = None
+    target_version = env_plan.target_version
     decision = results.record_decision(env_plan, ordered, target_version)
     if status == "succeeded" and decision is not None:
         context.set_custom_status(_progress("recording", environment, list(ordered)))
@@ -134,24 +203,33 @@ def run(context: df.DurableOrchestrationContext) -> Generator[Any, Any, dict[str
         except Exception as exc:  # noqa: BLE001 - upgrades done, record not written: the next wave must not guess
             status = "failed"
             reason = f"every upgrade succeeded but recording {decision.version} failed: {_first_line(exc)}; re-run to record it"
-    result = finish(status, reason, target_version=target_version, recorded_version=recorded, clusters=ordered)
+    result = RunResult(context.instance_id, request.date, environment, carried.role, status, reason,
+                       target_version=target_version, recorded_version=recorded, clusters=ordered)
+    started = datetime.fromisoformat(carried.started)
     return (yield from _close(context, result, started))
 
 
 def _upgrade_all(
-    context: df.DurableOrchestrationContext, env_plan: EnvironmentPlan, config: dict[str, Any]
-) -> Generator[Any, Any, dict[str, ClusterOutcome]]:
-    """Keep up to MAX_PARALLEL_UPGRADES upgrades running; poll with durable timers; obey the deadline."""
+    context: df.DurableOrchestrationContext, request: RunRequest, carried: Carried
+) -> Generator[Any, Any, dict[str, ClusterOutcome] | None]:
+    """Keep up to MAX_PARALLEL_UPGRADES upgrades running; poll with durable timers; obey the deadline.
+
+    Returns every upgraded cluster's outcome, or None after ``continue_as_new`` (every
+    ROUNDS_PER_EXECUTION polls, so that no execution's history, and replay cost, grows unbounded).
+    """
+    env_plan, config = carried.plan, carried.config
     max_parallel = int(config["maxParallelUpgrades"])
     poll = timedelta(seconds=int(config["pollIntervalSeconds"]))
-    deadline = context.current_utc_datetime + timedelta(minutes=int(config["upgradeTimeoutMinutes"]))
+    loop = carried.loop
+    deadline = datetime.fromisoformat(loop.deadline)
     by_id = {p.id: p for p in env_plan.to_upgrade}
-    ready: list[str] = list(by_id)
-    waiting: dict[str, datetime] = {}  # cluster id → not before (transient start failures)
-    attempts: dict[str, int] = {}
-    in_flight: dict[str, dict[str, Any]] = {}
-    finals: dict[str, ClusterOutcome] = {}
+    ready: list[str] = list(loop.ready)
+    waiting = {cid: datetime.fromisoformat(at) for cid, at in loop.waiting.items()}
+    attempts = dict(loop.attempts)
+    in_flight = dict(loop.in_flight)
+    finals = {cid: ClusterOutcome.from_dict(o) for cid, o in loop.finals.items()}
     total = len(env_plan.clusters)
+    rounds = 0
 
     def done(plan: ClusterPlan, result: str, reason: str | None = None) -> None:
         finals[plan.id] = ClusterOutcome(plan.id, plan.from_version, plan.to_version, result, reason)
@@ -162,7 +240,8 @@ def _upgrade_all(
             if not_before <= now:
                 ready.append(cid)
                 del waiting[cid]
-        batch, ready = ready[: max(max_parallel - len(in_flight), 0)], ready[max(max_parallel - len(in_flight), 0):]
+        free = max(max_parallel - len(in_flight), 0)
+        batch, ready = ready[:free], ready[free:]
         if batch:
             tasks = [
                 context.call_activity_with_retry(START_UPGRADE, ACTIVITY_RETRY, {
@@ -199,10 +278,16 @@ def _upgrade_all(
             for cid in [*in_flight, *waiting, *ready]:
                 done(by_id[cid], "failed", f"Timeout: not finished within UPGRADE_TIMEOUT_MINUTES={config['upgradeTimeoutMinutes']}")
             break
+        if rounds >= ROUNDS_PER_EXECUTION:
+            state = LoopState(tuple(ready), {cid: _iso(at) for cid, at in waiting.items()}, attempts, in_flight,
+                              {cid: o.to_dict() for cid, o in finals.items()}, loop.deadline)
+            context.continue_as_new({**request.to_input(), "continuation": replace(carried, loop=state).to_dict()})
+            return None
         wake = now + poll
         if waiting and not in_flight and not ready:
             wake = max(min(waiting.values()), now + timedelta(seconds=1))
         yield context.create_timer(min(wake, max(deadline, now + timedelta(seconds=1))))
+        rounds += 1
         if in_flight:
             checked = yield context.call_activity_with_retry(CHECK_PROGRESS, ACTIVITY_RETRY, {
                 "clusters": list(in_flight.values()), "instanceId": context.instance_id,

@@ -6,6 +6,9 @@ minor N is 1.31, so `stable` means the newest 1.30 patch.
 
 from __future__ import annotations
 
+import pytest
+
+from shared import orchestration
 from tests.e2e.conftest import MON, Conductor, by_name
 
 
@@ -62,3 +65,20 @@ def test_max_parallel_upgrades_bounds_the_upgrades_in_flight(conductor: Conducto
 
     assert len(starts) == 2
     assert any(starts[0] < c < starts[1] for c in checks)  # the second starts only after the first was seen done
+
+
+def test_a_long_upgrade_continues_as_new_and_ends_exactly_like_a_short_one(
+    conductor: Conductor, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN executions cut after every poll round (production: every 50), one cluster at a time
+    monkeypatch.setattr(orchestration, "ROUNDS_PER_EXECUTION", 1)
+    outcome = conductor.execute(MON, MAX_PARALLEL_UPGRADES="1")
+
+    # THEN the instance went through several executions, each with a short history ...
+    assert outcome.run.executions >= 3
+    assert len(outcome.run.history) < 40
+    # ... and the result, the PUTs and the record are those of an uncut run
+    assert outcome.result["status"] == "succeeded" and outcome.result["recordedVersion"] == "1.31.2"
+    assert {c["result"] for c in outcome.result["clusters"]} == {"upgraded"}
+    assert sorted(conductor.put_targets()) == ["aks-sandbox-weu-1", "aks-sandbox-weu-2"] and len(conductor.puts()) == 2
+    assert outcome.run.custom_statuses[-1]["phase"] == "done"
