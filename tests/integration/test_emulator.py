@@ -374,7 +374,7 @@ def test_latency_overlaps_across_concurrent_requests(arm: ArmEmulator, container
         t.join()
     elapsed = time.monotonic() - start
     assert len(arm.requests) == 6
-    assert 0.3 <= elapsed < 1.5
+    assert 0.3 <= elapsed < 6 * 0.3  # less than one after the other: the latencies overlapped
 
 
 def test_latency_fault_slows_only_matching_requests(arm: ArmEmulator, container_service: CS) -> None:

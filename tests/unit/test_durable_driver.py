@@ -262,13 +262,10 @@ def test_history_is_built_episode_by_episode_like_the_extension(toy: Toy) -> Non
 
 
 def test_fan_out_runs_activities_concurrently(toy: Toy) -> None:
-    began = time.monotonic()
     run = toy.run("FanOut", {"seconds": 0.3})
-    elapsed = time.monotonic() - began
 
     assert run.output == [0, 1, 2, 3, 4]
-    assert elapsed < 1.0, f"5 x 0.3 s activities took {elapsed:.2f} s: not concurrent"
-    assert toy.max_running == 5
+    assert toy.max_running == 5  # all five were inside their activity at the same time
 
 
 def test_retried_activity_that_fails_twice_then_succeeds(toy: Toy) -> None:
