@@ -62,12 +62,11 @@ POLL_INTERVAL_SECONDS = 60  # the app's default; a 10-minute operation is then s
 MAX_TIMEOUT_MINUTES = 6 * 24 * 60  # UPGRADE_TIMEOUT_MINUTES' upper bound in Settings
 FIRST_MONDAY = date(2027, 1, 4)  # the lead's weekday; each upgrade run takes the next Monday
 FAST_RETRY: dict[str, object] = {"retry_backoff_factor": 0.01, "retry_backoff_max": 0.2}
-#: Replay budget of phase 3, in poll rounds (ceil(N / P) x ceil(duration / poll)). The driver replays the
-#: whole history on every episode, as the Durable host does, so wall time grows with rounds squared:
-#: 400 rounds (200 clusters at P=5) take ~160 s on 2 cores; 2000 (200 at P=1) would take over an hour.
-#: A run over budget upgrades the largest environment that fits (N' = P x floor(budget / rounds per batch))
-#: and says so; BENCH_MAX_REPLAY_ROUNDS=0 lifts the cap.
-MAX_REPLAY_ROUNDS = 400
+#: Optional replay budget of phase 3, in poll rounds (ceil(N / P) x ceil(duration / poll)); 0 = none.
+#: The orchestrator continues as new every 50 rounds, so replay cost grows linearly with rounds (200
+#: clusters at P=1, 2000 rounds, take ~75 s on 2 cores). With a budget, a run over it upgrades the
+#: largest environment that fits (N' = P x floor(budget / rounds per batch)) and says so.
+MAX_REPLAY_ROUNDS = 0
 #: Listen backlog for the emulator's socket. socketserver's default is 5: a burst of more than 5 new
 #: connections (our 16 concurrent reads open one per thread) overflows it, the kernel drops the SYNs and
 #: the client retries after 1 s -- a stall real ARM does not have (ours: ~2 s instead of ~0.5 s).
