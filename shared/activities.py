@@ -14,7 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from shared import logs, runtime
+from shared import logs, messages, runtime
 from shared.adapters import arm as arm_mod
 from shared.domain import clusters as clusters_mod
 from shared.domain import planning, versions
@@ -317,12 +317,11 @@ def record_upgrade_history(payload: dict[str, Any]) -> dict[str, Any]:
 
 def notify_rollout(payload: dict[str, Any]) -> dict[str, Any]:
     """One Slack message per run; never raises (a Slack outage must not fail a rollout)."""
-    from shared import messages
-
     try:
         text, blocks = messages.render(payload)
         sent = runtime.services().notifier.send(text, blocks)
     except Exception as exc:  # noqa: BLE001
-        logs.event(logging.ERROR, "notification failed", instance_id=payload.get("instanceId"), error=type(exc).__name__)
+        instance_id = payload.get("instanceId") if isinstance(payload, dict) else None
+        logs.event(logging.ERROR, "notification failed", instance_id=instance_id, error=type(exc).__name__)
         sent = False
     return {"sent": sent}
