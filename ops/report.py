@@ -24,31 +24,25 @@ def run_summary(result: dict[str, Any]) -> str:
         f"status={result['status']}  target={result.get('targetVersion') or '-'}  "
         f"recorded={result.get('recordedVersion') or '-'}"
     )
-    lines = [head]
-    if result.get("reason"):
-        lines.append(f"  reason: {result['reason']}")
-    rows = [
-        (_name(c["id"]), c.get("from") or "-", c.get("to") or "-", c["result"], c.get("reason") or "")
-        for c in result.get("clusters", [])
-    ]
-    if rows:
-        lines.append(_indent(table(rows, ("cluster", "from", "to", "result", "reason"))))
-    return "\n".join(lines)
+    return _summary(head, result, "result")
 
 
 def plan_summary(plan: dict[str, Any]) -> str:
-    lines = [
-        f"{plan.get('environment')} ({plan.get('role')})  status={plan.get('status')}  "
-        f"target={plan.get('targetVersion') or '-'}"
-    ]
-    if plan.get("reason"):
-        lines.append(f"  reason: {plan['reason']}")
+    head = f"{plan.get('environment')} ({plan.get('role')})  status={plan.get('status')}  target={plan.get('targetVersion') or '-'}"
+    return _summary(head, plan, "action")
+
+
+def _summary(head: str, data: dict[str, Any], outcome_key: str) -> str:
+    """Head line, the reason if any, then one row per cluster: from, to, ``outcome_key``, reason."""
+    lines = [head]
+    if data.get("reason"):
+        lines.append(f"  reason: {data['reason']}")
     rows = [
-        (_name(c["id"]), c.get("from") or "-", c.get("to") or "-", c["action"], c.get("reason") or "")
-        for c in plan.get("clusters", [])
+        (_name(c["id"]), c.get("from") or "-", c.get("to") or "-", c[outcome_key], c.get("reason") or "")
+        for c in data.get("clusters", [])
     ]
     if rows:
-        lines.append(_indent(table(rows, ("cluster", "from", "to", "action", "reason"))))
+        lines.append(_indent(table(rows, ("cluster", "from", "to", outcome_key, "reason"))))
     return "\n".join(lines)
 
 

@@ -10,16 +10,15 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from azure.functions.timer import TimerRequest  # the concrete one the worker builds
 
 from ops.durable.http_api import LocalDurableHost
-from ops.durable.registry import DurableRegistry, registry_from_app
+from ops.durable.registry import DurableRegistry
 from shared import settings as settings_mod
-from tests.integration.test_http_starter import DEFAULT_PLAN, SETTING_NAMES
+from tests.integration.conftest import DEFAULT_PLAN
 
 SANDBOX_ID = "aks-upgrade-sandbox-2026-11-30"
 SANDBOX_INPUT = {"environment": "sandbox", "date": "2026-11-30", "dryRun": False, "force": False}
@@ -27,25 +26,10 @@ SANDBOX_INPUT = {"environment": "sandbox", "date": "2026-11-30", "dryRun": False
 MONDAY_IN_OSLO = "2026-11-29T23:30:00+00:00"
 
 
-@pytest.fixture(scope="module")
-def registry() -> DurableRegistry:
-    from function_app import app
-
-    return registry_from_app(app)
 
 
-@pytest.fixture
-def settings_env(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
-    for name in SETTING_NAMES:
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv(settings_mod.ROLLOUT_PLAN, json.dumps(DEFAULT_PLAN))
-    return monkeypatch
 
 
-@pytest.fixture
-def host(local_durable_host: Any, registry: DurableRegistry,
-         settings_env: pytest.MonkeyPatch) -> Iterator[LocalDurableHost]:
-    yield local_durable_host(registry, run_on_start=False)
 
 
 def fire(registry: DurableRegistry, host: LocalDurableHost, next_occurrence: str | None, *,
