@@ -8,6 +8,7 @@ are raised so ``call_activity_with_retry`` tries again (reads, records).
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -177,71 +178,51 @@ def start_cluster_upgrade(payload: dict[str, Any]) -> dict[str, Any]:
     Returns {"id", "state": upgrading|already-current|failed|retry, "operationUrl", "reason", "retryAfter"}.
     """
     plan = ClusterPlan.from_dict(payload["cluster"])
-    instance_id = payload.get("instanceId")
-    environment = payload.get("environment")
     target = plan.to_version or ""
     arm = runtime.services().arm
-    answer: dict[str, Any] = {"id": plan.id, "operationUrl": None, "reason": None, "retryAfter": None}
+    log = functools.partial(logs.event, cluster_id=plan.id, environment=payload.get("environment"),
+                            instance_id=payload.get("instanceId"))
 
-    def veto(state: arm_mod.ClusterState) -> str | None:
-        decision = upgrades_mod.decide_start(
+    def answer(state: str, reason: str | None = None, operation_url: str | None = None,
+               retry_after: float | None = None) -> dict[str, Any]:
+        return {"id": plan.id, "state": state, "operationUrl": operation_url, "reason": reason, "retryAfter": retry_after}
+
+    def decide(state: arm_mod.ClusterState) -> upgrades_mod.StartDecision:
+        return upgrades_mod.decide_start(
             provisioning_state=state.provisioning_state, power_state=state.power_state,
             current_version=state.current_version, requested_version=state.requested_version, target=target,
         )
-        answer["decision"] = decision
-        return None if decision.kind == "put" else decision.kind
+
+    def veto(state: arm_mod.ClusterState) -> str | None:
+        kind = decide(state).kind
+        return None if kind == "put" else kind
 
     try:
         for _attempt in range(3):
             try:
-                _, operation_url = arm.put_upgrade(plan.id, target, veto)
+                state, operation_url = arm.put_upgrade(plan.id, target, veto)
             except arm_mod.PreconditionFailedError:
-                logs.event(logging.WARNING, "cluster changed between GET and PUT (412); deciding again",
-                           cluster_id=plan.id, instance_id=instance_id)
+                log(logging.WARNING, "cluster changed between GET and PUT (412); deciding again")
                 continue
-            decision: upgrades_mod.StartDecision = answer.pop("decision")
+            decision = decide(state)
             if decision.kind == "put":
-                logs.event(logging.INFO, "upgrade started", cluster_id=plan.id, environment=environment, instance_id=instance_id,
-                           from_version=plan.from_version, to_version=target)
-                return {**answer, "state": "upgrading", "operationUrl": operation_url}
+                log(logging.INFO, "upgrade started", from_version=plan.from_version, to_version=target)
+                return answer("upgrading", operation_url=operation_url)
             if decision.kind == "resume":
-                logs.event(
-                    logging.INFO,
-                    "upgrade already running; monitoring it",
-                    cluster_id=plan.id,
-                    environment=environment,
-                    instance_id=instance_id,
-                )
-                return {**answer, "state": "upgrading", "reason": decision.reason}
+                log(logging.INFO, "upgrade already running; monitoring it")
+                return answer("upgrading", decision.reason)
             if decision.kind == "already-current":
-                return {**answer, "state": "already-current"}
-            return {**answer, "state": "failed", "reason": decision.reason}
-        reason = "ConcurrentChange: the cluster's ETag changed on 3 attempts (HTTP 412); not overwritten"
-        return {**answer, "state": "failed", "reason": reason}
+                return answer("already-current")
+            return answer("failed", decision.reason)
+        return answer("failed", "ConcurrentChange: the cluster's ETag changed on 3 attempts (HTTP 412); not overwritten")
     except ArmTransientError as exc:
-        answer.pop("decision", None)
-        logs.event(
-            logging.WARNING,
-            "transient ARM error starting upgrade",
-            cluster_id=plan.id,
-            environment=environment,
-            instance_id=instance_id,
-            error=str(exc),
-        )
-        return {**answer, "state": "retry", "reason": f"{exc.code}: {exc.arm_message}", "retryAfter": exc.retry_after_s}
+        log(logging.WARNING, "transient ARM error starting upgrade", error=str(exc))
+        return answer("retry", f"{exc.code}: {exc.arm_message}", retry_after=exc.retry_after_s)
     except PermanentError as exc:
-        answer.pop("decision", None)
         code = getattr(exc, "code", type(exc).__name__)
         message = getattr(exc, "arm_message", str(exc))
-        logs.event(
-            logging.ERROR,
-            "upgrade refused",
-            cluster_id=plan.id,
-            environment=environment,
-            instance_id=instance_id,
-            error=f"{code}: {message}",
-        )
-        return {**answer, "state": "failed", "reason": f"{code}: {message}"}
+        log(logging.ERROR, "upgrade refused", error=f"{code}: {message}")
+        return answer("failed", f"{code}: {message}")
 
 
 def check_upgrade_progress(payload: dict[str, Any]) -> dict[str, Any]:
@@ -251,6 +232,7 @@ def check_upgrade_progress(payload: dict[str, Any]) -> dict[str, Any]:
     environment = payload.get("environment")
 
     def check(item: dict[str, Any]) -> dict[str, Any]:
+        log = functools.partial(logs.event, cluster_id=item["id"], environment=environment, instance_id=instance_id)
         try:
             if item.get("operationUrl"):
                 op = arm.operation_status(item["id"], item["operationUrl"])
@@ -259,20 +241,12 @@ def check_upgrade_progress(payload: dict[str, Any]) -> dict[str, Any]:
                 state = arm.get_state(item["id"])
                 progress = upgrades_mod.progress_from_cluster(state.provisioning_state, state.current_version, item["to"])
         except TransientError as exc:
-            logs.event(
-                logging.WARNING,
-                "transient error checking upgrade",
-                cluster_id=item["id"],
-                environment=environment,
-                instance_id=instance_id,
-                error=str(exc),
-            )
+            log(logging.WARNING, "transient error checking upgrade", error=str(exc))
             return {"id": item["id"], "state": "inProgress", "reason": str(exc)}
         except PermanentError as exc:
             return {"id": item["id"], "state": "failed", "reason": str(exc)}
         if progress.state != "inProgress":
-            logs.event(logging.INFO if progress.state == "succeeded" else logging.ERROR, f"upgrade {progress.state}",
-                       cluster_id=item["id"], environment=environment, instance_id=instance_id, reason=progress.reason)
+            log(logging.INFO if progress.state == "succeeded" else logging.ERROR, f"upgrade {progress.state}", reason=progress.reason)
         return {"id": item["id"], "state": progress.state, "reason": progress.reason}
 
     return {"clusters": _parallel(check, payload.get("clusters", []))}
