@@ -36,6 +36,7 @@ e2e: dev
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/lint-imports
 
 type: $(STAMP)

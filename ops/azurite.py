@@ -32,9 +32,7 @@ DEFAULT_BINARY = REPO_ROOT / "node_modules" / ".bin" / "azurite-table"
 
 #: Azurite's well-known development account; public by design (documented by Microsoft).
 ACCOUNT_NAME = "devstoreaccount1"
-ACCOUNT_KEY = (
-    "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
-)
+ACCOUNT_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
 
 HOST = "127.0.0.1"
 
@@ -84,12 +82,7 @@ class Azurite:
 
     @property
     def connection_string(self) -> str:
-        return (
-            "DefaultEndpointsProtocol=http;"
-            f"AccountName={ACCOUNT_NAME};"
-            f"AccountKey={ACCOUNT_KEY};"
-            f"TableEndpoint={self.table_endpoint};"
-        )
+        return f"DefaultEndpointsProtocol=http;AccountName={ACCOUNT_NAME};AccountKey={ACCOUNT_KEY};TableEndpoint={self.table_endpoint};"
 
     @property
     def running(self) -> bool:
@@ -101,11 +94,7 @@ class Azurite:
         if self._process is not None:
             raise AzuriteError("this Azurite is already started")
         if not self.binary.exists():
-            hint = (
-                "run `npm ci` in the repository root to install it"
-                if self.binary == DEFAULT_BINARY
-                else "check the path"
-            )
+            hint = "run `npm ci` in the repository root to install it" if self.binary == DEFAULT_BINARY else "check the path"
             raise AzuriteError(f"Azurite binary not found: {self.binary}; {hint}")
         if self._given_location is not None:
             self._given_location.mkdir(parents=True, exist_ok=True)
@@ -115,8 +104,10 @@ class Azurite:
         self.log_path = self.location / "azurite.log"
         command = [
             str(self.binary),
-            "--tableHost", HOST,
-            "--tablePort", str(self.port),
+            "--tableHost",
+            HOST,
+            "--tablePort",
+            str(self.port),
             "--silent",
             "--skipApiVersionCheck",
             "--disableTelemetry",
@@ -157,8 +148,7 @@ class Azurite:
             code = self._process.poll()
             if code is not None:
                 raise AzuriteError(
-                    f"Azurite ({self.binary}) exited with code {code} before serving on "
-                    f"{HOST}:{self.port}; its output:\n{self._log_tail()}"
+                    f"Azurite ({self.binary}) exited with code {code} before serving on {HOST}:{self.port}; its output:\n{self._log_tail()}"
                 )
             if self._answers_http():
                 return

@@ -89,9 +89,11 @@ class Measurement:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "requests": self.requests, "wall_s": round(self.wall_s, 3),
+            "requests": self.requests,
+            "wall_s": round(self.wall_s, 3),
             "peak_mib": None if self.peak_mib is None else round(self.peak_mib, 2),
-            "byMethod": self.by_method, "byKind": self.by_kind,
+            "byMethod": self.by_method,
+            "byKind": self.by_kind,
         }
 
 
@@ -222,8 +224,11 @@ def ours_discovery_and_planning(environ: dict[str, str], environment: str, day: 
 def _warm_up(emulator: ArmEmulator, environ: dict[str, str], environment: str, day: date) -> None:
     """Import and initialise both sides' SDK code (lazy model modules, TLS) before anything is timed."""
     credential = StaticTokenCredential()
-    options: dict[str, Any] = {"base_url": emulator.base_url, "connection_verify": emulator.ca_bundle_path,
-                               "credential_scopes": [f"{emulator.base_url}/.default"]}
+    options: dict[str, Any] = {
+        "base_url": emulator.base_url,
+        "connection_verify": emulator.ca_bundle_path,
+        "credential_scopes": [f"{emulator.base_url}/.default"],
+    }
     with SubscriptionClient(credential, **options) as subscriptions:
         sub = next(iter(subscriptions.subscriptions.list()))
     with ResourceManagementClient(credential, sub.subscription_id or "", **options) as resources:
@@ -260,18 +265,31 @@ class UpgradeRun:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "parallel": self.parallel, "clusters": self.clusters, "status": self.status, "upgraded": self.upgraded,
-            "simulated_s": round(self.simulated_s, 1), "ideal_s": round(self.ideal_s, 1), "simulated_over_ideal": round(self.ratio, 3),
-            "wall_s": round(self.wall_s, 3), "requests": self.requests, "puts": self.puts, "putsDistinct": self.puts_distinct,
-            "episodes": self.episodes, "peak_mib": None if self.peak_mib is None else round(self.peak_mib, 2), "byKind": self.by_kind,
+            "parallel": self.parallel,
+            "clusters": self.clusters,
+            "status": self.status,
+            "upgraded": self.upgraded,
+            "simulated_s": round(self.simulated_s, 1),
+            "ideal_s": round(self.ideal_s, 1),
+            "simulated_over_ideal": round(self.ratio, 3),
+            "wall_s": round(self.wall_s, 3),
+            "requests": self.requests,
+            "puts": self.puts,
+            "putsDistinct": self.puts_distinct,
+            "episodes": self.episodes,
+            "peak_mib": None if self.peak_mib is None else round(self.peak_mib, 2),
+            "byKind": self.by_kind,
         }
 
 
 def _drive(lab: lab_mod.Lab, fleet: Fleet, parallel: int, day: date, timeout_min: int) -> tuple[runner.RunOutcome, float]:
-    settings = settings_mod.load(lab.environ(
-        MAX_PARALLEL_UPGRADES=str(parallel), POLL_INTERVAL_SECONDS=str(POLL_INTERVAL_SECONDS),
-        UPGRADE_TIMEOUT_MINUTES=str(timeout_min),
-    ))
+    settings = settings_mod.load(
+        lab.environ(
+            MAX_PARALLEL_UPGRADES=str(parallel),
+            POLL_INTERVAL_SECONDS=str(POLL_INTERVAL_SECONDS),
+            UPGRADE_TIMEOUT_MINUTES=str(timeout_min),
+        )
+    )
     lab.emulator.reset(fleet)
     lab.clock.advance_to(runner.start_clock(settings, day))  # emulated operations start on this run's clock
     services = runtime.build(settings, arm_client_options=FAST_RETRY)
@@ -285,8 +303,9 @@ def _drive(lab: lab_mod.Lab, fleet: Fleet, parallel: int, day: date, timeout_min
         runtime.install(None)
 
 
-def upgrade_environment(lab: lab_mod.Lab, fleet: Fleet, parallel: int, days: Iterator[date], operation_s: float,
-                        *, memory: bool) -> UpgradeRun:
+def upgrade_environment(
+    lab: lab_mod.Lab, fleet: Fleet, parallel: int, days: Iterator[date], operation_s: float, *, memory: bool
+) -> UpgradeRun:
     """Reset the emulator to ``fleet`` and run the lead environment's orchestration (each run on a later
     Monday, so the simulated clock the emulator shares only moves forward)."""
     n = len(fleet.clusters)
@@ -301,10 +320,19 @@ def upgrade_environment(lab: lab_mod.Lab, fleet: Fleet, parallel: int, days: Ite
     puts = [r.path.lower() for r in recorded if r.method == "PUT"]
     result = outcome.result
     return UpgradeRun(
-        parallel=parallel, clusters=n, simulated_s=(outcome.run.finished - outcome.run.started).total_seconds(), ideal_s=ideal,
-        wall_s=wall, requests=len(recorded), puts=len(puts), puts_distinct=len(set(puts)), episodes=outcome.run.episodes,
-        status=result["status"], upgraded=sum(1 for c in result["clusters"] if c["result"] == "upgraded"),
-        peak_mib=peak[0] if peak else None, by_kind=dict(Counter(map(request_kind, recorded))),
+        parallel=parallel,
+        clusters=n,
+        simulated_s=(outcome.run.finished - outcome.run.started).total_seconds(),
+        ideal_s=ideal,
+        wall_s=wall,
+        requests=len(recorded),
+        puts=len(puts),
+        puts_distinct=len(set(puts)),
+        episodes=outcome.run.episodes,
+        status=result["status"],
+        upgraded=sum(1 for c in result["clusters"] if c["result"] == "upgraded"),
+        peak_mib=peak[0] if peak else None,
+        by_kind=dict(Counter(map(request_kind, recorded))),
     )
 
 
@@ -334,17 +362,28 @@ def run(args: argparse.Namespace, say: Callable[[str], None]) -> dict[str, Any]:
     fleet = generate_fleet(subscriptions, groups, per_group, clusters, ENVIRONMENTS)
     in_env = sum(1 for c in fleet.clusters if c.tags.get("environment") == ENVIRONMENT)
     out: dict[str, Any] = {
-        "sizes": {"subscriptions": subscriptions, "resourceGroupsPerSubscription": groups, "resourcesPerGroup": per_group,
-                  "clusters": clusters, "clustersInEnvironment": in_env, "environment": ENVIRONMENT, "latencyMs": latency,
-                  "pageSize": LIST_PAGE_SIZE, "listenBacklog": EMULATOR_LISTEN_BACKLOG, "cpus": os.cpu_count()},
+        "sizes": {
+            "subscriptions": subscriptions,
+            "resourceGroupsPerSubscription": groups,
+            "resourcesPerGroup": per_group,
+            "clusters": clusters,
+            "clustersInEnvironment": in_env,
+            "environment": ENVIRONMENT,
+            "latencyMs": latency,
+            "pageSize": LIST_PAGE_SIZE,
+            "listenBacklog": EMULATOR_LISTEN_BACKLOG,
+            "cpus": os.cpu_count(),
+        },
     }
     with lab_mod.local_lab(fleet, latency_ms=latency, page_size=LIST_PAGE_SIZE) as lab:
         emulator = lab.emulator
         environ = lab.environ()
         _warm_up(emulator, environ, ENVIRONMENT, day)
 
-        say(f"discovery+planning of {ENVIRONMENT} ({in_env} of {clusters} clusters), {subscriptions} subscriptions x "
-            f"{groups} groups x {per_group} resources, {latency:g} ms per request")
+        say(
+            f"discovery+planning of {ENVIRONMENT} ({in_env} of {clusters} clusters), {subscriptions} subscriptions x "
+            f"{groups} groups x {per_group} resources, {latency:g} ms per request"
+        )
         base, base_plan = measure(
             emulator, lambda: baseline_discovery_and_planning(emulator.base_url, emulator.ca_bundle_path, ENVIRONMENT), memory=memory
         )
@@ -353,18 +392,26 @@ def run(args: argparse.Namespace, say: Callable[[str], None]) -> dict[str, Any]:
         say(f"  ours:     {ours.requests} requests, {ours.wall_s:.2f} s")
         if base_plan != our_plan:
             raise RuntimeError(f"baseline and ours planned differently ({len(base_plan)} vs {len(our_plan)} clusters)")
-        out.update({
-            "baseline": base.to_dict(), "ours": ours.to_dict(),
-            "requests_ratio": _ratio(base.requests, ours.requests), "wall_ratio": _ratio(base.wall_s, ours.wall_s),
-            "memory_ratio": _ratio(base.peak_mib or 0, ours.peak_mib or 0) if memory else None,
-            "plannedClusters": len(our_plan), "samePlan": True,
-        })
+        out.update(
+            {
+                "baseline": base.to_dict(),
+                "ours": ours.to_dict(),
+                "requests_ratio": _ratio(base.requests, ours.requests),
+                "wall_ratio": _ratio(base.wall_s, ours.wall_s),
+                "memory_ratio": _ratio(base.peak_mib or 0, ours.peak_mib or 0) if memory else None,
+                "plannedClusters": len(our_plan),
+                "samePlan": True,
+            }
+        )
 
         emulator.latency_ms = UPGRADE_LATENCY_MS
-        up_fleet = generate_fleet(subscriptions, groups, 0, upgrade_clusters, (ENVIRONMENT,),
-                                  operations=OperationBehaviour(polls=1, seconds=operation_s))
-        say(f"upgrade of {upgrade_clusters} {ENVIRONMENT} clusters, {args.operation_minutes:g} simulated minutes each, "
-            f"poll every {POLL_INTERVAL_SECONDS} s, {UPGRADE_LATENCY_MS:g} ms per request")
+        up_fleet = generate_fleet(
+            subscriptions, groups, 0, upgrade_clusters, (ENVIRONMENT,), operations=OperationBehaviour(polls=1, seconds=operation_s)
+        )
+        say(
+            f"upgrade of {upgrade_clusters} {ENVIRONMENT} clusters, {args.operation_minutes:g} simulated minutes each, "
+            f"poll every {POLL_INTERVAL_SECONDS} s, {UPGRADE_LATENCY_MS:g} ms per request"
+        )
         cap = getattr(args, "max_replay_rounds", None)
         budget = int(cap) if cap is not None else int(os.environ.get("BENCH_MAX_REPLAY_ROUNDS") or MAX_REPLAY_ROUNDS)
         rounds_per_batch = math.ceil(operation_s / POLL_INTERVAL_SECONDS) if operation_s > 0 else 1
@@ -373,17 +420,31 @@ def run(args: argparse.Namespace, say: Callable[[str], None]) -> dict[str, Any]:
         for p in parallel:
             n = clusters_within_budget(upgrade_clusters, p, rounds_per_batch, budget)
             if n < upgrade_clusters:
-                say(f"  P={p}: {upgrade_clusters} clusters would take {math.ceil(upgrade_clusters / p) * rounds_per_batch} poll rounds "
-                    f"of replay (budget {budget}); measuring {n} clusters instead")
+                say(
+                    f"  P={p}: {upgrade_clusters} clusters would take {math.ceil(upgrade_clusters / p) * rounds_per_batch} poll rounds "
+                    f"of replay (budget {budget}); measuring {n} clusters instead"
+                )
             r = upgrade_environment(lab, replace(up_fleet, clusters=up_fleet.clusters[:n]), p, days, operation_s, memory=memory)
-            say(f"  P={p}: {r.status}, {r.clusters} clusters, simulated {r.simulated_s / 60:.0f} min (ideal {r.ideal_s / 60:.0f}), "
-                f"{r.wall_s:.1f} s wall, {r.requests} requests, {r.puts} PUTs, {r.episodes} episodes")
+            say(
+                f"  P={p}: {r.status}, {r.clusters} clusters, simulated {r.simulated_s / 60:.0f} min (ideal {r.ideal_s / 60:.0f}), "
+                f"{r.wall_s:.1f} s wall, {r.requests} requests, {r.puts} PUTs, {r.episodes} episodes"
+            )
             runs.append(r)
         out["upgrade"] = {
-            "clusters": upgrade_clusters, "operationMinutes": float(args.operation_minutes), "pollIntervalSeconds": POLL_INTERVAL_SECONDS,
-            "latencyMs": UPGRADE_LATENCY_MS, "maxReplayRounds": budget,
-            "runs": [{**r.to_dict(), "projectedFull_s": round(r.simulated_s / math.ceil(r.clusters / r.parallel)
-                                                              * math.ceil(upgrade_clusters / r.parallel), 1)} for r in runs],
+            "clusters": upgrade_clusters,
+            "operationMinutes": float(args.operation_minutes),
+            "pollIntervalSeconds": POLL_INTERVAL_SECONDS,
+            "latencyMs": UPGRADE_LATENCY_MS,
+            "maxReplayRounds": budget,
+            "runs": [
+                {
+                    **r.to_dict(),
+                    "projectedFull_s": round(
+                        r.simulated_s / math.ceil(r.clusters / r.parallel) * math.ceil(upgrade_clusters / r.parallel), 1
+                    ),
+                }
+                for r in runs
+            ],
         }
     return out
 
@@ -417,28 +478,56 @@ def render(result: dict[str, Any]) -> str:
         "",
     ]
     up = result["upgrade"]
-    lines.append(f"Upgrade of {up['clusters']} clusters, {up['operationMinutes']:g} simulated min per operation, "
-                 f"poll {up['pollIntervalSeconds']} s, {up['latencyMs']:g} ms/request")
-    lines.append(report.table(
-        [
-            (str(r["parallel"]), str(r["clusters"]), r["status"], f"{r['simulated_s'] / 60:.0f}", f"{r['ideal_s'] / 60:.0f}",
-             f"{r['simulated_over_ideal']:.2f}",
-             f"{r['projectedFull_s'] / 60:.0f} / {math.ceil(up['clusters'] / r['parallel']) * up['operationMinutes']:.0f}",
-             f"{r['wall_s']:.1f}", str(r["requests"]), f"{r['puts']} ({r['putsDistinct']} distinct)", str(r["episodes"]),
-             mib(r["peak_mib"]))
-            for r in up["runs"]
-        ],
-        ("MAX_PARALLEL", "clusters", "status", "simulated min", "ideal min", "sim/ideal",
-         f"{up['clusters']} clusters: projected / ideal min", "wall s", "ARM requests", "PUTs", "episodes", "peak MiB"),
-    ))
+    lines.append(
+        f"Upgrade of {up['clusters']} clusters, {up['operationMinutes']:g} simulated min per operation, "
+        f"poll {up['pollIntervalSeconds']} s, {up['latencyMs']:g} ms/request"
+    )
+    lines.append(
+        report.table(
+            [
+                (
+                    str(r["parallel"]),
+                    str(r["clusters"]),
+                    r["status"],
+                    f"{r['simulated_s'] / 60:.0f}",
+                    f"{r['ideal_s'] / 60:.0f}",
+                    f"{r['simulated_over_ideal']:.2f}",
+                    f"{r['projectedFull_s'] / 60:.0f} / {math.ceil(up['clusters'] / r['parallel']) * up['operationMinutes']:.0f}",
+                    f"{r['wall_s']:.1f}",
+                    str(r["requests"]),
+                    f"{r['puts']} ({r['putsDistinct']} distinct)",
+                    str(r["episodes"]),
+                    mib(r["peak_mib"]),
+                )
+                for r in up["runs"]
+            ],
+            (
+                "MAX_PARALLEL",
+                "clusters",
+                "status",
+                "simulated min",
+                "ideal min",
+                "sim/ideal",
+                f"{up['clusters']} clusters: projected / ideal min",
+                "wall s",
+                "ARM requests",
+                "PUTs",
+                "episodes",
+                "peak MiB",
+            ),
+        )
+    )
     if any(r["clusters"] < up["clusters"] for r in up["runs"]):
-        lines.append(f"  (runs with fewer than {up['clusters']} clusters were capped at {up['maxReplayRounds']} poll rounds "
-                     "of durable replay; BENCH_MAX_REPLAY_ROUNDS=0 runs them in full)")
+        lines.append(
+            f"  (runs with fewer than {up['clusters']} clusters were capped at {up['maxReplayRounds']} poll rounds "
+            "of durable replay; BENCH_MAX_REPLAY_ROUNDS=0 runs them in full)"
+        )
     return "\n".join(lines)
 
 
 def main(args: argparse.Namespace) -> int:
     """Entry point of ``python -m ops bench``; exit 0 when every phase did what it should."""
+
     def say(line: str) -> None:
         print(line, file=sys.stderr if args.json else sys.stdout, flush=True)
 

@@ -72,8 +72,9 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--operation-minutes", type=float, default=10.0)
     bench.add_argument("--parallel", default="1,5,20", help="MAX_PARALLEL_UPGRADES values to measure")
     bench.add_argument("--upgrade-clusters", type=int, help="clusters in the upgraded environment (default: --clusters)")
-    bench.add_argument("--max-replay-rounds", type=int,
-                       help="cap on poll rounds per upgrade run (replay cost grows with the square); 0 = no cap")
+    bench.add_argument(
+        "--max-replay-rounds", type=int, help="cap on poll rounds per upgrade run (replay cost grows with the square); 0 = no cap"
+    )
     bench.add_argument("--json", action="store_true")
     return parser
 
@@ -124,12 +125,23 @@ def cmd_plan(args: argparse.Namespace) -> int:
     runner.check_environment(settings, args.environment)
     chosen = rollout.choose_wave(settings.rollout_plan, day, args.environment)
     if chosen.environment is None:
-        payload: dict[str, Any] = {"date": day.isoformat(), "environment": None, "role": "none", "status": "nothing-to-do",
-                                   "reason": f"no wave on {day.strftime('%A')} {day} in ROLLOUT_PLAN", "clusters": []}
+        payload: dict[str, Any] = {
+            "date": day.isoformat(),
+            "environment": None,
+            "role": "none",
+            "status": "nothing-to-do",
+            "reason": f"no wave on {day.strftime('%A')} {day} in ROLLOUT_PLAN",
+            "clusters": [],
+        }
     else:
         runtime.install(runtime.build(settings))
-        request = {"environment": chosen.environment, "predecessor": chosen.predecessor, "date": day.isoformat(),
-                   "clock": runner.start_clock(settings, day).isoformat(), "minSoakHours": settings.min_soak_hours}
+        request = {
+            "environment": chosen.environment,
+            "predecessor": chosen.predecessor,
+            "date": day.isoformat(),
+            "clock": runner.start_clock(settings, day).isoformat(),
+            "minSoakHours": settings.min_soak_hours,
+        }
         planner = activities.plan_lead_environment if chosen.role == "lead" else activities.plan_follower_environment
         payload = {"date": day.isoformat(), **planner(request)}
     if args.json:
@@ -149,19 +161,39 @@ def cmd_history(args: argparse.Namespace) -> int:
         raise UsageError(f"unknown environment {args.environment!r}", "environment")
     entries = runtime.build(settings).history.list(args.environment, limit=args.limit)
     rows = [
-        {"instanceId": e.instance_id, "environment": e.environment, "cluster": e.cluster_id, "from": e.from_version,
-         "to": e.to_version, "result": e.result, "reason": e.reason, "startedAt": e.started_at.isoformat(),
-         "finishedAt": e.finished_at.isoformat()}
+        {
+            "instanceId": e.instance_id,
+            "environment": e.environment,
+            "cluster": e.cluster_id,
+            "from": e.from_version,
+            "to": e.to_version,
+            "result": e.result,
+            "reason": e.reason,
+            "startedAt": e.started_at.isoformat(),
+            "finishedAt": e.finished_at.isoformat(),
+        }
         for e in entries
     ]
     if args.json:
         _print_json(rows)
     else:
-        print(report.table(
-            [(e.finished_at.isoformat()[:16], e.environment, e.cluster_id.rsplit("/", 1)[-1], e.from_version or "-",
-              e.to_version or "-", e.result, e.reason or "") for e in entries],
-            ("finished", "environment", "cluster", "from", "to", "result", "reason"),
-        ))
+        print(
+            report.table(
+                [
+                    (
+                        e.finished_at.isoformat()[:16],
+                        e.environment,
+                        e.cluster_id.rsplit("/", 1)[-1],
+                        e.from_version or "-",
+                        e.to_version or "-",
+                        e.result,
+                        e.reason or "",
+                    )
+                    for e in entries
+                ],
+                ("finished", "environment", "cluster", "from", "to", "result", "reason"),
+            )
+        )
     return EXIT_OK
 
 

@@ -30,8 +30,10 @@ def run_week(week_of: date | None = None) -> int:
     with lab_mod.local_lab() as lab:
         settings = settings_mod.load(lab.environ())
         print(f"AKS upgrade conductor demo: week of {monday} against the local ARM emulator ({lab.emulator.base_url})")
-        print(f"plan: {', '.join(f'{w.environment}' for w in settings.rollout_plan.waves)} (Mon..Thu), "
-              f"policy {settings.target_policy}, soak {settings.min_soak_hours:g} h\n")
+        print(
+            f"plan: {', '.join(f'{w.environment}' for w in settings.rollout_plan.waves)} (Mon..Thu), "
+            f"policy {settings.target_policy}, soak {settings.min_soak_hours:g} h\n"
+        )
         for offset in range(4):
             day = monday + timedelta(days=offset)
             outcome = runner.execute(settings, day, on_clock_advance=lab.clock.advance_to)
@@ -46,14 +48,18 @@ def run_week(week_of: date | None = None) -> int:
                 record = None
             if record is not None:
                 records[wave.environment] = {
-                    "version": record.version, "validatedAt": record.validated_at.isoformat(),
-                    "instanceId": record.instance_id, "clusters": list(record.clusters),
+                    "version": record.version,
+                    "validatedAt": record.validated_at.isoformat(),
+                    "instanceId": record.instance_id,
+                    "clusters": list(record.clusters),
                 }
         print("version store (PartitionKey=validated):")
-        print(report.table(
-            [(env, str(r["version"]), str(r["validatedAt"]), str(len(r["clusters"]))) for env, r in records.items()],
-            ("environment", "version", "validatedAt", "clusters"),
-        ))
+        print(
+            report.table(
+                [(env, str(r["version"]), str(r["validatedAt"]), str(len(r["clusters"]))) for env, r in records.items()],
+                ("environment", "version", "validatedAt", "clusters"),
+            )
+        )
         puts = [r for r in lab.emulator.requests if r.method == "PUT"]
         print(f"\nARM requests: {len(lab.emulator.requests)} (PUTs: {len(puts)})")
     print(json.dumps({"week": results, "records": records}))

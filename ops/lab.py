@@ -50,13 +50,17 @@ class Lab:
 
 
 @contextmanager
-def local_lab(fleet: Fleet | None = None, *, latency_ms: float = 0, page_size: int = 10,
-              emulator_options: Mapping[str, Any] | None = None) -> Iterator[Lab]:
+def local_lab(
+    fleet: Fleet | None = None, *, latency_ms: float = 0, page_size: int = 10, emulator_options: Mapping[str, Any] | None = None
+) -> Iterator[Lab]:
     """Start Azurite and the emulator; trust the emulator's CA in this process; stop both after."""
     clock = SimulatedClock()
-    with Azurite() as azurite, ArmEmulator(
-        fleet or sample_fleet(), latency_ms=latency_ms, clock=clock, page_size=page_size, **(emulator_options or {})
-    ) as emulator:
+    with (
+        Azurite() as azurite,
+        ArmEmulator(
+            fleet or sample_fleet(), latency_ms=latency_ms, clock=clock, page_size=page_size, **(emulator_options or {})
+        ) as emulator,
+    ):
         previous = os.environ.get("REQUESTS_CA_BUNDLE")
         os.environ["REQUESTS_CA_BUNDLE"] = emulator.ca_bundle_path
         try:

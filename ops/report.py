@@ -38,8 +38,7 @@ def _summary(head: str, data: dict[str, Any], outcome_key: str) -> str:
     if data.get("reason"):
         lines.append(f"  reason: {data['reason']}")
     rows = [
-        (_name(c["id"]), c.get("from") or "-", c.get("to") or "-", c[outcome_key], c.get("reason") or "")
-        for c in data.get("clusters", [])
+        (_name(c["id"]), c.get("from") or "-", c.get("to") or "-", c[outcome_key], c.get("reason") or "") for c in data.get("clusters", [])
     ]
     if rows:
         lines.append(_indent(table(rows, ("cluster", "from", "to", outcome_key, "reason"))))

@@ -85,6 +85,7 @@ def execute(
     )
     if run.succeeded and isinstance(run.output, dict):
         return RunOutcome(run.output, run)
-    failed = RunResult(instance_id, day.isoformat(), chosen.environment, chosen.role, "failed",
-                       f"orchestrator failed: {run.error or run.runtime_status}")
+    failed = RunResult(
+        instance_id, day.isoformat(), chosen.environment, chosen.role, "failed", f"orchestrator failed: {run.error or run.runtime_status}"
+    )
     return RunOutcome(failed.to_dict(), run)

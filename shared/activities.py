@@ -65,9 +65,7 @@ def _discover(environment: str) -> list[ClusterSnapshot]:
     return [c for c in found if selected_for(c, environment, svc.settings.cluster_selector)]
 
 
-def _plan_clusters(
-    environment: str, *, role: str, ceiling: versions.KubernetesVersion | None
-) -> tuple[ClusterPlan, ...]:
+def _plan_clusters(environment: str, *, role: str, ceiling: versions.KubernetesVersion | None) -> tuple[ClusterPlan, ...]:
     svc = runtime.services()
     selected = _discover(environment)
     region_cache: dict[tuple[str, str], list[AvailableVersion]] = {}
@@ -88,13 +86,21 @@ def _plan_clusters(
                 if not busy or clusters_mod.opted_out(cluster, svc.settings.opt_out_tag):
                     return planning.skipped(cluster, why_not)
                 resumed = planning.resumable(
-                    cluster, svc.arm.upgrade_options(cluster.id), role=role, policy=svc.settings.target_policy,
-                    ceiling=ceiling, region_versions=region_versions(cluster),
+                    cluster,
+                    svc.arm.upgrade_options(cluster.id),
+                    role=role,
+                    policy=svc.settings.target_policy,
+                    ceiling=ceiling,
+                    region_versions=region_versions(cluster),
                 )
                 return resumed or planning.skipped(cluster, why_not)
             available = svc.arm.upgrade_options(cluster.id)
             return planning.decide_cluster(
-                cluster, available, role=role, policy=svc.settings.target_policy, ceiling=ceiling,
+                cluster,
+                available,
+                role=role,
+                policy=svc.settings.target_policy,
+                ceiling=ceiling,
                 region_versions=region_versions(cluster),
             )
         except ArmPermanentError as exc:
@@ -166,8 +172,15 @@ def plan_follower_environment(payload: dict[str, Any]) -> dict[str, Any]:
 def _log_plan(plan: EnvironmentPlan, instance_id: str | None) -> None:
     for c in plan.clusters:
         logs.event(
-            logging.INFO, "planned", environment=plan.environment, cluster_id=c.id, instance_id=instance_id,
-            action=c.action, from_version=c.from_version, to_version=c.to_version, reason=c.reason,
+            logging.INFO,
+            "planned",
+            environment=plan.environment,
+            cluster_id=c.id,
+            instance_id=instance_id,
+            action=c.action,
+            from_version=c.from_version,
+            to_version=c.to_version,
+            reason=c.reason,
         )
 
 
@@ -180,17 +193,18 @@ def start_cluster_upgrade(payload: dict[str, Any]) -> dict[str, Any]:
     plan = ClusterPlan.from_dict(payload["cluster"])
     target = plan.to_version or ""
     arm = runtime.services().arm
-    log = functools.partial(logs.event, cluster_id=plan.id, environment=payload.get("environment"),
-                            instance_id=payload.get("instanceId"))
+    log = functools.partial(logs.event, cluster_id=plan.id, environment=payload.get("environment"), instance_id=payload.get("instanceId"))
 
-    def answer(state: str, reason: str | None = None, operation_url: str | None = None,
-               retry_after: float | None = None) -> dict[str, Any]:
+    def answer(state: str, reason: str | None = None, operation_url: str | None = None, retry_after: float | None = None) -> dict[str, Any]:
         return {"id": plan.id, "state": state, "operationUrl": operation_url, "reason": reason, "retryAfter": retry_after}
 
     def decide(state: arm_mod.ClusterState) -> upgrades_mod.StartDecision:
         return upgrades_mod.decide_start(
-            provisioning_state=state.provisioning_state, power_state=state.power_state,
-            current_version=state.current_version, requested_version=state.requested_version, target=target,
+            provisioning_state=state.provisioning_state,
+            power_state=state.power_state,
+            current_version=state.current_version,
+            requested_version=state.requested_version,
+            target=target,
         )
 
     def veto(state: arm_mod.ClusterState) -> str | None:
@@ -274,17 +288,28 @@ def record_upgrade_history(payload: dict[str, Any]) -> dict[str, Any]:
     """Audit rows, one per cluster attempt; history is for people, so a failure here is only logged."""
     entries = [
         AuditEntry(
-            instance_id=payload["instanceId"], environment=payload["environment"], cluster_id=c["id"],
-            from_version=c.get("from"), to_version=c.get("to"), result=c["result"], reason=c.get("reason"),
-            started_at=_parse_time(payload["startedAt"]), finished_at=_parse_time(payload["finishedAt"]),
+            instance_id=payload["instanceId"],
+            environment=payload["environment"],
+            cluster_id=c["id"],
+            from_version=c.get("from"),
+            to_version=c.get("to"),
+            result=c["result"],
+            reason=c.get("reason"),
+            started_at=_parse_time(payload["startedAt"]),
+            finished_at=_parse_time(payload["finishedAt"]),
         )
         for c in payload.get("clusters", [])
     ]
     try:
         runtime.services().history.record(entries)
     except Exception as exc:  # noqa: BLE001 - audit history must never fail a rollout
-        logs.event(logging.ERROR, "could not write upgrade history", environment=payload["environment"],
-                   instance_id=payload["instanceId"], error=logs.redact(str(exc))[:300])
+        logs.event(
+            logging.ERROR,
+            "could not write upgrade history",
+            environment=payload["environment"],
+            instance_id=payload["instanceId"],
+            error=logs.redact(str(exc))[:300],
+        )
         return {"written": 0, "error": type(exc).__name__}
     return {"written": len(entries)}
 

@@ -52,8 +52,7 @@ class TransientError(ConductorError):
 class ArmTransientError(TransientError):
     """ARM throttled (429), failed on its side (5xx) or refused while another operation runs (409)."""
 
-    def __init__(self, code: str, message: str, status: int | None = None,
-                 retry_after_s: float | None = None) -> None:
+    def __init__(self, code: str, message: str, status: int | None = None, retry_after_s: float | None = None) -> None:
         self.code = code
         self.arm_message = message
         self.status = status

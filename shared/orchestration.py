@@ -49,7 +49,7 @@ class RunRequest:
     @classmethod
     def from_input(cls, data: Any) -> RunRequest:
         if not isinstance(data, dict) or not isinstance(data.get("date"), str):
-            raise ValueError("orchestrator input must be {\"environment\", \"date\", \"dryRun\", \"force\"}")
+            raise ValueError('orchestrator input must be {"environment", "date", "dryRun", "force"}')
         return cls(data.get("environment"), data["date"], bool(data.get("dryRun", False)), bool(data.get("force", False)))
 
     def to_input(self) -> dict[str, Any]:
@@ -75,8 +75,7 @@ def run(context: df.DurableOrchestrationContext) -> Generator[Any, Any, dict[str
     try:
         config = yield context.call_activity_with_retry(LOAD_SETTINGS, ACTIVITY_RETRY, None)
     except Exception as exc:  # noqa: BLE001 - bad settings: refuse to work, say which
-        refused = RunResult(context.instance_id, request.date, request.environment, "none", "failed",
-                            f"refused: {_first_line(exc)}")
+        refused = RunResult(context.instance_id, request.date, request.environment, "none", "failed", f"refused: {_first_line(exc)}")
         return refused.to_dict()
     plan = rollout.plan_from_dict(config["plan"])
     day = date.fromisoformat(request.date)
@@ -96,14 +95,15 @@ def run(context: df.DurableOrchestrationContext) -> Generator[Any, Any, dict[str
 
     context.set_custom_status({"phase": "planning", "environment": environment})
     payload = {
-        "environment": environment, "predecessor": chosen.predecessor, "date": request.date,
-        "clock": _iso(context.current_utc_datetime), "minSoakHours": config["minSoakHours"],
+        "environment": environment,
+        "predecessor": chosen.predecessor,
+        "date": request.date,
+        "clock": _iso(context.current_utc_datetime),
+        "minSoakHours": config["minSoakHours"],
         "instanceId": context.instance_id,
     }
     try:
-        raw_plan = yield context.call_activity_with_retry(
-            PLAN_LEAD if chosen.role == "lead" else PLAN_FOLLOWER, ACTIVITY_RETRY, payload
-        )
+        raw_plan = yield context.call_activity_with_retry(PLAN_LEAD if chosen.role == "lead" else PLAN_FOLLOWER, ACTIVITY_RETRY, payload)
     except Exception as exc:  # noqa: BLE001 - retries exhausted: report, never guess
         result = finish("failed", f"planning failed after retries: {_first_line(exc)}")
         return (yield from _close(context, result, started))
@@ -115,8 +115,9 @@ def run(context: df.DurableOrchestrationContext) -> Generator[Any, Any, dict[str
         return (yield from _close(context, result, started))
     outcomes = {p.id: results.outcome_from_plan(p, dry_run=dry_run) for p in env_plan.clusters}
     if not env_plan.has_eligible:
-        result = finish("nothing-to-do", f"no eligible cluster in {environment}", target_version=target_version,
-                        clusters=tuple(outcomes.values()))
+        result = finish(
+            "nothing-to-do", f"no eligible cluster in {environment}", target_version=target_version, clusters=tuple(outcomes.values())
+        )
         return (yield from _close(context, result, started))
     if dry_run:
         status, reason = results.overall_status(list(outcomes.values()), dry_run=True)
@@ -124,7 +125,10 @@ def run(context: df.DurableOrchestrationContext) -> Generator[Any, Any, dict[str
         return (yield from _close(context, result, started, notify_and_audit=False))
 
     carried = Carried(
-        config=config, role=chosen.role, plan=env_plan, started=_iso(started),
+        config=config,
+        role=chosen.role,
+        plan=env_plan,
+        started=_iso(started),
         loop=LoopState.begin(env_plan, context.current_utc_datetime + timedelta(minutes=int(config["upgradeTimeoutMinutes"]))),
     )
     return (yield from _upgrade_and_conclude(context, request, carried))
@@ -147,13 +151,25 @@ class LoopState:
         return cls(tuple(p.id for p in env_plan.to_upgrade), {}, {}, {}, {}, _iso(deadline))
 
     def to_dict(self) -> dict[str, Any]:
-        return {"ready": list(self.ready), "waiting": self.waiting, "attempts": self.attempts,
-                "inFlight": self.in_flight, "finals": self.finals, "deadline": self.deadline}
+        return {
+            "ready": list(self.ready),
+            "waiting": self.waiting,
+            "attempts": self.attempts,
+            "inFlight": self.in_flight,
+            "finals": self.finals,
+            "deadline": self.deadline,
+        }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> LoopState:
-        return cls(tuple(data["ready"]), dict(data["waiting"]), dict(data["attempts"]), dict(data["inFlight"]),
-                   dict(data["finals"]), data["deadline"])
+        return cls(
+            tuple(data["ready"]),
+            dict(data["waiting"]),
+            dict(data["attempts"]),
+            dict(data["inFlight"]),
+            dict(data["finals"]),
+            data["deadline"],
+        )
 
 
 @dataclass(frozen=True)
@@ -167,13 +183,13 @@ class Carried:
     loop: LoopState
 
     def to_dict(self) -> dict[str, Any]:
-        return {"config": self.config, "role": self.role, "plan": self.plan.to_dict(), "started": self.started,
-                "loop": self.loop.to_dict()}
+        return {"config": self.config, "role": self.role, "plan": self.plan.to_dict(), "started": self.started, "loop": self.loop.to_dict()}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Carried:
-        return cls(data["config"], data["role"], EnvironmentPlan.from_dict(data["plan"]), data["started"],
-                   LoopState.from_dict(data["loop"]))
+        return cls(
+            data["config"], data["role"], EnvironmentPlan.from_dict(data["plan"]), data["started"], LoopState.from_dict(data["loop"])
+        )
 
 
 def _upgrade_and_conclude(
@@ -195,16 +211,32 @@ def _upgrade_and_conclude(
     if status == "succeeded" and decision is not None:
         context.set_custom_status(_progress("recording", environment, list(ordered)))
         try:
-            written = yield context.call_activity_with_retry(RECORD_VERSION, ACTIVITY_RETRY, {
-                "environment": environment, "version": decision.version, "clusters": list(decision.clusters),
-                "instanceId": context.instance_id, "validatedAt": _iso(context.current_utc_datetime),
-            })
+            written = yield context.call_activity_with_retry(
+                RECORD_VERSION,
+                ACTIVITY_RETRY,
+                {
+                    "environment": environment,
+                    "version": decision.version,
+                    "clusters": list(decision.clusters),
+                    "instanceId": context.instance_id,
+                    "validatedAt": _iso(context.current_utc_datetime),
+                },
+            )
             recorded = written["version"]
         except Exception as exc:  # noqa: BLE001 - upgrades done, record not written: the next wave must not guess
             status = "failed"
             reason = f"every upgrade succeeded but recording {decision.version} failed: {_first_line(exc)}; re-run to record it"
-    result = RunResult(context.instance_id, request.date, environment, carried.role, status, reason,
-                       target_version=target_version, recorded_version=recorded, clusters=ordered)
+    result = RunResult(
+        context.instance_id,
+        request.date,
+        environment,
+        carried.role,
+        status,
+        reason,
+        target_version=target_version,
+        recorded_version=recorded,
+        clusters=ordered,
+    )
     started = datetime.fromisoformat(carried.started)
     return (yield from _close(context, result, started))
 
@@ -244,17 +276,24 @@ def _upgrade_all(
         batch, ready = ready[:free], ready[free:]
         if batch:
             tasks = [
-                context.call_activity_with_retry(START_UPGRADE, ACTIVITY_RETRY, {
-                    "cluster": by_id[cid].to_dict(), "instanceId": context.instance_id,
-                    "environment": env_plan.environment,
-                })
+                context.call_activity_with_retry(
+                    START_UPGRADE,
+                    ACTIVITY_RETRY,
+                    {
+                        "cluster": by_id[cid].to_dict(),
+                        "instanceId": context.instance_id,
+                        "environment": env_plan.environment,
+                    },
+                )
                 for cid in batch
             ]
             try:
                 started = yield context.task_all(tasks)
             except Exception as exc:  # noqa: BLE001 - unknown whether PUTs went out: let the checks tell
-                started = [{"id": cid, "state": "upgrading", "operationUrl": None,
-                            "reason": f"start outcome unknown: {_first_line(exc)}"} for cid in batch]
+                started = [
+                    {"id": cid, "state": "upgrading", "operationUrl": None, "reason": f"start outcome unknown: {_first_line(exc)}"}
+                    for cid in batch
+                ]
             for answer in started:
                 plan = by_id[answer["id"]]
                 state = answer["state"]
@@ -279,8 +318,14 @@ def _upgrade_all(
                 done(by_id[cid], "failed", f"Timeout: not finished within UPGRADE_TIMEOUT_MINUTES={config['upgradeTimeoutMinutes']}")
             break
         if rounds >= ROUNDS_PER_EXECUTION:
-            state = LoopState(tuple(ready), {cid: _iso(at) for cid, at in waiting.items()}, attempts, in_flight,
-                              {cid: o.to_dict() for cid, o in finals.items()}, loop.deadline)
+            state = LoopState(
+                tuple(ready),
+                {cid: _iso(at) for cid, at in waiting.items()},
+                attempts,
+                in_flight,
+                {cid: o.to_dict() for cid, o in finals.items()},
+                loop.deadline,
+            )
             context.continue_as_new({**request.to_input(), "continuation": replace(carried, loop=state).to_dict()})
             return None
         wake = now + poll
@@ -289,10 +334,15 @@ def _upgrade_all(
         yield context.create_timer(min(wake, max(deadline, now + timedelta(seconds=1))))
         rounds += 1
         if in_flight:
-            checked = yield context.call_activity_with_retry(CHECK_PROGRESS, ACTIVITY_RETRY, {
-                "clusters": list(in_flight.values()), "instanceId": context.instance_id,
-                "environment": env_plan.environment,
-            })
+            checked = yield context.call_activity_with_retry(
+                CHECK_PROGRESS,
+                ACTIVITY_RETRY,
+                {
+                    "clusters": list(in_flight.values()),
+                    "instanceId": context.instance_id,
+                    "environment": env_plan.environment,
+                },
+            )
             for item in checked["clusters"]:
                 if item["state"] == "inProgress":
                     continue
@@ -310,9 +360,14 @@ def _close(
     context.set_custom_status(_progress("done", result.environment, list(result.clusters), status=result.status))
     if notify_and_audit and result.clusters:
         try:
-            yield context.call_activity(RECORD_HISTORY, {
-                **output, "startedAt": _iso(started), "finishedAt": _iso(context.current_utc_datetime),
-            })
+            yield context.call_activity(
+                RECORD_HISTORY,
+                {
+                    **output,
+                    "startedAt": _iso(started),
+                    "finishedAt": _iso(context.current_utc_datetime),
+                },
+            )
         except Exception:  # noqa: BLE001 - history is best effort
             pass
     try:
@@ -323,12 +378,19 @@ def _close(
 
 
 def _progress(
-    phase: str, environment: str | None, finished: list[ClusterOutcome], total: int | None = None,
-    in_flight: int = 0, status: str | None = None,
+    phase: str,
+    environment: str | None,
+    finished: list[ClusterOutcome],
+    total: int | None = None,
+    in_flight: int = 0,
+    status: str | None = None,
 ) -> dict[str, Any]:
     status_payload: dict[str, Any] = {
-        "phase": phase, "environment": environment, "clustersDone": len(finished),
-        "clustersTotal": total if total is not None else len(finished), "inFlight": in_flight,
+        "phase": phase,
+        "environment": environment,
+        "clustersDone": len(finished),
+        "clustersTotal": total if total is not None else len(finished),
+        "inFlight": in_flight,
         "failed": sum(1 for o in finished if o.result == "failed"),
     }
     if status:

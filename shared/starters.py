@@ -136,12 +136,16 @@ async def http_start(req: func.HttpRequest, client: df.DurableOrchestrationClien
     runtime_status = _runtime_name(existing)
     if not may_start(runtime_status, request.force):
         urls = client.create_http_management_payload(instance_id)
-        hint = " (send \"force\": true to run it again)" if runtime_status == "Completed" else ""
-        return _json(409, {
-            "error": f"instance {instance_id} is {runtime_status}{hint}",
-            "instanceId": instance_id, "runtimeStatus": runtime_status,
-            "statusQueryGetUri": urls["statusQueryGetUri"],
-        })
+        hint = ' (send "force": true to run it again)' if runtime_status == "Completed" else ""
+        return _json(
+            409,
+            {
+                "error": f"instance {instance_id} is {runtime_status}{hint}",
+                "instanceId": instance_id,
+                "runtimeStatus": runtime_status,
+                "statusQueryGetUri": urls["statusQueryGetUri"],
+            },
+        )
     run = orchestration.RunRequest(chosen.environment, request.date, request.dry_run, request.force)
     await client.start_new(ORCHESTRATOR, instance_id, run.to_input())
     logs.event(logging.INFO, "started", environment=chosen.environment, instance_id=instance_id, trigger="http")
@@ -168,15 +172,18 @@ async def http_status(req: func.HttpRequest, client: df.DurableOrchestrationClie
     def stamp(value: Any) -> Any:
         return value.isoformat() if isinstance(value, datetime) else value
 
-    return _json(200, {
-        "instanceId": instance_id,
-        "runtimeStatus": _runtime_name(status),
-        "customStatus": status.custom_status,
-        "output": status.output,
-        "createdTime": stamp(status.created_time),
-        "lastUpdatedTime": stamp(status.last_updated_time),
-        "statusQueryGetUri": urls["statusQueryGetUri"],
-    })
+    return _json(
+        200,
+        {
+            "instanceId": instance_id,
+            "runtimeStatus": _runtime_name(status),
+            "customStatus": status.custom_status,
+            "output": status.output,
+            "createdTime": stamp(status.created_time),
+            "lastUpdatedTime": stamp(status.last_updated_time),
+            "statusQueryGetUri": urls["statusQueryGetUri"],
+        },
+    )
 
 
 async def http_entry(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:

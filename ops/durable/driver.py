@@ -231,8 +231,7 @@ class OrchestrationDriver:
         self._started = h.to_utc(start_time)
         self._clock = self._started
         self._clock_callback = (
-            on_clock_advance if isinstance(on_clock_advance, _MonotonicClockCallback)
-            else _MonotonicClockCallback(on_clock_advance)
+            on_clock_advance if isinstance(on_clock_advance, _MonotonicClockCallback) else _MonotonicClockCallback(on_clock_advance)
         )
         self._step = clock_step_per_episode
         self._max_episodes = max_episodes
@@ -271,8 +270,7 @@ class OrchestrationDriver:
         self._events.append((name, json.dumps(data)))
 
     def run(self) -> OrchestrationRun:
-        with ThreadPoolExecutor(max_workers=self._max_workers,
-                                thread_name_prefix=f"durable-{self.instance_id}") as pool:
+        with ThreadPoolExecutor(max_workers=self._max_workers, thread_name_prefix=f"durable-{self.instance_id}") as pool:
             if self._episodes == 0:
                 self._first_episode()
             while self._status == "Running" and self._next_round(pool):
@@ -334,8 +332,7 @@ class OrchestrationDriver:
             )
         self._advance_clock(target)
         at = self._clock
-        due = sorted((t for t in self._timers if t.fire_at <= at),
-                     key=lambda t: (t.fire_at, t.timer_id))
+        due = sorted((t for t in self._timers if t.fire_at <= at), key=lambda t: (t.fire_at, t.timer_id))
         self._timers = [t for t in self._timers if t.fire_at > at]
 
         first: list[dict[str, Any]] = []  # events that take host ids but never resume user code
@@ -351,11 +348,9 @@ class OrchestrationDriver:
                 host_events.append(h.timer_created(at, timer.timer_id, timer.fire_at))
         for timer in due:
             retried = timer.retry_of
-            if retried is not None and retried.retry is not None \
-                    and retried.retry.attempt < retried.retry.max_attempts:
+            if retried is not None and retried.retry is not None and retried.retry.attempt < retried.retry.max_attempts:
                 first.append(h.timer_fired(at, timer.timer_id, timer.fire_at))
-                again = replace(retried, task_id=self._allocate_id(),
-                                retry=replace(retried.retry, attempt=retried.retry.attempt + 1))
+                again = replace(retried, task_id=self._allocate_id(), retry=replace(retried.retry, attempt=retried.retry.attempt + 1))
                 host_events.append(self._schedule(at, again))
         for outcome in sorted(outcomes, key=lambda o: o.work.task_id):
             if outcome.ok:
@@ -366,8 +361,7 @@ class OrchestrationDriver:
             rest.append(h.event_raised(at, name, data))
         for timer in due:
             retried = timer.retry_of
-            if retried is None or retried.retry is None \
-                    or retried.retry.attempt >= retried.retry.max_attempts:
+            if retried is None or retried.retry is None or retried.retry.attempt >= retried.retry.max_attempts:
                 rest.append(h.timer_fired(at, timer.timer_id, timer.fire_at))
 
         self._episode([h.orchestrator_started(at), *first, *rest], host_events)
@@ -391,7 +385,7 @@ class OrchestrationDriver:
 
         flat = state.actions
         self._cancel_timers(flat)
-        for action in flat[self._flat_seen:]:
+        for action in flat[self._flat_seen :]:
             self._history.extend(self._accept_action(at, action))
         self._flat_seen = max(self._flat_seen, len(flat))
 
@@ -452,8 +446,7 @@ class OrchestrationDriver:
             work = _Work(task_id, "activity", name, action.get("input"), retry=retry)
         else:
             child_id = action.get("instanceId") or f"{self.instance_id}:{task_id:04d}"
-            work = _Work(task_id, "suborchestration", name, action.get("input"),
-                         instance_id=str(child_id), retry=retry)
+            work = _Work(task_id, "suborchestration", name, action.get("input"), instance_id=str(child_id), retry=retry)
         return [self._schedule(at, work)]
 
     def _schedule(self, at: datetime, work: _Work) -> dict[str, Any]:
@@ -462,12 +455,12 @@ class OrchestrationDriver:
             self._activity_calls.append((work.name, _decode(work.input_json)))
             return h.task_scheduled(at, work.task_id, work.name, work.input_json)
         assert work.instance_id is not None
-        return h.sub_orchestration_created(at, work.task_id, work.name, work.instance_id,
-                                           work.input_json)
+        return h.sub_orchestration_created(at, work.task_id, work.name, work.instance_id, work.input_json)
 
     def _cancel_timers(self, flat: Sequence[dict[str, Any]]) -> None:
         cancelled = {
-            self._action_ids[i] for i, action in enumerate(flat[: len(self._action_ids)])
+            self._action_ids[i]
+            for i, action in enumerate(flat[: len(self._action_ids)])
             if action.get("actionType") == h.CREATE_TIMER and action.get("isCanceled")
         }
         if cancelled:
@@ -481,9 +474,7 @@ class OrchestrationDriver:
         function = self._activities.get(work.name)
         if function is None:
             known = ", ".join(sorted(self._activities)) or "none"
-            return _Outcome(work, ok=False,
-                            reason=f"Unknown activity function {work.name!r} (registered: {known})",
-                            details="")
+            return _Outcome(work, ok=False, reason=f"Unknown activity function {work.name!r} (registered: {known})", details="")
         try:
             result = function(_decode(work.input_json))
             if inspect.isawaitable(result):
@@ -493,32 +484,36 @@ class OrchestrationDriver:
         try:
             return _Outcome(work, ok=True, result_json=json.dumps(result))
         except (TypeError, ValueError) as exc:
-            return _Outcome(work, ok=False,
-                            reason=f"activity output must be json serializable ({exc})",
-                            details=_details(exc))
+            return _Outcome(work, ok=False, reason=f"activity output must be json serializable ({exc})", details=_details(exc))
 
     def _execute_suborchestration(self, work: _Work) -> _Outcome:
         handle = self._orchestrators.get(work.name)
         if handle is None:
             known = ", ".join(sorted(self._orchestrators)) or "none"
-            return _Outcome(work, ok=False,
-                            reason=f"Unknown orchestrator function {work.name!r} (registered: {known})")
+            return _Outcome(work, ok=False, reason=f"Unknown orchestrator function {work.name!r} (registered: {known})")
         assert work.instance_id is not None
         child = OrchestrationDriver(
-            handle, self._activities, instance_id=work.instance_id,
-            input=_decode(work.input_json), start_time=self._clock, name=work.name,
-            orchestrators=self._orchestrators, on_clock_advance=self._clock_callback,
-            clock_step_per_episode=self._step, max_episodes=self._max_episodes,
-            max_history=self._max_history, max_workers=self._max_workers,
+            handle,
+            self._activities,
+            instance_id=work.instance_id,
+            input=_decode(work.input_json),
+            start_time=self._clock,
+            name=work.name,
+            orchestrators=self._orchestrators,
+            on_clock_advance=self._clock_callback,
+            clock_step_per_episode=self._step,
+            max_episodes=self._max_episodes,
+            max_history=self._max_history,
+            max_workers=self._max_workers,
         )
         run = child.run()
         if run.runtime_status == "Completed":
             return _Outcome(work, ok=True, result_json=json.dumps(run.output), finished=run.finished)
         if run.runtime_status == "Failed":
-            return _Outcome(work, ok=False, reason=run.error or "sub-orchestration failed",
-                            finished=run.finished)
-        raise DriverError(f"sub-orchestration {work.instance_id!r} waits for an external event; "
-                          "the driver cannot deliver events to sub-orchestrations")
+            return _Outcome(work, ok=False, reason=run.error or "sub-orchestration failed", finished=run.finished)
+        raise DriverError(
+            f"sub-orchestration {work.instance_id!r} waits for an external event; the driver cannot deliver events to sub-orchestrations"
+        )
 
     # -- helpers ------------------------------------------------------------------------
 
@@ -584,10 +579,18 @@ def run_orchestration(
 ) -> OrchestrationRun:
     """Run one instance until it completes, fails, or waits for an external event."""
     return OrchestrationDriver(
-        handle, activities, instance_id=instance_id, input=input, start_time=start_time,
-        name=name, orchestrators=orchestrators, on_clock_advance=on_clock_advance,
-        clock_step_per_episode=clock_step_per_episode, max_episodes=max_episodes,
-        max_history=max_history, max_workers=max_workers,
+        handle,
+        activities,
+        instance_id=instance_id,
+        input=input,
+        start_time=start_time,
+        name=name,
+        orchestrators=orchestrators,
+        on_clock_advance=on_clock_advance,
+        clock_step_per_episode=clock_step_per_episode,
+        max_episodes=max_episodes,
+        max_history=max_history,
+        max_workers=max_workers,
     ).run()
 
 
@@ -604,13 +607,12 @@ def replay(
     events = [dict(e, IsPlayed=True) for e in history]
     input_json = None if input is None else json.dumps(input)
     state = _call(handle, _context_json(events, input_json, instance_id))
-    return ReplayResult(is_done=state.is_done, actions=state.actions, output=state.output,
-                        error=state.error, custom_status=state.custom_status)
+    return ReplayResult(
+        is_done=state.is_done, actions=state.actions, output=state.output, error=state.error, custom_status=state.custom_status
+    )
 
 
-def _spying_handle(
-    handle: OrchestratorHandle, function: Callable[[Any], Any], record: Callable[[Any], None]
-) -> OrchestratorHandle:
+def _spying_handle(handle: OrchestratorHandle, function: Callable[[Any], Any], record: Callable[[Any], None]) -> OrchestratorHandle:
     """The same ``Orchestrator.create`` handle over the same generator, with the context's
     ``set_custom_status`` also reporting each value set while not replaying (the host only
     ever sees the last value of an episode; tests want each progress report)."""
@@ -633,15 +635,17 @@ def _spying_handle(
 
 
 def _context_json(events: list[dict[str, Any]], input_json: str | None, instance_id: str) -> str:
-    return json.dumps({
-        "history": events,
-        "input": input_json,
-        "instanceId": instance_id,
-        "isReplaying": False,
-        "parentInstanceId": None,
-        "upperSchemaVersion": 1,
-        "upperSchemaVersionNew": 2,
-    })
+    return json.dumps(
+        {
+            "history": events,
+            "input": input_json,
+            "instanceId": instance_id,
+            "isReplaying": False,
+            "parentInstanceId": None,
+            "upperSchemaVersion": 1,
+            "upperSchemaVersionNew": 2,
+        }
+    )
 
 
 def _call(handle: OrchestratorHandle, context_json: str) -> _State:
@@ -652,18 +656,25 @@ def _call(handle: OrchestratorHandle, context_json: str) -> _State:
         text = str(exc)
         message, marker, state_json = text.partition(_OUT_OF_PROC_MARKER)
         if not marker:
-            raise DriverError(f"orchestrator handle failed outside the SDK's error protocol: {text}") \
-                from exc
+            raise DriverError(f"orchestrator handle failed outside the SDK's error protocol: {text}") from exc
         state = json.loads(state_json)
         error = message.strip() or str(state.get("error") or type(exc.__cause__).__name__)
-        return _State(is_done=False, actions=h.flatten_actions(state.get("actions", [])),
-                      output=None, error=error, custom_status=state.get("customStatus"),
-                      failed=True)
+        return _State(
+            is_done=False,
+            actions=h.flatten_actions(state.get("actions", [])),
+            output=None,
+            error=error,
+            custom_status=state.get("customStatus"),
+            failed=True,
+        )
     state = json.loads(raw)
-    return _State(is_done=bool(state.get("isDone")),
-                  actions=h.flatten_actions(state.get("actions", [])),
-                  output=state.get("output"), error=state.get("error"),
-                  custom_status=state.get("customStatus"))
+    return _State(
+        is_done=bool(state.get("isDone")),
+        actions=h.flatten_actions(state.get("actions", [])),
+        output=state.get("output"),
+        error=state.get("error"),
+        custom_status=state.get("customStatus"),
+    )
 
 
 def _decode(input_json: str | None) -> Any:
@@ -682,4 +693,3 @@ def _details(exc: BaseException) -> str:
 
 async def _await(awaitable: Any) -> Any:
     return await awaitable
-

@@ -59,8 +59,7 @@ WHEN_ALL = 12
 
 #: Action types that take a task id from the per-instance sequence (gotcha 5).
 ID_TAKING_ACTIONS = frozenset(
-    {CALL_ACTIVITY, CALL_ACTIVITY_WITH_RETRY, CALL_SUB_ORCHESTRATOR,
-     CALL_SUB_ORCHESTRATOR_WITH_RETRY, CREATE_TIMER}
+    {CALL_ACTIVITY, CALL_ACTIVITY_WITH_RETRY, CALL_SUB_ORCHESTRATOR, CALL_SUB_ORCHESTRATOR_WITH_RETRY, CREATE_TIMER}
 )
 
 _TIMESTAMP_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
@@ -126,11 +125,8 @@ def task_failed(at: datetime, task_id: int, reason: str, details: str) -> dict[s
     return event(TASK_FAILED, at, TaskScheduledId=task_id, Reason=reason, Details=details)
 
 
-def sub_orchestration_created(
-    at: datetime, task_id: int, name: str, instance_id: str, input_json: str | None
-) -> dict[str, Any]:
-    return event(SUB_ORCHESTRATION_CREATED, at, event_id=task_id, Name=name, Version="",
-                 InstanceId=instance_id, Input=input_json)
+def sub_orchestration_created(at: datetime, task_id: int, name: str, instance_id: str, input_json: str | None) -> dict[str, Any]:
+    return event(SUB_ORCHESTRATION_CREATED, at, event_id=task_id, Name=name, Version="", InstanceId=instance_id, Input=input_json)
 
 
 def sub_orchestration_completed(at: datetime, task_id: int, result_json: str) -> dict[str, Any]:
@@ -138,8 +134,7 @@ def sub_orchestration_completed(at: datetime, task_id: int, result_json: str) ->
 
 
 def sub_orchestration_failed(at: datetime, task_id: int, reason: str, details: str) -> dict[str, Any]:
-    return event(SUB_ORCHESTRATION_FAILED, at, TaskScheduledId=task_id, Reason=reason,
-                 Details=details)
+    return event(SUB_ORCHESTRATION_FAILED, at, TaskScheduledId=task_id, Reason=reason, Details=details)
 
 
 def timer_created(at: datetime, timer_id: int, fire_at: datetime) -> dict[str, Any]:

@@ -73,32 +73,32 @@ def client_binding_json(
     webhook = f"{base}{WEBHOOK_PATH}"
     instance = f"{webhook}/instances/{INSTANCE_ID_PLACEHOLDER}"
     common = f"taskHub={task_hub}&connection={connection}&code={system_key}"
-    return json.dumps({
-        "taskHubName": task_hub,
-        "creationUrls": {
-            "createNewInstancePostUri":
-                f"{webhook}/orchestrators/{{functionName}}[/{{instanceId}}]?code={system_key}",
-            "createAndWaitOnNewInstancePostUri":
-                f"{webhook}/orchestrators/{{functionName}}[/{{instanceId}}]"
+    return json.dumps(
+        {
+            "taskHubName": task_hub,
+            "creationUrls": {
+                "createNewInstancePostUri": f"{webhook}/orchestrators/{{functionName}}[/{{instanceId}}]?code={system_key}",
+                "createAndWaitOnNewInstancePostUri": f"{webhook}/orchestrators/{{functionName}}[/{{instanceId}}]"
                 f"?timeout={{timeoutInSeconds}}&pollingInterval={{intervalInSeconds}}"
                 f"&code={system_key}",
-        },
-        "managementUrls": {
-            "id": INSTANCE_ID_PLACEHOLDER,
-            "purgeHistoryDeleteUri": f"{instance}?{common}",
-            "restartPostUri": f"{instance}/restart?{common}",
-            "sendEventPostUri": f"{instance}/raiseEvent/{{eventName}}?{common}",
-            "statusQueryGetUri": f"{instance}?{common}",
-            "terminatePostUri": f"{instance}/terminate?reason={{text}}&{common}",
-            "resumePostUri": f"{instance}/resume?reason={{text}}&{common}",
-            "suspendPostUri": f"{instance}/suspend?reason={{text}}&{common}",
-            "rewindPostUri": f"{instance}/rewind?reason={{text}}&{common}",
-        },
-        "baseUrl": webhook,
-        "requiredQueryStringParameters": f"code={system_key}",
-        "rpcBaseUrl": f"{base}{RPC_PATH}",
-        "httpBaseUrl": "",
-    })
+            },
+            "managementUrls": {
+                "id": INSTANCE_ID_PLACEHOLDER,
+                "purgeHistoryDeleteUri": f"{instance}?{common}",
+                "restartPostUri": f"{instance}/restart?{common}",
+                "sendEventPostUri": f"{instance}/raiseEvent/{{eventName}}?{common}",
+                "statusQueryGetUri": f"{instance}?{common}",
+                "terminatePostUri": f"{instance}/terminate?reason={{text}}&{common}",
+                "resumePostUri": f"{instance}/resume?reason={{text}}&{common}",
+                "suspendPostUri": f"{instance}/suspend?reason={{text}}&{common}",
+                "rewindPostUri": f"{instance}/rewind?reason={{text}}&{common}",
+            },
+            "baseUrl": webhook,
+            "requiredQueryStringParameters": f"code={system_key}",
+            "rpcBaseUrl": f"{base}{RPC_PATH}",
+            "httpBaseUrl": "",
+        }
+    )
 
 
 @dataclass
@@ -117,8 +117,7 @@ class InstanceRecord:
     driver: OrchestrationDriver | None = field(default=None, repr=False)
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
-    def status_json(self, *, show_input: bool = True, show_history: bool = False,
-                    show_history_output: bool = False) -> dict[str, Any]:
+    def status_json(self, *, show_input: bool = True, show_history: bool = False, show_history_output: bool = False) -> dict[str, Any]:
         body: dict[str, Any] = {
             "name": self.name,
             "instanceId": self.instance_id,
@@ -130,8 +129,7 @@ class InstanceRecord:
             "customStatus": self.custom_status,
         }
         if show_history:
-            body["history"] = _public_history(self.run.history if self.run else [],
-                                              show_history_output)
+            body["history"] = _public_history(self.run.history if self.run else [], show_history_output)
         return body
 
 
@@ -260,24 +258,23 @@ class LocalDurableHost:
     @property
     def client_json(self) -> str:
         """The ``durableClient`` binding JSON for starters, pointing at this host."""
-        return client_binding_json(self.base_url, task_hub=self.task_hub,
-                                   system_key=self.system_key)
+        return client_binding_json(self.base_url, task_hub=self.task_hub, system_key=self.system_key)
 
     def status_url(self, instance_id: str) -> str:
-        query = urlencode({"taskHub": self.task_hub, "connection": "Storage",
-                           "code": self.system_key})
+        query = urlencode({"taskHub": self.task_hub, "connection": "Storage", "code": self.system_key})
         return f"{self.base_url}{WEBHOOK_PATH}/instances/{instance_id}?{query}"
 
-    def http_request(self, method: str, path: str, *, body: Any = None,
-                     params: Mapping[str, str] | None = None,
-                     headers: Mapping[str, str] | None = None) -> func.HttpRequest:
+    def http_request(
+        self, method: str, path: str, *, body: Any = None, params: Mapping[str, str] | None = None, headers: Mapping[str, str] | None = None
+    ) -> func.HttpRequest:
         """A ``func.HttpRequest`` whose origin is this host, so the management URLs that
         ``create_check_status_response`` rewrites to the request's origin stay reachable."""
         raw = body if isinstance(body, (bytes, str)) or body is None else json.dumps(body)
         data = raw.encode() if isinstance(raw, str) else (raw or b"")
         url = f"{self.base_url}/{path.lstrip('/')}"
-        return func.HttpRequest(method=method, url=url, body=data, params=dict(params or {}),
-                                headers={"Content-Type": "application/json", **(headers or {})})
+        return func.HttpRequest(
+            method=method, url=url, body=data, params=dict(params or {}), headers={"Content-Type": "application/json", **(headers or {})}
+        )
 
     # -- the store ------------------------------------------------------------------------
 
@@ -300,8 +297,7 @@ class LocalDurableHost:
         if runtime_status not in ALL_STATUSES:
             raise ValueError(f"unknown runtime status {runtime_status!r}")
         moment = created or self.clock()
-        record = InstanceRecord(instance_id, name, input, runtime_status, moment, moment,
-                                output=output, custom_status=custom_status)
+        record = InstanceRecord(instance_id, name, input, runtime_status, moment, moment, output=output, custom_status=custom_status)
         with self._store_lock:
             self.instances[instance_id] = record
         return record
@@ -312,10 +308,16 @@ class LocalDurableHost:
             raise KeyError(name)
         instance_id = instance_id or uuid.uuid4().hex
         now = self.clock()
-        driver = OrchestrationDriver(self.orchestrators[name], self.activities,
-                                     instance_id=instance_id, input=input, start_time=now,
-                                     name=name, orchestrators=self.orchestrators,
-                                     **self.driver_options)
+        driver = OrchestrationDriver(
+            self.orchestrators[name],
+            self.activities,
+            instance_id=instance_id,
+            input=input,
+            start_time=now,
+            name=name,
+            orchestrators=self.orchestrators,
+            **self.driver_options,
+        )
         record = InstanceRecord(instance_id, name, input, "Pending", now, now, driver=driver)
         with self._store_lock:
             self.instances[instance_id] = record
@@ -330,15 +332,13 @@ class LocalDurableHost:
             raise KeyError(instance_id)
         run = self._drive(record)
         if run is None:
-            raise RuntimeError(f"instance {instance_id!r} has nothing to run "
-                               f"(status {record.runtime_status})")
+            raise RuntimeError(f"instance {instance_id!r} has nothing to run (status {record.runtime_status})")
         return run
 
     def run_pending(self) -> list[OrchestrationRun]:
         """Drive every Pending/Running instance that has a driver, in creation order."""
         with self._store_lock:
-            waiting = [r for r in self.instances.values()
-                       if r.runtime_status in ("Pending", "Running") and r.driver is not None]
+            waiting = [r for r in self.instances.values() if r.runtime_status in ("Pending", "Running") and r.driver is not None]
         runs = []
         for record in waiting:
             run = self._drive(record)
@@ -404,25 +404,20 @@ class LocalDurableHost:
         for prefix, public in ((RPC_PATH.rstrip("/"), False), (WEBHOOK_PATH, True)):
             guard = self._require_key if public else _identity
             app.router.add_post(prefix + "/orchestrators/{name}", guard(self._http_start))
-            app.router.add_post(prefix + "/orchestrators/{name}/{instance_id}",
-                                guard(self._http_start))
+            app.router.add_post(prefix + "/orchestrators/{name}/{instance_id}", guard(self._http_start))
             app.router.add_get(prefix + "/instances", guard(self._http_list))
             app.router.add_get(prefix + "/instances/", guard(self._http_list))
             app.router.add_get(prefix + "/instances/{instance_id}", guard(self._http_status))
             app.router.add_delete(prefix + "/instances/{instance_id}", guard(self._http_purge))
-            app.router.add_post(prefix + "/instances/{instance_id}/terminate",
-                                guard(self._http_terminate))
-            app.router.add_post(prefix + "/instances/{instance_id}/raiseEvent/{event}",
-                                guard(self._http_raise_event))
+            app.router.add_post(prefix + "/instances/{instance_id}/terminate", guard(self._http_terminate))
+            app.router.add_post(prefix + "/instances/{instance_id}/raiseEvent/{event}", guard(self._http_raise_event))
         return app
 
     @web.middleware
-    async def _record_middleware(self, request: web.Request,
-                                 handler: Callable[[web.Request], Any]) -> web.StreamResponse:
+    async def _record_middleware(self, request: web.Request, handler: Callable[[web.Request], Any]) -> web.StreamResponse:
         body = await request.text() if request.can_read_body else ""
         response: web.StreamResponse = await handler(request)
-        self.requests.append(RecordedRequest(request.method, request.path, dict(request.query),
-                                             body, response.status))
+        self.requests.append(RecordedRequest(request.method, request.path, dict(request.query), body, response.status))
         return response
 
     def _require_key(self, handler: Callable[[web.Request], Any]) -> Callable[[web.Request], Any]:
@@ -444,16 +439,16 @@ class LocalDurableHost:
         if name not in self.orchestrators:
             known = ", ".join(sorted(self.orchestrators)) or "none"
             return web.json_response(
-                {"ExceptionMessage": f"The function '{name}' doesn't exist, is disabled, or is "
-                                     f"not an orchestrator function. Known: {known}"},
-                status=400)
+                {
+                    "ExceptionMessage": f"The function '{name}' doesn't exist, is disabled, or is "
+                    f"not an orchestrator function. Known: {known}"
+                },
+                status=400,
+            )
         loop = asyncio.get_running_loop()
-        record = await loop.run_in_executor(None, self.start_instance, name, instance_id,
-                                            client_input)
+        record = await loop.run_in_executor(None, self.start_instance, name, instance_id, client_input)
         payload = self._management_payload(record.instance_id)
-        return web.json_response(payload, status=202,
-                                 headers={"Location": payload["statusQueryGetUri"],
-                                          "Retry-After": "10"})
+        return web.json_response(payload, status=202, headers={"Location": payload["statusQueryGetUri"], "Retry-After": "10"})
 
     async def _http_status(self, request: web.Request) -> web.StreamResponse:
         record = self.get(request.match_info["instance_id"])
@@ -466,9 +461,7 @@ class LocalDurableHost:
             show_history_output=_flag(query.get("showHistoryOutput"), default=False),
         )
         if record.runtime_status in RUNNING_STATUSES:
-            return web.json_response(body, status=202,
-                                     headers={"Location": self.status_url(record.instance_id),
-                                              "Retry-After": "10"})
+            return web.json_response(body, status=202, headers={"Location": self.status_url(record.instance_id), "Retry-After": "10"})
         return web.json_response(body, status=200)
 
     async def _http_list(self, request: web.Request) -> web.StreamResponse:
@@ -490,8 +483,7 @@ class LocalDurableHost:
         return web.json_response(selected, status=200)
 
     async def _http_terminate(self, request: web.Request) -> web.StreamResponse:
-        status = self.terminate(request.match_info["instance_id"],
-                                request.query.get("reason", ""))
+        status = self.terminate(request.match_info["instance_id"], request.query.get("reason", ""))
         return web.json_response(None, status=status)
 
     async def _http_raise_event(self, request: web.Request) -> web.StreamResponse:
@@ -500,9 +492,7 @@ class LocalDurableHost:
         except ValueError:
             return web.json_response(None, status=400)
         loop = asyncio.get_running_loop()
-        status = await loop.run_in_executor(None, self.raise_event,
-                                            request.match_info["instance_id"],
-                                            request.match_info["event"], data)
+        status = await loop.run_in_executor(None, self.raise_event, request.match_info["instance_id"], request.match_info["event"], data)
         return web.json_response(None, status=status)
 
     async def _http_purge(self, request: web.Request) -> web.StreamResponse:
@@ -513,8 +503,7 @@ class LocalDurableHost:
 
     def _management_payload(self, instance_id: str) -> dict[str, str]:
         urls: dict[str, str] = json.loads(self.client_json)["managementUrls"]
-        return {key: value.replace(INSTANCE_ID_PLACEHOLDER, instance_id)
-                for key, value in urls.items()}
+        return {key: value.replace(INSTANCE_ID_PLACEHOLDER, instance_id) for key, value in urls.items()}
 
 
 def _identity(handler: Callable[[web.Request], Any]) -> Callable[[web.Request], Any]:
@@ -557,9 +546,13 @@ def _public_history(events: Iterable[Mapping[str, Any]], with_output: bool) -> l
             "EventType": h.EVENT_TYPE_NAMES.get(kind, str(kind)),
             "Timestamp": event["Timestamp"],
         }
-        for source, target in (("Name", "FunctionName"), ("TaskScheduledId", "ScheduledId"),
-                               ("Reason", "Reason"), ("FireAt", "FireAt"),
-                               ("OrchestrationStatus", "OrchestrationStatus")):
+        for source, target in (
+            ("Name", "FunctionName"),
+            ("TaskScheduledId", "ScheduledId"),
+            ("Reason", "Reason"),
+            ("FireAt", "FireAt"),
+            ("OrchestrationStatus", "OrchestrationStatus"),
+        ):
             if event.get(source) is not None:
                 entry[target] = event[source]
         if with_output and event.get("Result") is not None:

@@ -91,8 +91,7 @@ def registry_from_app(app: Any) -> DurableRegistry:
             activities[name] = ActivityCallable(name, user_function, str(trigger.name))
         for binding in function.get_bindings():
             if getattr(binding, "type", None) == DURABLE_CLIENT:
-                starters[name] = StarterFunction(name, user_function, str(binding.name),
-                                                 trigger_type)
+                starters[name] = StarterFunction(name, user_function, str(binding.name), trigger_type)
     return DurableRegistry(orchestrators, activities, starters)
 
 

@@ -192,9 +192,7 @@ class ArmGateway:
     def list_subscriptions(self, only: tuple[str, ...] = ()) -> list[Subscription]:
         """Every subscription the identity sees (one paged call), narrowed to ``only`` when given."""
         with _arm_errors():
-            found = [
-                Subscription(s.subscription_id or "", s.display_name or "") for s in self._subs().subscriptions.list()
-            ]
+            found = [Subscription(s.subscription_id or "", s.display_name or "") for s in self._subs().subscriptions.list()]
         if only:
             wanted = {s.lower() for s in only}
             known = {s.id.lower(): s for s in found}
@@ -241,7 +239,7 @@ class ArmGateway:
         found = []
         for minor in result.get("values") or []:
             preview = bool(minor.get("isPreview", False))
-            for patch in (minor.get("patchVersions") or {}):
+            for patch in minor.get("patchVersions") or {}:
                 try:
                     found.append(AvailableVersion(versions.parse(patch), preview))
                 except ValueError as exc:
@@ -268,9 +266,7 @@ class ArmGateway:
             etag=mc.get("eTag"),
         )
 
-    def put_upgrade(
-        self, cluster_id: str, target: str, decide: Callable[[ClusterState], str | None]
-    ) -> tuple[ClusterState, str | None]:
+    def put_upgrade(self, cluster_id: str, target: str, decide: Callable[[ClusterState], str | None]) -> tuple[ClusterState, str | None]:
         """GET the whole cluster, let ``decide`` veto, set the target on the control plane and every
         node pool, and PUT it back under If-Match. Returns (state before PUT, operation URL).
 

@@ -61,9 +61,7 @@ class TableHistoryStore:
         return cls(tables.client_from_connection_string(conn, table_name, **options))
 
     @classmethod
-    def from_endpoint(
-        cls, endpoint: str, table_name: str, credential: TokenCredential | Any, **options: Any
-    ) -> TableHistoryStore:
+    def from_endpoint(cls, endpoint: str, table_name: str, credential: TokenCredential | Any, **options: Any) -> TableHistoryStore:
         return cls(tables.client_from_endpoint(endpoint, table_name, credential, **options))
 
     @property
@@ -102,16 +100,11 @@ class TableHistoryStore:
             operations: builtins.list[tuple[TransactionOperation, Any, Mapping[str, Any]]] = [
                 (TransactionOperation.DELETE, row, {}) for row in stale
             ]
-            operations += [
-                (TransactionOperation.UPSERT, entity, {"mode": UpdateMode.REPLACE})
-                for entity in entities
-            ]
+            operations += [(TransactionOperation.UPSERT, entity, {"mode": UpdateMode.REPLACE}) for entity in entities]
             for start in range(0, len(operations), MAX_TRANSACTION):
-                self._client.submit_transaction(operations[start:start + MAX_TRANSACTION])
+                self._client.submit_transaction(operations[start : start + MAX_TRANSACTION])
 
-    def _stale_rows(
-        self, partition: str, entities: Iterable[Mapping[str, Any]]
-    ) -> builtins.list[dict[str, str]]:
+    def _stale_rows(self, partition: str, entities: Iterable[Mapping[str, Any]]) -> builtins.list[dict[str, str]]:
         """Rows of the same attempts under another row key (their startedAt changed)."""
         wanted = {entity["attemptKey"]: entity["RowKey"] for entity in entities}
         stale: builtins.list[dict[str, str]] = []
@@ -142,9 +135,7 @@ class TableHistoryStore:
             try:
                 times[name] = tables.to_utc(moment)
             except (AttributeError, ValueError):
-                raise errors.StoreError(
-                    f"{where}: {name} {moment!r} must be a timezone-aware datetime", field=name
-                ) from None
+                raise errors.StoreError(f"{where}: {name} {moment!r} must be a timezone-aware datetime", field=name) from None
         entity: dict[str, Any] = {
             "PartitionKey": entry.environment,
             "RowKey": row_key(entry),
@@ -175,7 +166,8 @@ class TableHistoryStore:
                 if environment is not None:
                     # One partition comes back in row-key order, which is newest first.
                     pages = self._client.query_entities(
-                        "PartitionKey eq @pk", parameters={"pk": environment},
+                        "PartitionKey eq @pk",
+                        parameters={"pk": environment},
                         results_per_page=min(limit or 1000, 1000),
                     )
                     rows = []
@@ -210,9 +202,7 @@ class TableHistoryStore:
             try:
                 return tables.parse_utc(row.get(name))
             except (TypeError, ValueError):
-                raise errors.StoreError(
-                    f"{where}: {name} {row.get(name)!r} is not a UTC date-time", field=name
-                ) from None
+                raise errors.StoreError(f"{where}: {name} {row.get(name)!r} is not a UTC date-time", field=name) from None
 
         return AuditEntry(
             instance_id=text("instanceId", True) or "",
@@ -225,4 +215,3 @@ class TableHistoryStore:
             started_at=when("startedAt"),
             finished_at=when("finishedAt"),
         )
-

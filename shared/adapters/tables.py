@@ -54,12 +54,12 @@ def client_from_connection_string(conn: str, table_name: str, **options: Any) ->
     return TableClient.from_connection_string(conn, table_name, **{**CLIENT_OPTIONS, **options})
 
 
-def client_from_endpoint(
-    endpoint: str, table_name: str, credential: TokenCredential | Any, **options: Any
-) -> TableClient:
+def client_from_endpoint(endpoint: str, table_name: str, credential: TokenCredential | Any, **options: Any) -> TableClient:
     """A TableClient for identity-based access (e.g. DefaultAzureCredential), bounded retries."""
     return TableClient(
-        endpoint=endpoint, table_name=table_name, credential=credential,
+        endpoint=endpoint,
+        table_name=table_name,
+        credential=credential,
         **{**CLIENT_OPTIONS, **options},
     )
 
@@ -99,10 +99,7 @@ def translate(err: BaseException, client: TableClient, action: str) -> errors.Co
     """The conductor error for an azure-core exception raised while doing ``action``."""
     where = f"table {client.table_name!r} at {endpoint_host(client)}"
     if isinstance(err, (ServiceRequestError, ServiceResponseError)):
-        return errors.StoreUnavailableError(
-            f"version store unreachable while {action}: {where}: "
-            f"{type(err).__name__}: {_first_line(err)}"
-        )
+        return errors.StoreUnavailableError(f"version store unreachable while {action}: {where}: {type(err).__name__}: {_first_line(err)}")
     if is_table_missing(err):
         return errors.VersionTableMissingError(
             f"table {client.table_name!r} does not exist at {endpoint_host(client)}",
@@ -113,9 +110,7 @@ def translate(err: BaseException, client: TableClient, action: str) -> errors.Co
         code = getattr(err, "error_code", None) or ""
         detail = f"HTTP {status} {code}".strip() + f": {_first_line(err)}"
         if status is None or status in TRANSIENT_STATUS:
-            return errors.StoreUnavailableError(
-                f"version store unavailable while {action}: {where}: {detail}"
-            )
+            return errors.StoreUnavailableError(f"version store unavailable while {action}: {where}: {detail}")
         return errors.StoreError(f"version store refused {action}: {where}: {detail}")
     raise TypeError(f"not an azure-core error: {type(err).__name__}")
 
@@ -143,8 +138,14 @@ def to_utc(value: datetime) -> datetime:
         raise ValueError("naive datetime")
     value = value.astimezone(UTC)
     return datetime(
-        value.year, value.month, value.day, value.hour, value.minute, value.second,
-        value.microsecond, tzinfo=UTC,
+        value.year,
+        value.month,
+        value.day,
+        value.hour,
+        value.minute,
+        value.second,
+        value.microsecond,
+        tzinfo=UTC,
     )
 
 

@@ -48,9 +48,7 @@ class TableVersionStore:
         return cls(tables.client_from_connection_string(conn, table_name, **options))
 
     @classmethod
-    def from_endpoint(
-        cls, endpoint: str, table_name: str, credential: TokenCredential | Any, **options: Any
-    ) -> TableVersionStore:
+    def from_endpoint(cls, endpoint: str, table_name: str, credential: TokenCredential | Any, **options: Any) -> TableVersionStore:
         """For identity-based access: ``https://<account>.table.core.windows.net`` + a credential."""
         return cls(tables.client_from_endpoint(endpoint, table_name, credential, **options))
 
@@ -116,15 +114,15 @@ class TableVersionStore:
         where = self._where(VALIDATED_PARTITION, record.environment)
         if not isinstance(record.version, str) or not _VERSION.match(record.version):
             raise errors.StoreError(
-                f"{where}: refusing to write version {record.version!r} "
-                "(expected major.minor.patch)", field="version",
+                f"{where}: refusing to write version {record.version!r} (expected major.minor.patch)",
+                field="version",
             )
         try:
             validated_at = tables.to_utc(record.validated_at)
         except (AttributeError, ValueError):
             raise errors.StoreError(
-                f"{where}: refusing to write validatedAt {record.validated_at!r} "
-                "(expected a timezone-aware datetime)", field="validatedAt",
+                f"{where}: refusing to write validatedAt {record.validated_at!r} (expected a timezone-aware datetime)",
+                field="validatedAt",
             ) from None
         entity = {
             "PartitionKey": VALIDATED_PARTITION,
@@ -165,8 +163,8 @@ class TableVersionStore:
 def _check_key(environment: object) -> None:
     if not isinstance(environment, str) or not environment or tables.bad_key(environment):
         raise errors.StoreError(
-            f"environment {environment!r} cannot be a row key "
-            "(empty, or contains / \\ # ? or a control character)", field="environment",
+            f"environment {environment!r} cannot be a row key (empty, or contains / \\ # ? or a control character)",
+            field="environment",
         )
 
 
@@ -175,9 +173,7 @@ def _version(entity: Mapping[str, Any], name: str, where: str) -> str:
     if value is None or value == "":
         raise errors.StoreError(f"{where}: {name} is missing or empty", field=name)
     if not isinstance(value, str) or not _VERSION.match(value.strip()):
-        raise errors.StoreError(
-            f"{where}: {name} {value!r} is not a Kubernetes version like 1.30.5", field=name
-        )
+        raise errors.StoreError(f"{where}: {name} {value!r} is not a Kubernetes version like 1.30.5", field=name)
     return value.strip()
 
 
@@ -204,9 +200,7 @@ def _clusters(value: object, where: str) -> tuple[str, ...]:
         except ValueError:
             problem = f"{value[:80]!r} is not JSON"
         else:
-            if not isinstance(parsed, list) or not all(
-                isinstance(item, str) and item for item in parsed
-            ):
+            if not isinstance(parsed, list) or not all(isinstance(item, str) and item for item in parsed):
                 problem = f"{value[:80]!r} is not a JSON list of cluster id strings"
     if problem is not None:
         raise errors.StoreError(f"{where}: clusters {problem}", field="clusters")

@@ -23,7 +23,7 @@ class FreezeWindow:
 
 
 def parse_freeze_dates(text: str) -> tuple[FreezeWindow, ...]:
-    """"2026-12-24, 2026-12-28..2027-01-02" → windows; ValueError lists each bad item."""
+    """ "2026-12-24, 2026-12-28..2027-01-02" → windows; ValueError lists each bad item."""
     windows: list[FreezeWindow] = []
     problems: list[str] = []
     for item in (part.strip() for part in (text or "").split(",")):

@@ -90,9 +90,7 @@ class RecordDecision:
     clusters: tuple[str, ...]
 
 
-def record_decision(
-    plan: EnvironmentPlan, outcomes: Sequence[ClusterOutcome], target_version: str | None
-) -> RecordDecision | None:
+def record_decision(plan: EnvironmentPlan, outcomes: Sequence[ClusterOutcome], target_version: str | None) -> RecordDecision | None:
     """What to record after a run, or None: nothing is recorded when any upgrade failed.
 
     version = the highest version an eligible cluster now runs, never above ``target_version``;

@@ -108,7 +108,7 @@ def parse_plan(text: str) -> RolloutPlan:
     waves_raw = raw.get("waves")
     waves: list[Wave] = []
     if not isinstance(waves_raw, list) or not waves_raw:
-        problems.append("waves must be a non-empty list of {\"day\", \"environment\"}")
+        problems.append('waves must be a non-empty list of {"day", "environment"}')
         waves_raw = []
     for index, item in enumerate(waves_raw):
         where = f"waves[{index}]"

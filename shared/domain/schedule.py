@@ -16,9 +16,7 @@ def parse_time_of_day(expression: str) -> time:
     """The wall-clock time a six-field NCRONTAB fires at; ValueError explains what is wrong."""
     fields = expression.split() if isinstance(expression, str) else []
     if len(fields) != 6:
-        raise ValueError(
-            f"{expression!r} must have six fields (second minute hour day month weekday), e.g. '0 0 10 * * 1-4'"
-        )
+        raise ValueError(f"{expression!r} must have six fields (second minute hour day month weekday), e.g. '0 0 10 * * 1-4'")
     # croniter knows five-field cron; NCRONTAB adds seconds in front.
     if not croniter.is_valid(" ".join(fields[1:])):
         raise ValueError(f"{expression!r} is not a valid NCRONTAB expression")
@@ -26,8 +24,7 @@ def parse_time_of_day(expression: str) -> time:
     for name, value, upper in (("second", second, 59), ("minute", minute, 59), ("hour", hour, 23)):
         if not (value.isascii() and value.isdigit()) or int(value) > upper:
             raise ValueError(
-                f"{expression!r}: the {name} field must be a plain number 0..{upper}, "
-                f"because it fixes the run's clock (got {value!r})"
+                f"{expression!r}: the {name} field must be a plain number 0..{upper}, because it fixes the run's clock (got {value!r})"
             )
     return time(int(hour), int(minute), int(second))
 

@@ -65,9 +65,7 @@ def lead_target(
     """The lead's choice: the newest GA version the policy allows within one hop."""
     ceiling = policy_ceiling(current, policy, region_versions)
     if ceiling is not None and current.minor_line > ceiling:
-        return TargetDecision(
-            "skipped", None, f"above target: runs {current}, {policy} policy allows up to {ceiling[0]}.{ceiling[1]}.x"
-        )
+        return TargetDecision("skipped", None, f"above target: runs {current}, {policy} policy allows up to {ceiling[0]}.{ceiling[1]}.x")
     candidates = [v for v in reachable(current, available) if ceiling is None or v.minor_line <= ceiling]
     target = max(candidates)
     if target == current:
@@ -90,7 +88,5 @@ def follower_target(
         return TargetDecision("already-current", current)
     target = max(v for v in reachable(current, available) if v <= ceiling)
     if target == current:
-        return TargetDecision(
-            "skipped", None, f"no upgrade toward {ceiling} is offered for {current} (upgrade profile)"
-        )
+        return TargetDecision("skipped", None, f"no upgrade toward {ceiling} is offered for {current} (upgrade profile)")
     return TargetDecision("upgrade", target)

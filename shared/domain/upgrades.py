@@ -23,9 +23,7 @@ class StartDecision:
     reason: str | None = None
 
 
-def decide_start(
-    *, provisioning_state: str, power_state: str, current_version: str, requested_version: str, target: str
-) -> StartDecision:
+def decide_start(*, provisioning_state: str, power_state: str, current_version: str, requested_version: str, target: str) -> StartDecision:
     state = provisioning_state.lower()
     if state not in TERMINAL_STATES and requested_version == target:
         return StartDecision("resume", f"an upgrade to {target} is already running (provisioningState {provisioning_state})")

@@ -62,9 +62,7 @@ class Conductor:
     def run(self, day: date, environment: str | None = None, *, dry_run: bool = False, **extra: str) -> dict[str, Any]:
         return self.execute(day, environment, dry_run=dry_run, **extra).result
 
-    def execute(
-        self, day: date, environment: str | None = None, *, dry_run: bool = False, **extra: str
-    ) -> runner.RunOutcome:
+    def execute(self, day: date, environment: str | None = None, *, dry_run: bool = False, **extra: str) -> runner.RunOutcome:
         settings = self.settings(**extra)
         services = runtime.build(settings, arm_client_options=FAST_ARM)
         return runner.execute(settings, day, environment, dry_run=dry_run, services=services)
@@ -95,9 +93,7 @@ class Conductor:
         env = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "SYSTEMROOT")}
         env.update(self.environ(**extra))
         env["REQUESTS_CA_BUNDLE"] = self.arm.ca_bundle_path
-        return subprocess.run(
-            [sys.executable, "-m", "ops", *args], cwd=REPO, env=env, capture_output=True, text=True, timeout=300
-        )
+        return subprocess.run([sys.executable, "-m", "ops", *args], cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
 
     @staticmethod
     def last_json(process: subprocess.CompletedProcess[str]) -> Any:
@@ -107,8 +103,7 @@ class Conductor:
 
 
 @pytest.fixture
-def conductor(arm: ArmEmulator, arm_env: dict[str, str], azurite: Azurite, version_table_name: str,
-              history_table_name: str) -> Conductor:
+def conductor(arm: ArmEmulator, arm_env: dict[str, str], azurite: Azurite, version_table_name: str, history_table_name: str) -> Conductor:
     arm.clear_requests()
     yield Conductor(arm, azurite, version_table_name, history_table_name)
     runtime.install(None)

@@ -10,10 +10,24 @@ from ops import bench, cli
 
 
 def test_the_benchmark_compares_both_discoveries_and_upgrades_every_cluster_once(capsys: pytest.CaptureFixture[str]) -> None:
-    args = cli.build_parser().parse_args([
-        "bench", "--subscriptions", "2", "--resource-groups", "3", "--resources-per-group", "2", "--clusters", "8",
-        "--latency-ms", "0", "--parallel", "2,4", "--json",
-    ])
+    args = cli.build_parser().parse_args(
+        [
+            "bench",
+            "--subscriptions",
+            "2",
+            "--resource-groups",
+            "3",
+            "--resources-per-group",
+            "2",
+            "--clusters",
+            "8",
+            "--latency-ms",
+            "0",
+            "--parallel",
+            "2,4",
+            "--json",
+        ]
+    )
 
     code = bench.main(args)
 

@@ -21,8 +21,15 @@ def test_ops_run_prints_the_contract_json_as_its_last_line(conductor: Conductor)
 
 
 def test_a_failed_run_exits_1_and_names_armss_error_code(conductor: Conductor) -> None:
-    conductor.arm.add_fault(FaultRule(kind="outcome", cluster="aks-sandbox-weu-2", outcome="Failed", code="UpgradeFailed",
-                                      message="Drain of node aks-nodepool1-123 did not complete."))
+    conductor.arm.add_fault(
+        FaultRule(
+            kind="outcome",
+            cluster="aks-sandbox-weu-2",
+            outcome="Failed",
+            code="UpgradeFailed",
+            message="Drain of node aks-nodepool1-123 did not complete.",
+        )
+    )
     process = conductor.cli("run", "--date", "2026-11-30", "--json")
 
     assert process.returncode == 1
@@ -34,8 +41,15 @@ def test_a_failed_run_exits_1_and_names_armss_error_code(conductor: Conductor) -
 
 
 def test_bad_settings_exit_2_name_every_setting_and_contact_nothing(conductor: Conductor) -> None:
-    process = conductor.cli("run", "--date", "2026-11-30", "--json", TARGET_POLICY="newest", FREEZE_DATES="2026-02-30",
-                            ROLLOUT_PLAN='{"waves": [{"day": "Funday", "environment": "dev"}]}')
+    process = conductor.cli(
+        "run",
+        "--date",
+        "2026-11-30",
+        "--json",
+        TARGET_POLICY="newest",
+        FREEZE_DATES="2026-02-30",
+        ROLLOUT_PLAN='{"waves": [{"day": "Funday", "environment": "dev"}]}',
+    )
 
     assert process.returncode == 2
     for name in ("TARGET_POLICY", "FREEZE_DATES", "ROLLOUT_PLAN"):

@@ -37,8 +37,18 @@ def assert_sandbox_upgraded_once_each(conductor: Conductor, result: dict) -> Non
 
 # -- transient ARM faults: retried, then exactly one upgrade per cluster ----------------------------
 def test_throttling_with_retry_after_is_retried_by_the_sdk(conductor: Conductor) -> None:
-    conductor.arm.add_fault(FaultRule(kind="error", method="GET", path=r"/managedClusters$", status=429, code="TooManyRequests",
-                                      message="throttled", retry_after=1, times=2))
+    conductor.arm.add_fault(
+        FaultRule(
+            kind="error",
+            method="GET",
+            path=r"/managedClusters$",
+            status=429,
+            code="TooManyRequests",
+            message="throttled",
+            retry_after=1,
+            times=2,
+        )
+    )
     result = conductor.run(MON)
 
     assert_sandbox_upgraded_once_each(conductor, result)
@@ -47,16 +57,18 @@ def test_throttling_with_retry_after_is_retried_by_the_sdk(conductor: Conductor)
 
 @pytest.mark.parametrize("status,code", [(500, "InternalServerError"), (503, "ServiceUnavailable")])
 def test_server_errors_on_reads_are_retried(conductor: Conductor, status: int, code: str) -> None:
-    conductor.arm.add_fault(FaultRule(kind="error", method="GET", path=r"upgradeProfiles", status=status, code=code,
-                                      message="try again", times=2))
+    conductor.arm.add_fault(
+        FaultRule(kind="error", method="GET", path=r"upgradeProfiles", status=status, code=code, message="try again", times=2)
+    )
     result = conductor.run(MON)
 
     assert_sandbox_upgraded_once_each(conductor, result)
 
 
 def test_a_503_on_the_put_is_retried_later_by_the_orchestrator_never_by_the_http_layer(conductor: Conductor) -> None:
-    conductor.arm.add_fault(FaultRule(kind="error", method="PUT", cluster="aks-sandbox-weu-1", status=503,
-                                      code="ServiceUnavailable", message="busy", times=1))
+    conductor.arm.add_fault(
+        FaultRule(kind="error", method="PUT", cluster="aks-sandbox-weu-1", status=503, code="ServiceUnavailable", message="busy", times=1)
+    )
     result = conductor.run(MON)
 
     assert_sandbox_upgraded_once_each(conductor, result)
@@ -64,8 +76,17 @@ def test_a_503_on_the_put_is_retried_later_by_the_orchestrator_never_by_the_http
 
 
 def test_a_409_while_another_operation_runs_backs_off_and_upgrades_once(conductor: Conductor) -> None:
-    conductor.arm.add_fault(FaultRule(kind="error", method="PUT", cluster="aks-sandbox-weu-2", status=409,
-                                      code="OperationNotAllowed", message="Another operation (Updating) is in progress.", times=2))
+    conductor.arm.add_fault(
+        FaultRule(
+            kind="error",
+            method="PUT",
+            cluster="aks-sandbox-weu-2",
+            status=409,
+            code="OperationNotAllowed",
+            message="Another operation (Updating) is in progress.",
+            times=2,
+        )
+    )
     outcome = conductor.execute(MON)
 
     assert_sandbox_upgraded_once_each(conductor, outcome.result)
@@ -96,8 +117,16 @@ def test_latency_slows_nothing_but_the_clock(conductor: Conductor) -> None:
 
 
 def test_throttling_that_never_ends_fails_only_that_cluster_after_bounded_attempts(conductor: Conductor) -> None:
-    conductor.arm.add_fault(FaultRule(kind="error", method="PUT", cluster="aks-sandbox-weu-1", status=409,
-                                      code="OperationNotAllowed", message="Another operation is in progress."))
+    conductor.arm.add_fault(
+        FaultRule(
+            kind="error",
+            method="PUT",
+            cluster="aks-sandbox-weu-1",
+            status=409,
+            code="OperationNotAllowed",
+            message="Another operation is in progress.",
+        )
+    )
     result = conductor.run(MON)
 
     clusters = by_name(result)
@@ -113,8 +142,11 @@ def test_throttling_that_never_ends_fails_only_that_cluster_after_bounded_attemp
 # -- permanent faults: that cluster fails with ARM's words; nothing is recorded ---------------------
 @pytest.mark.parametrize("outcome,code", [("Failed", "UpgradeFailed"), ("Canceled", "OperationCanceled")])
 def test_an_operation_that_ends_badly_fails_the_cluster_and_records_nothing(conductor: Conductor, outcome: str, code: str) -> None:
-    conductor.arm.add_fault(FaultRule(kind="outcome", cluster="aks-sandbox-weu-1", outcome=outcome, code=code,
-                                      message="Drain of node aks-user1-123 did not complete."))
+    conductor.arm.add_fault(
+        FaultRule(
+            kind="outcome", cluster="aks-sandbox-weu-1", outcome=outcome, code=code, message="Drain of node aks-user1-123 did not complete."
+        )
+    )
     result = conductor.run(MON)
 
     clusters = by_name(result)
@@ -126,8 +158,9 @@ def test_an_operation_that_ends_badly_fails_the_cluster_and_records_nothing(cond
 
 
 def test_after_a_failed_lead_the_next_environment_upgrades_nothing_and_says_why(conductor: Conductor) -> None:
-    conductor.arm.add_fault(FaultRule(kind="outcome", cluster="aks-sandbox-weu-1", outcome="Failed", code="UpgradeFailed",
-                                      message="quota exceeded"))
+    conductor.arm.add_fault(
+        FaultRule(kind="outcome", cluster="aks-sandbox-weu-1", outcome="Failed", code="UpgradeFailed", message="quota exceeded")
+    )
     conductor.run(MON)
     conductor.arm.clear_requests()
 
@@ -138,8 +171,16 @@ def test_after_a_failed_lead_the_next_environment_upgrades_nothing_and_says_why(
 
 
 def test_a_bad_request_is_permanent_and_not_retried(conductor: Conductor) -> None:
-    conductor.arm.add_fault(FaultRule(kind="error", method="PUT", cluster="aks-sandbox-weu-2", status=400,
-                                      code="InvalidParameter", message="The value of parameter X is invalid."))
+    conductor.arm.add_fault(
+        FaultRule(
+            kind="error",
+            method="PUT",
+            cluster="aks-sandbox-weu-2",
+            status=400,
+            code="InvalidParameter",
+            message="The value of parameter X is invalid.",
+        )
+    )
     result = conductor.run(MON)
 
     assert by_name(result)["aks-sandbox-weu-2"]["reason"] == "InvalidParameter: The value of parameter X is invalid."
@@ -149,8 +190,11 @@ def test_a_bad_request_is_permanent_and_not_retried(conductor: Conductor) -> Non
 
 # -- the cluster changes under us -------------------------------------------------------------------
 def test_a_cluster_stopped_between_plan_and_put_is_not_touched(conductor: Conductor) -> None:
-    conductor.arm.add_fault(FaultRule(kind="state", method="GET", path=r"/upgradeProfiles/", cluster="aks-sandbox-weu-1",
-                                      changes={"powerState": "Stopped"}, times=1))
+    conductor.arm.add_fault(
+        FaultRule(
+            kind="state", method="GET", path=r"/upgradeProfiles/", cluster="aks-sandbox-weu-1", changes={"powerState": "Stopped"}, times=1
+        )
+    )
     result = conductor.run(MON)
 
     clusters = by_name(result)
@@ -170,9 +214,16 @@ def test_an_etag_change_between_get_and_put_means_get_and_decide_again(conductor
 
 
 def test_someone_elses_upgrade_between_plan_and_put_is_not_overwritten(conductor: Conductor) -> None:
-    conductor.arm.add_fault(FaultRule(kind="state", method="GET", path=r"/upgradeProfiles/", cluster="aks-sandbox-weu-2",
-                                      changes={"provisioningState": "Upgrading", "kubernetesVersion": "1.31.2",
-                                               "currentKubernetesVersion": "1.31.1"}, times=1))
+    conductor.arm.add_fault(
+        FaultRule(
+            kind="state",
+            method="GET",
+            path=r"/upgradeProfiles/",
+            cluster="aks-sandbox-weu-2",
+            changes={"provisioningState": "Upgrading", "kubernetesVersion": "1.31.2", "currentKubernetesVersion": "1.31.1"},
+            times=1,
+        )
+    )
     result = conductor.run(MON, UPGRADE_TIMEOUT_MINUTES="5")
 
     # The same target is already on its way: watch it (here it never ends) rather than PUT again.
@@ -185,8 +236,9 @@ def test_someone_elses_upgrade_between_plan_and_put_is_not_overwritten(conductor
 # -- idempotency: re-runs and crashes ----------------------------------------------------------------
 def test_a_crash_between_put_and_record_resumes_monitoring_on_rerun(conductor: Conductor) -> None:
     # GIVEN a run whose progress checks all fail until its deadline: the PUTs went out, nothing recorded
-    conductor.arm.add_fault(FaultRule(kind="error", method="GET", path=r"/operations/", status=500, code="InternalServerError",
-                                      message="down"))
+    conductor.arm.add_fault(
+        FaultRule(kind="error", method="GET", path=r"/operations/", status=500, code="InternalServerError", message="down")
+    )
     first = conductor.run(MON, UPGRADE_TIMEOUT_MINUTES="3")
     assert first["status"] == "failed" and conductor.record("sandbox") is None
     assert accepted_puts(conductor) == Counter(dict.fromkeys(SANDBOX, 1))
@@ -204,8 +256,16 @@ def test_a_crash_between_put_and_record_resumes_monitoring_on_rerun(conductor: C
 def test_a_malformed_stored_version_stops_the_follower_with_a_clear_reason(conductor: Conductor) -> None:
     table = conductor.versions._client
     table.create_table()
-    table.upsert_entity({"PartitionKey": "validated", "RowKey": "sandbox", "version": "1.31", "validatedAt": "2026-11-01T00:00:00+00:00",
-                         "instanceId": "x", "clusters": "[]"})
+    table.upsert_entity(
+        {
+            "PartitionKey": "validated",
+            "RowKey": "sandbox",
+            "version": "1.31",
+            "validatedAt": "2026-11-01T00:00:00+00:00",
+            "instanceId": "x",
+            "clusters": "[]",
+        }
+    )
     result = conductor.run(TUE)
 
     assert result["status"] == "failed" and "version" in result["reason"] and "no upgrades" in result["reason"]
@@ -213,7 +273,9 @@ def test_a_malformed_stored_version_stops_the_follower_with_a_clear_reason(condu
 
 
 def test_an_unavailable_store_fails_the_follower_cleanly_and_upgrades_nothing(conductor: Conductor) -> None:
-    closed_port = "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=a2V5;TableEndpoint=http://127.0.0.1:9/devstoreaccount1;"
+    closed_port = (
+        "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=a2V5;TableEndpoint=http://127.0.0.1:9/devstoreaccount1;"
+    )
     result = conductor.run(TUE, VERSION_STORE_CONNECTION=closed_port)
 
     assert result["status"] == "failed" and "planning failed" in result["reason"]
@@ -222,7 +284,9 @@ def test_an_unavailable_store_fails_the_follower_cleanly_and_upgrades_nothing(co
 
 
 def test_an_unavailable_store_at_record_time_reports_the_run_failed_not_recorded(conductor: Conductor) -> None:
-    closed_port = "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=a2V5;TableEndpoint=http://127.0.0.1:9/devstoreaccount1;"
+    closed_port = (
+        "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=a2V5;TableEndpoint=http://127.0.0.1:9/devstoreaccount1;"
+    )
     result = conductor.run(MON, VERSION_STORE_CONNECTION=closed_port)
 
     assert result["status"] == "failed" and "recording" in result["reason"] and result["recordedVersion"] is None

@@ -22,8 +22,15 @@ def test_a_run_posts_one_message_with_every_cluster_and_the_target(conductor: Co
 
 
 def test_a_failed_cluster_is_reported_with_armss_message(conductor: Conductor, slack_webhook: FakeSlackWebhook) -> None:
-    conductor.arm.add_fault(FaultRule(kind="outcome", cluster="aks-sandbox-weu-1", outcome="Failed", code="UpgradeFailed",
-                                      message="Drain of node aks-user1-7 did not complete."))
+    conductor.arm.add_fault(
+        FaultRule(
+            kind="outcome",
+            cluster="aks-sandbox-weu-1",
+            outcome="Failed",
+            code="UpgradeFailed",
+            message="Drain of node aks-user1-7 did not complete.",
+        )
+    )
     conductor.run(MON, SLACK_WEBHOOK_URL=slack_webhook.url)
 
     assert "UpgradeFailed: Drain of node aks-user1-7 did not complete." in slack_webhook.messages[0]["text"]

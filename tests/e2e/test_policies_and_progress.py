@@ -67,9 +67,7 @@ def test_max_parallel_upgrades_bounds_the_upgrades_in_flight(conductor: Conducto
     assert any(starts[0] < c < starts[1] for c in checks)  # the second starts only after the first was seen done
 
 
-def test_a_long_upgrade_continues_as_new_and_ends_exactly_like_a_short_one(
-    conductor: Conductor, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_a_long_upgrade_continues_as_new_and_ends_exactly_like_a_short_one(conductor: Conductor, monkeypatch: pytest.MonkeyPatch) -> None:
     # GIVEN executions cut after every poll round (production: every 50), one cluster at a time
     monkeypatch.setattr(orchestration, "ROUNDS_PER_EXECUTION", 1)
     outcome = conductor.execute(MON, MAX_PARALLEL_UPGRADES="1")

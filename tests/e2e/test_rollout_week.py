@@ -18,8 +18,10 @@ def test_a_week_takes_sandbox_to_the_newest_ga_and_every_follower_to_the_same_ve
     results = [conductor.run(day) for day in (MON, TUE, WED, THU)]
 
     assert [(r["environment"], r["role"], r["status"]) for r in results] == [
-        ("sandbox", "lead", "succeeded"), ("dev", "follower", "succeeded"),
-        ("test", "follower", "succeeded"), ("prod", "follower", "succeeded"),
+        ("sandbox", "lead", "succeeded"),
+        ("dev", "follower", "succeeded"),
+        ("test", "follower", "succeeded"),
+        ("prod", "follower", "succeeded"),
     ]
     assert all(r["targetVersion"] == NEWEST_GA and r["recordedVersion"] == NEWEST_GA for r in results)
     assert "1.32.0" not in conductor.put_targets().values()

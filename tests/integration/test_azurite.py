@@ -57,8 +57,7 @@ def test_missing_binary_is_a_clear_error_naming_the_path(tmp_path: Path) -> None
         Azurite(binary=bogus).start()
 
 
-def test_missing_node_modules_tells_you_to_run_npm_ci(monkeypatch: pytest.MonkeyPatch,
-                                                       tmp_path: Path) -> None:
+def test_missing_node_modules_tells_you_to_run_npm_ci(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     # GIVEN the default binary is absent (as in a fresh clone before `npm ci`)
     monkeypatch.setattr("ops.azurite.DEFAULT_BINARY", tmp_path / "absent" / "azurite-table")
     # THEN the error says how to fix it

@@ -29,8 +29,7 @@ def build_app() -> df.DFApp:
     def Work(context: Ctx) -> Generator[Any, Any, Any]:
         order = context.get_input()
         context.set_custom_status({"phase": "working"})
-        results = yield context.task_all(
-            [context.call_activity("Square", n) for n in order["numbers"]])
+        results = yield context.task_all([context.call_activity("Square", n) for n in order["numbers"]])
         return {"sum": sum(results)}
 
     @app.orchestration_trigger(context_name="context")
@@ -44,19 +43,22 @@ def build_app() -> df.DFApp:
 
     @app.route(route="work", methods=["POST"])
     @app.durable_client_input(client_name="client")
-    async def StartWork(req: func.HttpRequest,
-                        client: df.DurableOrchestrationClient) -> func.HttpResponse:
+    async def StartWork(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
         # A starter shaped like HttpStarter: fixed id, 409 while one runs.
         body = req.get_json()
         instance_id = f"work-{body['day']}"
         existing = await client.get_status(instance_id)
-        if existing and existing.runtime_status in (df.OrchestrationRuntimeStatus.Pending,
-                                                    df.OrchestrationRuntimeStatus.Running):
+        if existing and existing.runtime_status in (df.OrchestrationRuntimeStatus.Pending, df.OrchestrationRuntimeStatus.Running):
             return func.HttpResponse(
-                json.dumps({"status": "already-running",
-                            "statusQueryGetUri": client.create_http_management_payload(
-                                instance_id)["statusQueryGetUri"]}),
-                status_code=409, mimetype="application/json")
+                json.dumps(
+                    {
+                        "status": "already-running",
+                        "statusQueryGetUri": client.create_http_management_payload(instance_id)["statusQueryGetUri"],
+                    }
+                ),
+                status_code=409,
+                mimetype="application/json",
+            )
         await client.start_new("Work", instance_id, {"numbers": body["numbers"]})
         return client.create_check_status_response(req, instance_id)
 
@@ -85,13 +87,13 @@ def test_client_binding_json_is_what_the_sdk_client_expects() -> None:
     client = df.DurableOrchestrationClient(json.dumps(binding))
     payload = client.create_http_management_payload("abc")
     assert payload["id"] == "abc"
-    assert payload["statusQueryGetUri"].startswith(
-        "http://127.0.0.1:7071/runtime/webhooks/durabletask/instances/abc?")
+    assert payload["statusQueryGetUri"].startswith("http://127.0.0.1:7071/runtime/webhooks/durabletask/instances/abc?")
     assert "code=k" in payload["statusQueryGetUri"]
 
 
 def test_start_new_runs_the_orchestration_and_get_status_reports_it(
-        app: df.DFApp, local_durable_host: Any, durable_client_run: Any, fixed_utc: Any) -> None:
+    app: df.DFApp, local_durable_host: Any, durable_client_run: Any, fixed_utc: Any
+) -> None:
     host = local_durable_host(app, clock=lambda: fixed_utc)
 
     async def scenario() -> Any:
@@ -113,8 +115,7 @@ def test_start_new_runs_the_orchestration_and_get_status_reports_it(
     assert json.loads(json.loads(start.body)) == {"numbers": [1, 2, 3]}  # encoded twice
 
 
-def test_pending_instance_can_be_terminated(
-        app: df.DFApp, local_durable_host: Any, durable_client_run: Any) -> None:
+def test_pending_instance_can_be_terminated(app: df.DFApp, local_durable_host: Any, durable_client_run: Any) -> None:
     host = local_durable_host(app, run_on_start=False)
 
     async def scenario() -> Any:
@@ -132,13 +133,11 @@ def test_pending_instance_can_be_terminated(
     assert host.run_pending() == []  # nothing left to run
 
 
-def test_pending_instance_runs_when_the_test_says_so(
-        app: df.DFApp, local_durable_host: Any, durable_client_run: Any) -> None:
+def test_pending_instance_runs_when_the_test_says_so(app: df.DFApp, local_durable_host: Any, durable_client_run: Any) -> None:
     host = local_durable_host(app, run_on_start=False)
 
     async def start() -> None:
-        await df.DurableOrchestrationClient(host.client_json).start_new(
-            "Work", "w3", {"numbers": [3, 4]})
+        await df.DurableOrchestrationClient(host.client_json).start_new("Work", "w3", {"numbers": [3, 4]})
 
     durable_client_run(start())
     assert host.get("w3").runtime_status == "Pending"
@@ -149,14 +148,11 @@ def test_pending_instance_runs_when_the_test_says_so(
     assert host.get("w3").runtime_status == "Completed"
 
 
-def test_check_status_response_location_answers_with_the_status(
-        app: df.DFApp, local_durable_host: Any) -> None:
+def test_check_status_response_location_answers_with_the_status(app: df.DFApp, local_durable_host: Any) -> None:
     host = local_durable_host(app)
     starter = registry_from_app(app).starters["StartWork"]
 
-    response = starter.call(host.client_json,
-                            req=host.http_request("POST", "/api/work",
-                                                  body={"day": "mon", "numbers": [5]}))
+    response = starter.call(host.client_json, req=host.http_request("POST", "/api/work", body={"day": "mon", "numbers": [5]}))
 
     assert response.status_code == 202
     assert response.headers["Retry-After"] == "10"
@@ -167,15 +163,12 @@ def test_check_status_response_location_answers_with_the_status(
     assert status["instanceId"] == "work-mon"
 
 
-def test_starter_sees_a_seeded_running_instance_and_answers_409(
-        app: df.DFApp, local_durable_host: Any) -> None:
+def test_starter_sees_a_seeded_running_instance_and_answers_409(app: df.DFApp, local_durable_host: Any) -> None:
     host = local_durable_host(app)
     host.seed("work-tue", "Running", name="Work")
     starter = registry_from_app(app).starters["StartWork"]
 
-    response = starter.call(host.client_json,
-                            req=host.http_request("POST", "/api/work",
-                                                  body={"day": "tue", "numbers": [1]}))
+    response = starter.call(host.client_json, req=host.http_request("POST", "/api/work", body={"day": "tue", "numbers": [1]}))
 
     assert response.status_code == 409
     status_url = json.loads(response.get_body())["statusQueryGetUri"]
@@ -185,23 +178,19 @@ def test_starter_sees_a_seeded_running_instance_and_answers_409(
     assert host.get("work-tue").runtime_status == "Running"  # untouched
 
 
-def test_starting_over_a_failed_instance_replaces_it(
-        app: df.DFApp, local_durable_host: Any) -> None:
+def test_starting_over_a_failed_instance_replaces_it(app: df.DFApp, local_durable_host: Any) -> None:
     host = local_durable_host(app)
     host.seed("work-wed", "Failed", name="Work", output="boom")
     starter = registry_from_app(app).starters["StartWork"]
 
-    response = starter.call(host.client_json,
-                            req=host.http_request("POST", "/api/work",
-                                                  body={"day": "wed", "numbers": [2]}))
+    response = starter.call(host.client_json, req=host.http_request("POST", "/api/work", body={"day": "wed", "numbers": [2]}))
 
     assert response.status_code == 202
     assert host.get("work-wed").runtime_status == "Completed"
     assert host.get("work-wed").output == {"sum": 4}
 
 
-def test_raise_event_resumes_a_waiting_instance(
-        app: df.DFApp, local_durable_host: Any, durable_client_run: Any) -> None:
+def test_raise_event_resumes_a_waiting_instance(app: df.DFApp, local_durable_host: Any, durable_client_run: Any) -> None:
     host = local_durable_host(app)
 
     async def scenario() -> Any:
@@ -218,8 +207,7 @@ def test_raise_event_resumes_a_waiting_instance(
     assert done.output == {"approved": {"by": "ops"}}
 
 
-def test_list_filter_and_purge(app: df.DFApp, local_durable_host: Any,
-                               durable_client_run: Any) -> None:
+def test_list_filter_and_purge(app: df.DFApp, local_durable_host: Any, durable_client_run: Any) -> None:
     host = local_durable_host(app)
     host.seed("old-1", "Completed", name="Work")
     host.seed("old-2", "Failed", name="Work")
@@ -227,8 +215,7 @@ def test_list_filter_and_purge(app: df.DFApp, local_durable_host: Any,
     async def scenario() -> Any:
         client = df.DurableOrchestrationClient(host.client_json)
         everything = await client.get_status_all()
-        failed = await client.get_status_by(
-            runtime_status=[df.OrchestrationRuntimeStatus.Failed])
+        failed = await client.get_status_by(runtime_status=[df.OrchestrationRuntimeStatus.Failed])
         purged = await client.purge_instance_history("old-1")
         missing = await client.get_status("old-1")
         purged_again = await client.purge_instance_history("old-1")
@@ -243,8 +230,7 @@ def test_list_filter_and_purge(app: df.DFApp, local_durable_host: Any,
     assert purged_again.instances_deleted == 0
 
 
-def test_unknown_orchestrator_is_refused_by_start_new(
-        app: df.DFApp, local_durable_host: Any, durable_client_run: Any) -> None:
+def test_unknown_orchestrator_is_refused_by_start_new(app: df.DFApp, local_durable_host: Any, durable_client_run: Any) -> None:
     host = local_durable_host(app)
 
     async def scenario() -> None:
@@ -254,8 +240,7 @@ def test_unknown_orchestrator_is_refused_by_start_new(
         durable_client_run(scenario())
 
 
-def test_public_status_route_requires_the_system_key(
-        app: df.DFApp, local_durable_host: Any) -> None:
+def test_public_status_route_requires_the_system_key(app: df.DFApp, local_durable_host: Any) -> None:
     host = local_durable_host(app)
     host.seed("s1", "Completed", name="Work", output=1)
 

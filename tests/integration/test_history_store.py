@@ -17,12 +17,13 @@ MONDAY = datetime(2024, 5, 6, 8, 0, tzinfo=UTC)
 
 
 def _cluster(name: str, group: str = "rg-aks") -> str:
-    return (f"/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/{group}"
-            f"/providers/Microsoft.ContainerService/managedClusters/{name}")
+    return (
+        f"/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/{group}"
+        f"/providers/Microsoft.ContainerService/managedClusters/{name}"
+    )
 
 
-def _entry(environment: str = "dev", cluster: str = "aks-a", *, day: int = 0,
-           minutes: int = 0, **changes: Any) -> AuditEntry:
+def _entry(environment: str = "dev", cluster: str = "aks-a", *, day: int = 0, minutes: int = 0, **changes: Any) -> AuditEntry:
     started = MONDAY + timedelta(days=day, minutes=minutes)
     values: dict[str, Any] = {
         "instance_id": f"upgrade-{environment}-{started:%Y-%m-%d}",
@@ -51,10 +52,8 @@ def test_recorded_entries_list_back_newest_first(history_store: TableHistoryStor
 
 
 def test_entries_round_trip_every_field(history_store: TableHistoryStore) -> None:
-    failed = _entry(result="failed", to_version="1.30.5",
-                    reason="UpgradeFailed: Drain of node aks-nodepool1-0 did not complete.")
-    skipped = _entry(cluster="aks-b", result="skipped", from_version=None, to_version=None,
-                     reason="power state Stopped")
+    failed = _entry(result="failed", to_version="1.30.5", reason="UpgradeFailed: Drain of node aks-nodepool1-0 did not complete.")
+    skipped = _entry(cluster="aks-b", result="skipped", from_version=None, to_version=None, reason="power state Stopped")
     history_store.record([failed, skipped])
     assert sorted(history_store.list(), key=lambda e: e.cluster_id) == [failed, skipped]
 
@@ -85,8 +84,7 @@ def test_recording_the_same_attempt_twice_replaces_it(history_store: TableHistor
     assert history_store.list() == [again]
 
 
-def test_rerecording_with_a_moved_start_time_does_not_leave_a_duplicate(
-        history_store: TableHistoryStore) -> None:
+def test_rerecording_with_a_moved_start_time_does_not_leave_a_duplicate(history_store: TableHistoryStore) -> None:
     # GIVEN an attempt recorded once, then again (same instance and cluster) after a replay
     # moved its startedAt, which moves its row key
     first = _entry()
@@ -96,8 +94,7 @@ def test_rerecording_with_a_moved_start_time_does_not_leave_a_duplicate(
     assert history_store.list() == [moved]
 
 
-def test_the_last_of_two_entries_for_one_attempt_in_a_batch_wins(
-        history_store: TableHistoryStore) -> None:
+def test_the_last_of_two_entries_for_one_attempt_in_a_batch_wins(history_store: TableHistoryStore) -> None:
     planned = _entry(result="planned")
     done = _entry(minutes=1, instance_id=planned.instance_id)
     history_store.record([planned, done])
@@ -112,20 +109,19 @@ def test_same_cluster_in_different_instances_keeps_both(history_store: TableHist
 
 
 def test_cluster_ids_full_of_slashes_are_kept_whole_and_not_in_the_key(
-        azurite: Azurite, history_store: TableHistoryStore, history_table_name: str) -> None:
+    azurite: Azurite, history_store: TableHistoryStore, history_table_name: str
+) -> None:
     a, b = _entry(cluster="aks-a"), _entry(cluster="aks-a", day=0, instance_id="other")
     a_other_group = _entry(cluster_id=_cluster("aks-a", group="rg-other"))
     history_store.record([a, b, a_other_group])
     listed = history_store.list()
-    assert sorted(e.cluster_id for e in listed) == sorted([a.cluster_id, b.cluster_id,
-                                                           a_other_group.cluster_id])
+    assert sorted(e.cluster_id for e in listed) == sorted([a.cluster_id, b.cluster_id, a_other_group.cluster_id])
     for row in _raw(azurite, history_table_name).list_entities():
         assert not set(row["RowKey"]) & set("/\\#?")
         assert row["clusterId"].startswith("/subscriptions/")
 
 
-def test_more_than_one_transaction_worth_of_entries_is_recorded(
-        history_store: TableHistoryStore) -> None:
+def test_more_than_one_transaction_worth_of_entries_is_recorded(history_store: TableHistoryStore) -> None:
     fleet = [_entry(cluster=f"aks-{n:03d}", minutes=n) for n in range(150)]
     history_store.record(fleet)
     history_store.record(fleet)  # and again, idempotently, across transactions
@@ -144,22 +140,19 @@ def test_listing_before_any_record_returns_empty(history_store: TableHistoryStor
     assert history_store.list(environment="dev", limit=5) == []
 
 
-def test_entry_with_a_naive_time_is_refused_naming_the_field(
-        history_store: TableHistoryStore) -> None:
+def test_entry_with_a_naive_time_is_refused_naming_the_field(history_store: TableHistoryStore) -> None:
     with pytest.raises(errors.StoreError) as caught:
         history_store.record([_entry(finished_at=datetime(2024, 5, 6, 9, 0))])
     assert caught.value.field == "finishedAt"
 
 
-def test_environment_that_cannot_be_a_partition_key_is_refused(
-        history_store: TableHistoryStore) -> None:
+def test_environment_that_cannot_be_a_partition_key_is_refused(history_store: TableHistoryStore) -> None:
     with pytest.raises(errors.StoreError) as caught:
         history_store.record([_entry(environment="dev#1")])
     assert caught.value.field == "environment"
 
 
-def test_malformed_history_row_names_the_field(
-        azurite: Azurite, history_store: TableHistoryStore, history_table_name: str) -> None:
+def test_malformed_history_row_names_the_field(azurite: Azurite, history_store: TableHistoryStore, history_table_name: str) -> None:
     history_store.record([_entry()])
     raw = _raw(azurite, history_table_name)
     row = next(iter(raw.list_entities()))

@@ -28,12 +28,6 @@ WEEKDAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 DEV_ID = "aks-upgrade-dev-2026-12-01"  # 2026-12-01 is a Tuesday: dev's day
 
 
-
-
-
-
-
-
 def post(registry: DurableRegistry, host: LocalDurableHost, body: Any = None) -> func.HttpResponse:
     """POST /api/upgrades; ``body`` bytes/str are sent as they are, anything else as JSON."""
     if body is None:
@@ -44,15 +38,16 @@ def post(registry: DurableRegistry, host: LocalDurableHost, body: Any = None) ->
         data = body.encode()
     else:
         data = json.dumps(body).encode()
-    req = func.HttpRequest("POST", f"{host.base_url}/api/upgrades", body=data, route_params={},
-                           headers={"Content-Type": "application/json"})
+    req = func.HttpRequest(
+        "POST", f"{host.base_url}/api/upgrades", body=data, route_params={}, headers={"Content-Type": "application/json"}
+    )
     return registry.starters["HttpStarter"].call(host.client_json, req=req)
 
 
-def get(registry: DurableRegistry, host: LocalDurableHost, environment: str,
-        day: str) -> func.HttpResponse:
-    req = func.HttpRequest("GET", f"{host.base_url}/api/upgrades/{environment}/{day}", body=b"",
-                           route_params={"environment": environment, "date": day})
+def get(registry: DurableRegistry, host: LocalDurableHost, environment: str, day: str) -> func.HttpResponse:
+    req = func.HttpRequest(
+        "GET", f"{host.base_url}/api/upgrades/{environment}/{day}", body=b"", route_params={"environment": environment, "date": day}
+    )
     return registry.starters["HttpStarter"].call(host.client_json, req=req)
 
 
@@ -83,8 +78,7 @@ def input_of(host: LocalDurableHost, instance_id: str) -> Any:
 # -- 202: started ---------------------------------------------------------------------------
 
 
-def test_post_environment_and_date_starts_the_fixed_instance(
-        registry: DurableRegistry, host: LocalDurableHost) -> None:
+def test_post_environment_and_date_starts_the_fixed_instance(registry: DurableRegistry, host: LocalDurableHost) -> None:
     response = post(registry, host, {"environment": "dev", "date": "2026-12-01"})
 
     assert response.status_code == 202
@@ -95,8 +89,7 @@ def test_post_environment_and_date_starts_the_fixed_instance(
     record = host.get(DEV_ID)
     assert record is not None and record.name == "UpgradeOrchestrator"
     assert record.runtime_status == "Pending"
-    assert record.input == {"environment": "dev", "date": "2026-12-01", "dryRun": False,
-                            "force": False}
+    assert record.input == {"environment": "dev", "date": "2026-12-01", "dryRun": False, "force": False}
     [start] = starts(host)
     assert start.path == f"/durabletask/orchestrators/UpgradeOrchestrator/{DEV_ID}"
     # The Location answers with the new instance's status (through the public webhook route).
@@ -104,19 +97,15 @@ def test_post_environment_and_date_starts_the_fixed_instance(
     assert (code, status["instanceId"], status["runtimeStatus"]) == (202, DEV_ID, "Pending")
 
 
-def test_explicit_environment_runs_on_any_day_and_flags_pass_through(
-        registry: DurableRegistry, host: LocalDurableHost) -> None:
+def test_explicit_environment_runs_on_any_day_and_flags_pass_through(registry: DurableRegistry, host: LocalDurableHost) -> None:
     # 2026-12-05 is a Saturday: no wave, but an explicit environment runs anyway.
-    response = post(registry, host, {"environment": "prod", "date": "2026-12-05",
-                                     "dryRun": True, "force": False})
+    response = post(registry, host, {"environment": "prod", "date": "2026-12-05", "dryRun": True, "force": False})
 
     assert response.status_code == 202
-    assert input_of(host, "aks-upgrade-prod-2026-12-05") == {
-        "environment": "prod", "date": "2026-12-05", "dryRun": True, "force": False}
+    assert input_of(host, "aks-upgrade-prod-2026-12-05") == {"environment": "prod", "date": "2026-12-05", "dryRun": True, "force": False}
 
 
-def test_date_without_environment_takes_that_days_wave(
-        registry: DurableRegistry, host: LocalDurableHost) -> None:
+def test_date_without_environment_takes_that_days_wave(registry: DurableRegistry, host: LocalDurableHost) -> None:
     response = post(registry, host, {"date": "2026-12-02"})  # a Wednesday: test
 
     assert response.status_code == 202
@@ -138,14 +127,13 @@ def zone_whose_date_is_not_utcs() -> str:
 
 
 def every_day_plan(timezone: str) -> dict[str, Any]:
-    return {"timezone": timezone,
-            "waves": [{"day": d, "environment": f"env-{d.lower()}"} for d in WEEKDAY_NAMES]}
+    return {"timezone": timezone, "waves": [{"day": d, "environment": f"env-{d.lower()}"} for d in WEEKDAY_NAMES]}
 
 
 @pytest.mark.parametrize("body", [None, b"", b"  \n", {}], ids=["none", "empty", "blank", "{}"])
 def test_no_body_starts_todays_wave_in_the_plans_time_zone(
-        registry: DurableRegistry, host: LocalDurableHost, settings_env: pytest.MonkeyPatch,
-        body: Any) -> None:
+    registry: DurableRegistry, host: LocalDurableHost, settings_env: pytest.MonkeyPatch, body: Any
+) -> None:
     zone = zone_whose_date_is_not_utcs()
     settings_env.setenv(settings_mod.ROLLOUT_PLAN, json.dumps(every_day_plan(zone)))
 
@@ -156,20 +144,17 @@ def test_no_body_starts_todays_wave_in_the_plans_time_zone(
     environment = f"env-{WEEKDAY_NAMES[today.weekday()].lower()}"
     instance_id = f"aks-upgrade-{environment}-{today.isoformat()}"
     assert body_of(response)["id"] == instance_id
-    assert input_of(host, instance_id) == {"environment": environment,
-                                           "date": today.isoformat(),
-                                           "dryRun": False, "force": False}
+    assert input_of(host, instance_id) == {"environment": environment, "date": today.isoformat(), "dryRun": False, "force": False}
     assert [r.path.rsplit("/", 1)[-1] for r in starts(host)] == [instance_id]
 
 
 def test_no_body_on_a_day_without_a_wave_is_nothing_to_do(
-        registry: DurableRegistry, host: LocalDurableHost,
-        settings_env: pytest.MonkeyPatch) -> None:
+    registry: DurableRegistry, host: LocalDurableHost, settings_env: pytest.MonkeyPatch
+) -> None:
     zone = zone_whose_date_is_not_utcs()
     today = datetime.now(ZoneInfo(zone)).date()
     other_day = WEEKDAY_NAMES[(today.weekday() + 1) % 7]  # tomorrow's weekday only
-    settings_env.setenv(settings_mod.ROLLOUT_PLAN, json.dumps(
-        {"timezone": zone, "waves": [{"day": other_day, "environment": "only"}]}))
+    settings_env.setenv(settings_mod.ROLLOUT_PLAN, json.dumps({"timezone": zone, "waves": [{"day": other_day, "environment": "only"}]}))
 
     response = post(registry, host, {})
 
@@ -180,8 +165,7 @@ def test_no_body_on_a_day_without_a_wave_is_nothing_to_do(
     assert starts(host) == [] and host.instances == {}
 
 
-def test_date_without_a_wave_is_nothing_to_do(registry: DurableRegistry,
-                                               host: LocalDurableHost) -> None:
+def test_date_without_a_wave_is_nothing_to_do(registry: DurableRegistry, host: LocalDurableHost) -> None:
     response = post(registry, host, {"date": "2026-12-06"})  # Sunday
 
     assert response.status_code == 200
@@ -195,13 +179,11 @@ def test_date_without_a_wave_is_nothing_to_do(registry: DurableRegistry,
 @pytest.mark.parametrize("runtime_status", ["Pending", "Running", "Suspended"])
 @pytest.mark.parametrize("force", [False, True])
 def test_active_instance_answers_409_whatever_force_says(
-        registry: DurableRegistry, host: LocalDurableHost, runtime_status: str,
-        force: bool) -> None:
-    seeded = host.seed(DEV_ID, runtime_status, input={"environment": "dev", "date": "2026-12-01",
-                                                      "dryRun": False, "force": False})
+    registry: DurableRegistry, host: LocalDurableHost, runtime_status: str, force: bool
+) -> None:
+    seeded = host.seed(DEV_ID, runtime_status, input={"environment": "dev", "date": "2026-12-01", "dryRun": False, "force": False})
 
-    response = post(registry, host, {"environment": "dev", "date": "2026-12-01",
-                                     "force": force})
+    response = post(registry, host, {"environment": "dev", "date": "2026-12-01", "force": force})
 
     assert response.status_code == 409
     payload = body_of(response)
@@ -213,8 +195,7 @@ def test_active_instance_answers_409_whatever_force_says(
     assert (code, status["runtimeStatus"]) == (202, runtime_status)
 
 
-def test_completed_instance_answers_409_without_force(registry: DurableRegistry,
-                                                       host: LocalDurableHost) -> None:
+def test_completed_instance_answers_409_without_force(registry: DurableRegistry, host: LocalDurableHost) -> None:
     seeded = host.seed(DEV_ID, "Completed", output={"status": "succeeded"})
 
     response = post(registry, host, {"environment": "dev", "date": "2026-12-01"})
@@ -226,8 +207,7 @@ def test_completed_instance_answers_409_without_force(registry: DurableRegistry,
     assert starts(host) == [] and host.get(DEV_ID) is seeded
 
 
-def test_completed_instance_starts_again_with_force_under_the_same_id(
-        registry: DurableRegistry, host: LocalDurableHost) -> None:
+def test_completed_instance_starts_again_with_force_under_the_same_id(registry: DurableRegistry, host: LocalDurableHost) -> None:
     host.seed(DEV_ID, "Completed", output={"status": "succeeded"})
 
     response = post(registry, host, {"environment": "dev", "date": "2026-12-01", "force": True})
@@ -236,15 +216,14 @@ def test_completed_instance_starts_again_with_force_under_the_same_id(
     assert body_of(response)["id"] == DEV_ID
     record = host.get(DEV_ID)
     assert record is not None and record.runtime_status == "Pending" and record.output is None
-    assert record.input == {"environment": "dev", "date": "2026-12-01", "dryRun": False,
-                            "force": True}
-    assert [r.path for r in starts(host)] == [
-        f"/durabletask/orchestrators/UpgradeOrchestrator/{DEV_ID}"]
+    assert record.input == {"environment": "dev", "date": "2026-12-01", "dryRun": False, "force": True}
+    assert [r.path for r in starts(host)] == [f"/durabletask/orchestrators/UpgradeOrchestrator/{DEV_ID}"]
 
 
 @pytest.mark.parametrize("runtime_status", ["Failed", "Terminated"])
 def test_failed_or_terminated_instance_starts_again_without_force(
-        registry: DurableRegistry, host: LocalDurableHost, runtime_status: str) -> None:
+    registry: DurableRegistry, host: LocalDurableHost, runtime_status: str
+) -> None:
     host.seed(DEV_ID, runtime_status, output="boom")
 
     response = post(registry, host, {"environment": "dev", "date": "2026-12-01"})
@@ -252,12 +231,10 @@ def test_failed_or_terminated_instance_starts_again_without_force(
     assert response.status_code == 202
     record = host.get(DEV_ID)
     assert record is not None and record.runtime_status == "Pending"
-    assert record.input == {"environment": "dev", "date": "2026-12-01", "dryRun": False,
-                            "force": False}
+    assert record.input == {"environment": "dev", "date": "2026-12-01", "dryRun": False, "force": False}
 
 
-def test_an_instance_of_another_date_does_not_block(registry: DurableRegistry,
-                                                    host: LocalDurableHost) -> None:
+def test_an_instance_of_another_date_does_not_block(registry: DurableRegistry, host: LocalDurableHost) -> None:
     host.seed("aks-upgrade-dev-2026-11-24", "Running")
 
     assert post(registry, host, {"environment": "dev", "date": "2026-12-01"}).status_code == 202
@@ -266,31 +243,33 @@ def test_an_instance_of_another_date_does_not_block(registry: DurableRegistry,
 # -- 400: bad bodies -------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("body", "field"), [
-    ({"environment": "staging", "date": "2026-12-01"}, "environment"),
-    ({"environment": 7}, "environment"),
-    ({"environment": "dev", "date": "2026-13-01"}, "date"),
-    ({"environment": "dev", "date": "2026-02-30"}, "date"),
-    ({"environment": "dev", "date": "20261201"}, "date"),
-    ({"environment": "dev", "date": "2026-W49-2"}, "date"),  # an ISO week date: 10 chars
-    ({"environment": "dev", "date": "2026W492  "}, "date"),
-    ({"environment": "dev", "date": "2026-12-01\n"}, "date"),
-    ({"environment": "dev", "date": 20261201}, "date"),
-    ({"environment": "dev", "date": None}, "date"),
-    ({"environment": "dev", "date": "2026-12-01", "dryRun": "yes"}, "dryRun"),
-    ({"environment": "dev", "date": "2026-12-01", "dryRun": None}, "dryRun"),
-    ({"environment": "dev", "date": "2026-12-01", "force": 1}, "force"),
-    ({"environment": "dev", "date": "2026-12-01", "foo": True}, "foo"),
-    ({"foo": 1}, "foo"),
-    ([1, 2], "body"),
-    ("dev", "body"),
-    (b"null", "body"),
-    (b'{"environment": "dev",', "body"),
-    (b"not json at all", "body"),
-], ids=lambda value: value if isinstance(value, str) and len(value) < 12 else None)
-def test_bad_body_answers_400_naming_the_field(registry: DurableRegistry,
-                                               host: LocalDurableHost, body: Any,
-                                               field: str) -> None:
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"environment": "staging", "date": "2026-12-01"}, "environment"),
+        ({"environment": 7}, "environment"),
+        ({"environment": "dev", "date": "2026-13-01"}, "date"),
+        ({"environment": "dev", "date": "2026-02-30"}, "date"),
+        ({"environment": "dev", "date": "20261201"}, "date"),
+        ({"environment": "dev", "date": "2026-W49-2"}, "date"),  # an ISO week date: 10 chars
+        ({"environment": "dev", "date": "2026W492  "}, "date"),
+        ({"environment": "dev", "date": "2026-12-01\n"}, "date"),
+        ({"environment": "dev", "date": 20261201}, "date"),
+        ({"environment": "dev", "date": None}, "date"),
+        ({"environment": "dev", "date": "2026-12-01", "dryRun": "yes"}, "dryRun"),
+        ({"environment": "dev", "date": "2026-12-01", "dryRun": None}, "dryRun"),
+        ({"environment": "dev", "date": "2026-12-01", "force": 1}, "force"),
+        ({"environment": "dev", "date": "2026-12-01", "foo": True}, "foo"),
+        ({"foo": 1}, "foo"),
+        ([1, 2], "body"),
+        ("dev", "body"),
+        (b"null", "body"),
+        (b'{"environment": "dev",', "body"),
+        (b"not json at all", "body"),
+    ],
+    ids=lambda value: value if isinstance(value, str) and len(value) < 12 else None,
+)
+def test_bad_body_answers_400_naming_the_field(registry: DurableRegistry, host: LocalDurableHost, body: Any, field: str) -> None:
     response = post(registry, host, body)
 
     assert response.status_code == 400
@@ -303,16 +282,13 @@ def test_bad_body_answers_400_naming_the_field(registry: DurableRegistry,
 
 # -- GET /api/upgrades/{environment}/{date} --------------------------------------------------
 
-STATUS_KEYS = {"instanceId", "runtimeStatus", "customStatus", "output", "createdTime",
-               "lastUpdatedTime", "statusQueryGetUri"}
+STATUS_KEYS = {"instanceId", "runtimeStatus", "customStatus", "output", "createdTime", "lastUpdatedTime", "statusQueryGetUri"}
 
 
 def test_get_reports_a_completed_run(registry: DurableRegistry, host: LocalDurableHost) -> None:
     created = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
-    output = {"instanceId": DEV_ID, "status": "succeeded", "environment": "dev",
-              "targetVersion": "1.30.2"}
-    host.seed(DEV_ID, "Completed", output=output, custom_status={"phase": "done"},
-              created=created)
+    output = {"instanceId": DEV_ID, "status": "succeeded", "environment": "dev", "targetVersion": "1.30.2"}
+    host.seed(DEV_ID, "Completed", output=output, custom_status={"phase": "done"}, created=created)
 
     response = get(registry, host, "dev", "2026-12-01")
 
@@ -342,8 +318,7 @@ def test_get_reports_a_running_run(registry: DurableRegistry, host: LocalDurable
     assert payload["output"] is None
 
 
-def test_get_after_post_reports_the_started_instance(registry: DurableRegistry,
-                                                     host: LocalDurableHost) -> None:
+def test_get_after_post_reports_the_started_instance(registry: DurableRegistry, host: LocalDurableHost) -> None:
     assert post(registry, host, {"environment": "dev", "date": "2026-12-01"}).status_code == 202
 
     payload = body_of(get(registry, host, "dev", "2026-12-01"))
@@ -360,16 +335,19 @@ def test_get_without_a_run_is_404(registry: DurableRegistry, host: LocalDurableH
     assert "error" in body_of(response)
 
 
-@pytest.mark.parametrize(("environment", "day", "field"), [
-    ("staging", "2026-12-01", "environment"),
-    ("dev", "2026-13-01", "date"),
-    ("dev", "tomorrow", "date"),
-    ("dev", "2026-12-1", "date"),
-    ("dev", "2026-W49-2", "date"),
-])
-def test_get_with_bad_environment_or_date_is_400(registry: DurableRegistry,
-                                                 host: LocalDurableHost, environment: str,
-                                                 day: str, field: str) -> None:
+@pytest.mark.parametrize(
+    ("environment", "day", "field"),
+    [
+        ("staging", "2026-12-01", "environment"),
+        ("dev", "2026-13-01", "date"),
+        ("dev", "tomorrow", "date"),
+        ("dev", "2026-12-1", "date"),
+        ("dev", "2026-W49-2", "date"),
+    ],
+)
+def test_get_with_bad_environment_or_date_is_400(
+    registry: DurableRegistry, host: LocalDurableHost, environment: str, day: str, field: str
+) -> None:
     response = get(registry, host, environment, day)
 
     assert response.status_code == 400
@@ -383,8 +361,8 @@ def test_get_with_bad_environment_or_date_is_400(registry: DurableRegistry,
 
 @pytest.mark.parametrize("method", ["POST", "GET"])
 def test_broken_settings_refuse_naming_the_setting_and_start_nothing(
-        registry: DurableRegistry, host: LocalDurableHost, settings_env: pytest.MonkeyPatch,
-        method: str) -> None:
+    registry: DurableRegistry, host: LocalDurableHost, settings_env: pytest.MonkeyPatch, method: str
+) -> None:
     settings_env.setenv(settings_mod.TARGET_POLICY, "bogus")
     settings_env.setenv(settings_mod.MAX_PARALLEL_UPGRADES, "zero")
 
@@ -399,8 +377,7 @@ def test_broken_settings_refuse_naming_the_setting_and_start_nothing(
     assert host.requests == [] and host.instances == {}
 
 
-def test_broken_settings_do_not_echo_secrets(registry: DurableRegistry, host: LocalDurableHost,
-                                             settings_env: pytest.MonkeyPatch) -> None:
+def test_broken_settings_do_not_echo_secrets(registry: DurableRegistry, host: LocalDurableHost, settings_env: pytest.MonkeyPatch) -> None:
     secret_hook = "ftp://hooks.example.invalid/services/T/B/very-secret-token"
     settings_env.setenv(settings_mod.SLACK_WEBHOOK_URL, secret_hook)
 
@@ -413,15 +390,13 @@ def test_broken_settings_do_not_echo_secrets(registry: DurableRegistry, host: Lo
 
 
 def test_environment_without_date_runs_today_in_the_plans_time_zone(
-        registry: DurableRegistry, host: LocalDurableHost,
-        settings_env: pytest.MonkeyPatch) -> None:
+    registry: DurableRegistry, host: LocalDurableHost, settings_env: pytest.MonkeyPatch
+) -> None:
     zone = zone_whose_date_is_not_utcs()
-    settings_env.setenv(settings_mod.ROLLOUT_PLAN,
-                        json.dumps({**DEFAULT_PLAN, "timezone": zone}))
+    settings_env.setenv(settings_mod.ROLLOUT_PLAN, json.dumps({**DEFAULT_PLAN, "timezone": zone}))
 
     response = post(registry, host, {"environment": "dev"})
     today = datetime.now(ZoneInfo(zone)).date().isoformat()
 
     assert response.status_code == 202
-    assert input_of(host, f"aks-upgrade-dev-{today}") == {
-        "environment": "dev", "date": today, "dryRun": False, "force": False}
+    assert input_of(host, f"aks-upgrade-dev-{today}") == {"environment": "dev", "date": today, "dryRun": False, "force": False}

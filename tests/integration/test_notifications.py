@@ -21,8 +21,10 @@ from tests.plugins.slack import WEBHOOK_PATH, FakeSlackWebhook
 
 SECRET = WEBHOOK_PATH.rsplit("/", 1)[-1]
 SUB = "/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/rg-dev"
-ARM_FAILURE = ("UpgradeFailed: Drain of node aks-nodepool1-12345678-vmss000001 did not complete: "
-               "pods <coredns-7d8f> & <konnectivity-agent> violate their PodDisruptionBudget.")
+ARM_FAILURE = (
+    "UpgradeFailed: Drain of node aks-nodepool1-12345678-vmss000001 did not complete: "
+    "pods <coredns-7d8f> & <konnectivity-agent> violate their PodDisruptionBudget."
+)
 
 
 def run_result(**overrides: Any) -> dict[str, Any]:
@@ -36,14 +38,34 @@ def run_result(**overrides: Any) -> dict[str, Any]:
         "targetVersion": "1.30.2",
         "recordedVersion": None,
         "clusters": [
-            {"id": f"{SUB}/providers/Microsoft.ContainerService/managedClusters/aks-dev-1",
-             "from": "1.29.4", "to": "1.30.2", "result": "upgraded", "reason": None},
-            {"id": f"{SUB}/providers/Microsoft.ContainerService/managedClusters/aks-dev-2",
-             "from": "1.29.4", "to": "1.30.2", "result": "failed", "reason": ARM_FAILURE},
-            {"id": f"{SUB}/providers/Microsoft.ContainerService/managedClusters/aks-dev-3",
-             "from": "1.30.2", "to": "1.30.2", "result": "already-current", "reason": None},
-            {"id": f"{SUB}/providers/Microsoft.ContainerService/managedClusters/aks-dev-4",
-             "from": "1.29.4", "to": None, "result": "skipped", "reason": "stopped"},
+            {
+                "id": f"{SUB}/providers/Microsoft.ContainerService/managedClusters/aks-dev-1",
+                "from": "1.29.4",
+                "to": "1.30.2",
+                "result": "upgraded",
+                "reason": None,
+            },
+            {
+                "id": f"{SUB}/providers/Microsoft.ContainerService/managedClusters/aks-dev-2",
+                "from": "1.29.4",
+                "to": "1.30.2",
+                "result": "failed",
+                "reason": ARM_FAILURE,
+            },
+            {
+                "id": f"{SUB}/providers/Microsoft.ContainerService/managedClusters/aks-dev-3",
+                "from": "1.30.2",
+                "to": "1.30.2",
+                "result": "already-current",
+                "reason": None,
+            },
+            {
+                "id": f"{SUB}/providers/Microsoft.ContainerService/managedClusters/aks-dev-4",
+                "from": "1.29.4",
+                "to": None,
+                "result": "skipped",
+                "reason": "stopped",
+            },
         ],
     }
     result.update(overrides)
@@ -59,16 +81,14 @@ def leaked(caplog: pytest.LogCaptureFixture, fake: FakeSlackWebhook) -> list[str
     """Log records that carry the webhook URL (or its secret part) anywhere."""
     found = []
     for record in caplog.records:
-        shown = record.getMessage() + " " + json.dumps(getattr(record, "conductor", None),
-                                                      default=str)
+        shown = record.getMessage() + " " + json.dumps(getattr(record, "conductor", None), default=str)
         if fake.url in shown or SECRET in shown or WEBHOOK_PATH in shown:
             found.append(f"{record.name} {record.levelname}: {shown}")
     return found
 
 
 def warnings_of(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
-    return [r for r in caplog.records
-            if r.levelno == logging.WARNING and r.name.startswith("aks_conductor")]
+    return [r for r in caplog.records if r.levelno == logging.WARNING and r.name.startswith("aks_conductor")]
 
 
 @pytest.fixture
@@ -83,7 +103,8 @@ def all_logs(caplog: pytest.LogCaptureFixture) -> pytest.LogCaptureFixture:
 
 
 def test_a_run_result_is_delivered_with_versions_results_and_arms_message(
-        slack_webhook: FakeSlackWebhook, all_logs: pytest.LogCaptureFixture) -> None:
+    slack_webhook: FakeSlackWebhook, all_logs: pytest.LogCaptureFixture
+) -> None:
     text, blocks = messages.render(run_result())
 
     assert SlackNotifier.from_url(slack_webhook.url).send(text, blocks) is True
@@ -105,8 +126,7 @@ def test_a_run_result_is_delivered_with_versions_results_and_arms_message(
 
 
 def test_a_succeeded_run_names_the_recorded_version(slack_webhook: FakeSlackWebhook) -> None:
-    result = run_result(status="succeeded", reason=None, recordedVersion="1.30.2",
-                        clusters=[run_result()["clusters"][0]])
+    result = run_result(status="succeeded", reason=None, recordedVersion="1.30.2", clusters=[run_result()["clusters"][0]])
 
     assert SlackNotifier.from_url(slack_webhook.url).send(*messages.render(result))
 
@@ -118,8 +138,7 @@ def test_a_succeeded_run_names_the_recorded_version(slack_webhook: FakeSlackWebh
     ]
 
 
-def test_a_large_run_fits_slacks_block_limit_at_a_line_boundary(
-        slack_webhook: FakeSlackWebhook) -> None:
+def test_a_large_run_fits_slacks_block_limit_at_a_line_boundary(slack_webhook: FakeSlackWebhook) -> None:
     cluster = run_result()["clusters"][1]
     clusters = [{**cluster, "id": f"{cluster['id']}-{n:03d}"} for n in range(60)]
     text, blocks = messages.render(run_result(clusters=clusters))
@@ -138,11 +157,10 @@ def test_a_large_run_fits_slacks_block_limit_at_a_line_boundary(
 # -- Slack down -------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("status", "body"), [(500, "internal_error"), (404, "no_service"),
-                                              (403, "invalid_token")])
+@pytest.mark.parametrize(("status", "body"), [(500, "internal_error"), (404, "no_service"), (403, "invalid_token")])
 def test_slack_refusing_returns_false_and_warns_without_the_url(
-        slack_webhook: FakeSlackWebhook, all_logs: pytest.LogCaptureFixture, status: int,
-        body: str) -> None:
+    slack_webhook: FakeSlackWebhook, all_logs: pytest.LogCaptureFixture, status: int, body: str
+) -> None:
     slack_webhook.answer(status, body)
 
     sent = SlackNotifier.from_url(slack_webhook.url).send(*messages.render(run_result()))
@@ -155,7 +173,8 @@ def test_slack_refusing_returns_false_and_warns_without_the_url(
 
 
 def test_connection_refused_returns_false_and_warns_without_the_url(
-        slack_webhook: FakeSlackWebhook, all_logs: pytest.LogCaptureFixture) -> None:
+    slack_webhook: FakeSlackWebhook, all_logs: pytest.LogCaptureFixture
+) -> None:
     notifier = SlackNotifier.from_url(slack_webhook.url)
     slack_webhook.close()
 
@@ -167,8 +186,7 @@ def test_connection_refused_returns_false_and_warns_without_the_url(
     assert leaked(all_logs, slack_webhook) == []
 
 
-def test_a_hanging_slack_times_out_and_returns_false(
-        slack_webhook: FakeSlackWebhook, all_logs: pytest.LogCaptureFixture) -> None:
+def test_a_hanging_slack_times_out_and_returns_false(slack_webhook: FakeSlackWebhook, all_logs: pytest.LogCaptureFixture) -> None:
     slack_webhook.hang(10)
     notifier = SlackNotifier.from_url(slack_webhook.url, timeout_s=1)
 
@@ -187,10 +205,12 @@ def test_a_hanging_slack_times_out_and_returns_false(
 
 @pytest.fixture
 def services_with(slack_webhook: FakeSlackWebhook) -> Iterator[Any]:
-    settings = settings_mod.load({
-        settings_mod.AZURE_CREDENTIAL_KIND: "emulator",
-        settings_mod.ARM_ENDPOINT: "https://127.0.0.1:9",  # nothing contacts ARM here
-    })
+    settings = settings_mod.load(
+        {
+            settings_mod.AZURE_CREDENTIAL_KIND: "emulator",
+            settings_mod.ARM_ENDPOINT: "https://127.0.0.1:9",  # nothing contacts ARM here
+        }
+    )
     base = runtime.build(settings)
 
     def install(notifier: Any) -> runtime.Services:
@@ -204,8 +224,7 @@ def services_with(slack_webhook: FakeSlackWebhook) -> Iterator[Any]:
         runtime.install(None)
 
 
-def test_notify_rollout_delivers_through_the_installed_notifier(
-        slack_webhook: FakeSlackWebhook, services_with: Any) -> None:
+def test_notify_rollout_delivers_through_the_installed_notifier(slack_webhook: FakeSlackWebhook, services_with: Any) -> None:
     services_with(SlackNotifier.from_url(slack_webhook.url))
 
     assert activities.notify_rollout(run_result()) == {"sent": True}
@@ -215,8 +234,8 @@ def test_notify_rollout_delivers_through_the_installed_notifier(
 
 @pytest.mark.parametrize("outage", ["500", "404", "refused", "hang"])
 def test_notify_rollout_never_raises_when_slack_is_down(
-        slack_webhook: FakeSlackWebhook, services_with: Any, all_logs: pytest.LogCaptureFixture,
-        outage: str) -> None:
+    slack_webhook: FakeSlackWebhook, services_with: Any, all_logs: pytest.LogCaptureFixture, outage: str
+) -> None:
     services_with(SlackNotifier.from_url(slack_webhook.url, timeout_s=1))
     if outage == "500":
         slack_webhook.answer(500, "internal_error")
@@ -231,8 +250,7 @@ def test_notify_rollout_never_raises_when_slack_is_down(
     assert leaked(all_logs, slack_webhook) == []
 
 
-def test_notify_rollout_through_the_registered_activity(
-        slack_webhook: FakeSlackWebhook, services_with: Any) -> None:
+def test_notify_rollout_through_the_registered_activity(slack_webhook: FakeSlackWebhook, services_with: Any) -> None:
     from function_app import app
     from ops.durable.registry import registry_from_app
 
@@ -244,8 +262,7 @@ def test_notify_rollout_through_the_registered_activity(
 
 
 @pytest.mark.parametrize("payload", [{}, {"clusters": None}, {"clusters": [{}]}, None, "junk"])
-def test_notify_rollout_never_raises_on_an_odd_payload(
-        slack_webhook: FakeSlackWebhook, services_with: Any, payload: Any) -> None:
+def test_notify_rollout_never_raises_on_an_odd_payload(slack_webhook: FakeSlackWebhook, services_with: Any, payload: Any) -> None:
     services_with(SlackNotifier.from_url(slack_webhook.url))
 
     outcome = activities.notify_rollout(payload)
@@ -253,8 +270,7 @@ def test_notify_rollout_never_raises_on_an_odd_payload(
     assert outcome in ({"sent": True}, {"sent": False})
 
 
-def test_without_a_webhook_nothing_is_sent(slack_webhook: FakeSlackWebhook,
-                                           services_with: Any) -> None:
+def test_without_a_webhook_nothing_is_sent(slack_webhook: FakeSlackWebhook, services_with: Any) -> None:
     services_with(NullNotifier())
 
     assert activities.notify_rollout(run_result()) == {"sent": False}

@@ -26,23 +26,21 @@ SANDBOX_INPUT = {"environment": "sandbox", "date": "2026-11-30", "dryRun": False
 MONDAY_IN_OSLO = "2026-11-29T23:30:00+00:00"
 
 
-
-
-
-
-
-
-def fire(registry: DurableRegistry, host: LocalDurableHost, next_occurrence: str | None, *,
-         past_due: bool = False, last: str = "2026-11-26T09:00:00+00:00") -> Any:
-    status = None if next_occurrence is None else {
-        "Last": last, "Next": next_occurrence, "LastUpdated": last}
+def fire(
+    registry: DurableRegistry,
+    host: LocalDurableHost,
+    next_occurrence: str | None,
+    *,
+    past_due: bool = False,
+    last: str = "2026-11-26T09:00:00+00:00",
+) -> Any:
+    status = None if next_occurrence is None else {"Last": last, "Next": next_occurrence, "LastUpdated": last}
     timer = TimerRequest(past_due=past_due, schedule_status=status)
     return registry.starters["TimerStarter"].call(host.client_json, timer=timer)
 
 
 def starts(host: LocalDurableHost) -> list[str]:
-    return [r.path.rsplit("/", 1)[-1] for r in host.requests
-            if r.method == "POST" and "/orchestrators/" in r.path]
+    return [r.path.rsplit("/", 1)[-1] for r in host.requests if r.method == "POST" and "/orchestrators/" in r.path]
 
 
 def logged(caplog: pytest.LogCaptureFixture) -> str:
@@ -53,8 +51,7 @@ def test_the_registered_timer_starter_is_a_timer_trigger(registry: DurableRegist
     assert registry.starters["TimerStarter"].trigger_type == "timerTrigger"
 
 
-def test_next_is_converted_to_the_plans_time_zone(registry: DurableRegistry,
-                                                  host: LocalDurableHost) -> None:
+def test_next_is_converted_to_the_plans_time_zone(registry: DurableRegistry, host: LocalDurableHost) -> None:
     fire(registry, host, MONDAY_IN_OSLO)
 
     assert starts(host) == [SANDBOX_ID]
@@ -71,24 +68,25 @@ def test_past_due_still_uses_next(registry: DurableRegistry, host: LocalDurableH
     assert host.get(SANDBOX_ID).input == SANDBOX_INPUT  # type: ignore[union-attr]
 
 
-@pytest.mark.parametrize(("next_occurrence", "instance_id"), [
-    ("2026-12-01T09:00:00Z", "aks-upgrade-dev-2026-12-01"),
-    ("2026-12-01T10:00:00+01:00", "aks-upgrade-dev-2026-12-01"),  # WEBSITE_TIME_ZONE local time
-    ("2026-12-01T23:30:00.0000000+00:00", "aks-upgrade-test-2026-12-02"),  # .NET "o" format
-    ("2026-11-29T23:30:00", SANDBOX_ID),  # no offset: the host's UTC
-])
-def test_next_in_the_formats_the_host_sends(registry: DurableRegistry, host: LocalDurableHost,
-                                            next_occurrence: str, instance_id: str) -> None:
+@pytest.mark.parametrize(
+    ("next_occurrence", "instance_id"),
+    [
+        ("2026-12-01T09:00:00Z", "aks-upgrade-dev-2026-12-01"),
+        ("2026-12-01T10:00:00+01:00", "aks-upgrade-dev-2026-12-01"),  # WEBSITE_TIME_ZONE local time
+        ("2026-12-01T23:30:00.0000000+00:00", "aks-upgrade-test-2026-12-02"),  # .NET "o" format
+        ("2026-11-29T23:30:00", SANDBOX_ID),  # no offset: the host's UTC
+    ],
+)
+def test_next_in_the_formats_the_host_sends(
+    registry: DurableRegistry, host: LocalDurableHost, next_occurrence: str, instance_id: str
+) -> None:
     fire(registry, host, next_occurrence)
 
     assert starts(host) == [instance_id]
 
 
-def test_the_plans_time_zone_is_used_not_oslo(registry: DurableRegistry,
-                                              host: LocalDurableHost,
-                                              settings_env: pytest.MonkeyPatch) -> None:
-    settings_env.setenv(settings_mod.ROLLOUT_PLAN, json.dumps({**DEFAULT_PLAN,
-                                                               "timezone": "America/New_York"}))
+def test_the_plans_time_zone_is_used_not_oslo(registry: DurableRegistry, host: LocalDurableHost, settings_env: pytest.MonkeyPatch) -> None:
+    settings_env.setenv(settings_mod.ROLLOUT_PLAN, json.dumps({**DEFAULT_PLAN, "timezone": "America/New_York"}))
     # Tuesday 03:00 UTC is Monday 22:00 in New York.
     fire(registry, host, "2026-12-01T03:00:00+00:00")
 
@@ -97,8 +95,8 @@ def test_the_plans_time_zone_is_used_not_oslo(registry: DurableRegistry,
 
 @pytest.mark.parametrize("runtime_status", ["Pending", "Running", "Suspended", "Completed"])
 def test_running_or_completed_instance_is_not_started_again(
-        registry: DurableRegistry, host: LocalDurableHost, caplog: pytest.LogCaptureFixture,
-        runtime_status: str) -> None:
+    registry: DurableRegistry, host: LocalDurableHost, caplog: pytest.LogCaptureFixture, runtime_status: str
+) -> None:
     seeded = host.seed(SANDBOX_ID, runtime_status, input=SANDBOX_INPUT, output="earlier")
     caplog.set_level(logging.INFO)
 
@@ -112,8 +110,7 @@ def test_running_or_completed_instance_is_not_started_again(
 
 
 @pytest.mark.parametrize("runtime_status", ["Failed", "Terminated"])
-def test_failed_or_terminated_instance_is_started_again(
-        registry: DurableRegistry, host: LocalDurableHost, runtime_status: str) -> None:
+def test_failed_or_terminated_instance_is_started_again(registry: DurableRegistry, host: LocalDurableHost, runtime_status: str) -> None:
     host.seed(SANDBOX_ID, runtime_status, input=SANDBOX_INPUT, output="boom")
 
     fire(registry, host, MONDAY_IN_OSLO)
@@ -124,8 +121,7 @@ def test_failed_or_terminated_instance_is_started_again(
     assert record.input == SANDBOX_INPUT  # never force
 
 
-def test_saturday_starts_nothing(registry: DurableRegistry, host: LocalDurableHost,
-                                 caplog: pytest.LogCaptureFixture) -> None:
+def test_saturday_starts_nothing(registry: DurableRegistry, host: LocalDurableHost, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.INFO)
 
     fire(registry, host, "2026-12-05T09:00:00+00:00")  # Saturday in Oslo
@@ -135,10 +131,9 @@ def test_saturday_starts_nothing(registry: DurableRegistry, host: LocalDurableHo
 
 
 def test_friday_evening_utc_that_is_saturday_in_the_zone_starts_nothing(
-        registry: DurableRegistry, host: LocalDurableHost,
-        settings_env: pytest.MonkeyPatch) -> None:
-    plan = {"timezone": "Asia/Tokyo",
-            "waves": [{"day": "Fri", "environment": "sandbox"}, {"day": "Mon", "environment": "dev"}]}
+    registry: DurableRegistry, host: LocalDurableHost, settings_env: pytest.MonkeyPatch
+) -> None:
+    plan = {"timezone": "Asia/Tokyo", "waves": [{"day": "Fri", "environment": "sandbox"}, {"day": "Mon", "environment": "dev"}]}
     settings_env.setenv(settings_mod.ROLLOUT_PLAN, json.dumps(plan))
 
     fire(registry, host, "2026-12-04T20:00:00+00:00")  # Fri 20:00 UTC = Sat 05:00 in Tokyo
@@ -146,9 +141,9 @@ def test_friday_evening_utc_that_is_saturday_in_the_zone_starts_nothing(
     assert host.instances == {}
 
 
-def test_without_schedule_status_nothing_starts(registry: DurableRegistry,
-                                                host: LocalDurableHost,
-                                                caplog: pytest.LogCaptureFixture) -> None:
+def test_without_schedule_status_nothing_starts(
+    registry: DurableRegistry, host: LocalDurableHost, caplog: pytest.LogCaptureFixture
+) -> None:
     fire(registry, host, None)
 
     assert host.requests == [] and host.instances == {}
@@ -156,12 +151,11 @@ def test_without_schedule_status_nothing_starts(registry: DurableRegistry,
 
 
 def test_broken_settings_start_nothing_and_name_the_setting(
-        registry: DurableRegistry, host: LocalDurableHost, settings_env: pytest.MonkeyPatch,
-        caplog: pytest.LogCaptureFixture) -> None:
+    registry: DurableRegistry, host: LocalDurableHost, settings_env: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
     settings_env.setenv(settings_mod.TARGET_POLICY, "bogus")
 
     fire(registry, host, MONDAY_IN_OSLO)
 
     assert host.requests == [] and host.instances == {}
-    assert any(r.levelno >= logging.ERROR and "TARGET_POLICY" in r.getMessage()
-               for r in caplog.records)
+    assert any(r.levelno >= logging.ERROR and "TARGET_POLICY" in r.getMessage() for r in caplog.records)

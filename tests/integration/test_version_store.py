@@ -65,15 +65,13 @@ def test_written_record_reads_back_equal(version_store: TableVersionStore) -> No
     assert version_store.read_validated("dev") == record
 
 
-def test_first_write_creates_the_table(version_store: TableVersionStore,
-                                       raw_table: TableClient) -> None:
+def test_first_write_creates_the_table(version_store: TableVersionStore, raw_table: TableClient) -> None:
     raw_table.delete_table()
     version_store.write_validated(_record())
     assert version_store.read_validated("dev") is not None
 
 
-def test_row_holds_exactly_the_contract_properties(version_store: TableVersionStore,
-                                                   raw_table: TableClient) -> None:
+def test_row_holds_exactly_the_contract_properties(version_store: TableVersionStore, raw_table: TableClient) -> None:
     version_store.write_validated(_record())
     row = raw_table.get_entity("validated", "dev")
     assert dict(row) == {
@@ -86,16 +84,13 @@ def test_row_holds_exactly_the_contract_properties(version_store: TableVersionSt
     }
 
 
-def test_validated_at_is_written_in_utc_with_an_explicit_offset(
-        version_store: TableVersionStore, raw_table: TableClient) -> None:
+def test_validated_at_is_written_in_utc_with_an_explicit_offset(version_store: TableVersionStore, raw_table: TableClient) -> None:
     oslo_summer = timezone(timedelta(hours=2))
-    version_store.write_validated(
-        _record(validated_at=datetime(2024, 5, 7, 10, 0, tzinfo=oslo_summer)))
+    version_store.write_validated(_record(validated_at=datetime(2024, 5, 7, 10, 0, tzinfo=oslo_summer)))
     assert raw_table.get_entity("validated", "dev")["validatedAt"] == "2024-05-07T08:00:00+00:00"
 
 
-def test_rewrite_replaces_the_whole_row(version_store: TableVersionStore,
-                                        raw_table: TableClient) -> None:
+def test_rewrite_replaces_the_whole_row(version_store: TableVersionStore, raw_table: TableClient) -> None:
     _plant(raw_table, extra="left over by hand")
     version_store.write_validated(_record(version="1.31.1", clusters=()))
     row = raw_table.get_entity("validated", "dev")
@@ -111,13 +106,11 @@ def test_environments_have_separate_records(version_store: TableVersionStore) ->
     assert (dev.version, test.version) == ("1.30.5", "1.29.9")
 
 
-def test_absent_record_reads_as_none(version_store: TableVersionStore,
-                                     raw_table: TableClient) -> None:
+def test_absent_record_reads_as_none(version_store: TableVersionStore, raw_table: TableClient) -> None:
     assert version_store.read_validated("prod") is None
 
 
-def test_record_without_instance_id_reads_with_none(version_store: TableVersionStore,
-                                                    raw_table: TableClient) -> None:
+def test_record_without_instance_id_reads_with_none(version_store: TableVersionStore, raw_table: TableClient) -> None:
     _plant(raw_table, instanceId=None)
     record = version_store.read_validated("dev")
     assert record is not None and record.instance_id is None
@@ -126,24 +119,21 @@ def test_record_without_instance_id_reads_with_none(version_store: TableVersionS
 # -- accepted time formats ------------------------------------------------------------
 
 
-def test_validated_at_with_z_suffix_is_accepted(version_store: TableVersionStore,
-                                                raw_table: TableClient) -> None:
+def test_validated_at_with_z_suffix_is_accepted(version_store: TableVersionStore, raw_table: TableClient) -> None:
     _plant(raw_table, validatedAt="2024-05-07T08:00:00Z")
     record = version_store.read_validated("dev")
     assert record is not None
     assert record.validated_at == datetime(2024, 5, 7, 8, 0, tzinfo=UTC)
 
 
-def test_validated_at_with_dotnet_seven_digit_fraction_is_accepted(
-        version_store: TableVersionStore, raw_table: TableClient) -> None:
+def test_validated_at_with_dotnet_seven_digit_fraction_is_accepted(version_store: TableVersionStore, raw_table: TableClient) -> None:
     _plant(raw_table, validatedAt="2024-05-07T08:00:00.1234567Z")
     record = version_store.read_validated("dev")
     assert record is not None
     assert record.validated_at == datetime(2024, 5, 7, 8, 0, 0, 123456, tzinfo=UTC)
 
 
-def test_validated_at_as_edm_datetime_is_accepted_as_a_plain_utc_datetime(
-        version_store: TableVersionStore, raw_table: TableClient) -> None:
+def test_validated_at_as_edm_datetime_is_accepted_as_a_plain_utc_datetime(version_store: TableVersionStore, raw_table: TableClient) -> None:
     _plant(raw_table, validatedAt=EntityProperty("2024-05-07T08:00:00.5Z", EdmType.DATETIME))
     record = version_store.read_validated("dev")
     assert record is not None
@@ -177,8 +167,8 @@ def test_validated_at_as_edm_datetime_is_accepted_as_a_plain_utc_datetime(
     ids=lambda value: repr(value),
 )
 def test_malformed_record_raises_store_error_naming_field_and_row(
-        version_store: TableVersionStore, raw_table: TableClient,
-        overrides: dict[str, Any], field: str) -> None:
+    version_store: TableVersionStore, raw_table: TableClient, overrides: dict[str, Any], field: str
+) -> None:
     _plant(raw_table, **overrides)
     with pytest.raises(errors.StoreError) as caught:
         version_store.read_validated("dev")
@@ -208,37 +198,36 @@ def test_environment_that_cannot_be_a_row_key_is_refused(version_store: TableVer
 # -- the legacy row --------------------------------------------------------------------
 
 
-def test_legacy_row_reads_with_its_table_timestamp_as_validated_at(
-        version_store: TableVersionStore, raw_table: TableClient) -> None:
+def test_legacy_row_reads_with_its_table_timestamp_as_validated_at(version_store: TableVersionStore, raw_table: TableClient) -> None:
     before = datetime.now(UTC) - timedelta(minutes=5)
-    raw_table.upsert_entity({"PartitionKey": "aksversion", "RowKey": "1",
-                             "versionnumber": "1.29.4"})
+    raw_table.upsert_entity({"PartitionKey": "aksversion", "RowKey": "1", "versionnumber": "1.29.4"})
     timestamp = raw_table.get_entity("aksversion", "1").metadata["timestamp"]
     assert timestamp is not None
     record = version_store.read_legacy()
     assert record == ValidatedRecord(
-        environment="", version="1.29.4", validated_at=timestamp, instance_id=None,
-        clusters=(), source="legacy",
+        environment="",
+        version="1.29.4",
+        validated_at=timestamp,
+        instance_id=None,
+        clusters=(),
+        source="legacy",
     )
     assert record.validated_at >= before
     assert type(record.validated_at) is datetime
 
 
-def test_legacy_row_can_be_read_as_the_lead_environments_record(
-        version_store: TableVersionStore, raw_table: TableClient) -> None:
+def test_legacy_row_can_be_read_as_the_lead_environments_record(version_store: TableVersionStore, raw_table: TableClient) -> None:
     raw_table.upsert_entity({"PartitionKey": "aksversion", "RowKey": "1", "versionnumber": "1.29.4"})
     record = version_store.read_legacy(environment="sandbox")
     assert record is not None
     assert (record.environment, record.source) == ("sandbox", "legacy")
 
 
-def test_absent_legacy_row_reads_as_none(version_store: TableVersionStore,
-                                         raw_table: TableClient) -> None:
+def test_absent_legacy_row_reads_as_none(version_store: TableVersionStore, raw_table: TableClient) -> None:
     assert version_store.read_legacy() is None
 
 
-def test_legacy_row_with_a_malformed_versionnumber_names_it(
-        version_store: TableVersionStore, raw_table: TableClient) -> None:
+def test_legacy_row_with_a_malformed_versionnumber_names_it(version_store: TableVersionStore, raw_table: TableClient) -> None:
     raw_table.upsert_entity({"PartitionKey": "aksversion", "RowKey": "1", "versionnumber": "1.29"})
     with pytest.raises(errors.StoreError) as caught:
         version_store.read_legacy()
@@ -246,8 +235,7 @@ def test_legacy_row_with_a_malformed_versionnumber_names_it(
     assert "aksversion/1" in str(caught.value)
 
 
-def test_legacy_row_does_not_shadow_validated_records(
-        version_store: TableVersionStore, raw_table: TableClient) -> None:
+def test_legacy_row_does_not_shadow_validated_records(version_store: TableVersionStore, raw_table: TableClient) -> None:
     raw_table.upsert_entity({"PartitionKey": "aksversion", "RowKey": "1", "versionnumber": "1.29.4"})
     version_store.write_validated(_record("sandbox", "1.30.5"))
     record = version_store.read_validated("sandbox")
@@ -257,16 +245,14 @@ def test_legacy_row_does_not_shadow_validated_records(
 # -- failures of the store itself ------------------------------------------------------
 
 
-def test_missing_table_raises_version_table_missing_naming_the_table(
-        version_store: TableVersionStore, version_table_name: str) -> None:
+def test_missing_table_raises_version_table_missing_naming_the_table(version_store: TableVersionStore, version_table_name: str) -> None:
     with pytest.raises(errors.VersionTableMissingError, match=version_table_name):
         version_store.read_validated("dev")
     with pytest.raises(errors.VersionTableMissingError, match=version_table_name):
         version_store.read_legacy()
 
 
-def test_unreachable_store_is_transient_quick_and_keeps_the_key_secret(
-        azurite: Azurite) -> None:
+def test_unreachable_store_is_transient_quick_and_keeps_the_key_secret(azurite: Azurite) -> None:
     # GIVEN a loopback port nobody listens on
     port = free_port()
     conn = azurite.connection_string.replace(f":{azurite.port}/", f":{port}/")
@@ -304,15 +290,15 @@ def test_other_service_refusals_are_permanent_store_errors(azurite: Azurite) -> 
     assert "HTTP 400" in str(caught.value)
 
 
-def test_store_built_from_endpoint_and_credential_reads_what_it_wrote(
-        azurite: Azurite, version_table_name: str) -> None:
+def test_store_built_from_endpoint_and_credential_reads_what_it_wrote(azurite: Azurite, version_table_name: str) -> None:
     # Production passes DefaultAzureCredential; any azure-core credential goes the same way.
     from azure.core.credentials import AzureNamedKeyCredential
 
     from ops.azurite import ACCOUNT_KEY, ACCOUNT_NAME
 
     store = TableVersionStore.from_endpoint(
-        azurite.table_endpoint, version_table_name,
+        azurite.table_endpoint,
+        version_table_name,
         AzureNamedKeyCredential(ACCOUNT_NAME, ACCOUNT_KEY),
     )
     store.write_validated(_record())

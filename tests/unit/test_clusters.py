@@ -11,13 +11,22 @@ from shared.domain.clusters import ClusterSnapshot
 
 
 def cluster(
-    *, tags: dict[str, str] | None = None, subscription_name: str = "Contoso Platform", power: str = "Running",
+    *,
+    tags: dict[str, str] | None = None,
+    subscription_name: str = "Contoso Platform",
+    power: str = "Running",
     state: str = "Succeeded",
 ) -> ClusterSnapshot:
     return ClusterSnapshot(
         id="/subscriptions/s/resourceGroups/rg/providers/Microsoft.ContainerService/managedClusters/aks1",
-        name="aks1", subscription_id="s", subscription_name=subscription_name, resource_group="rg",
-        location="westeurope", current_version="1.30.5", provisioning_state=state, power_state=power,
+        name="aks1",
+        subscription_id="s",
+        subscription_name=subscription_name,
+        resource_group="rg",
+        location="westeurope",
+        current_version="1.30.5",
+        provisioning_state=state,
+        power_state=power,
         tags=tuple((tags or {}).items()),
     )
 
@@ -26,8 +35,8 @@ def cluster(
     ("tags", "selected"),
     [
         ({"environment": "dev"}, True),
-        ({"Environment": "dev"}, True),      # tag names are case-insensitive in ARM
-        ({"ENVIRONMENT": "DEV"}, True),      # and so is the value we compare
+        ({"Environment": "dev"}, True),  # tag names are case-insensitive in ARM
+        ({"ENVIRONMENT": "DEV"}, True),  # and so is the value we compare
         ({"environment": " Dev "}, True),
         ({"environment": "prod"}, False),
         ({"environment": "dev2"}, False),
@@ -84,9 +93,7 @@ def test_tag_lookup_is_case_insensitive_and_none_when_absent() -> None:
         ({}, "Running", "", "provisioningState is unknown, not Succeeded"),
     ],
 )
-def test_ineligible_clusters_are_named_with_a_reason(
-    tags: dict[str, str], power: str, state: str, reason_contains: str | None
-) -> None:
+def test_ineligible_clusters_are_named_with_a_reason(tags: dict[str, str], power: str, state: str, reason_contains: str | None) -> None:
     why = clusters.ineligibility(cluster(tags=tags, power=power, state=state), "aks-upgrade")
     if reason_contains is None:
         assert why is None
@@ -100,8 +107,10 @@ def test_the_opt_out_tag_name_is_configurable() -> None:
     assert clusters.ineligibility(replace(c, tags=(("aks-upgrade", "skip"),)), "do-not-touch") is None
 
 
-@pytest.mark.parametrize(("value", "opted_out"), [("skip", True), ("SKIP", True), (" Skip ", True), ("no", False),
-                                                  ("skipped", False), ("", False), (None, False)])
+@pytest.mark.parametrize(
+    ("value", "opted_out"),
+    [("skip", True), ("SKIP", True), (" Skip ", True), ("no", False), ("skipped", False), ("", False), (None, False)],
+)
 def test_opted_out_means_the_tag_value_skip_in_any_case(value: str | None, opted_out: bool) -> None:
     tags = {} if value is None else {"Aks-Upgrade": value}
     assert clusters.opted_out(cluster(tags=tags), "aks-upgrade") is opted_out

@@ -47,16 +47,14 @@ class Toy:
             order = context.get_input()
             doubled = yield context.call_activity("Double", order["x"])
             context.set_custom_status({"phase": "fan-out"})
-            slept = yield context.task_all(
-                [context.call_activity("Sleep", {"id": i, "seconds": 0}) for i in range(3)])
+            slept = yield context.task_all([context.call_activity("Sleep", {"id": i, "seconds": 0}) for i in range(3)])
             context.set_custom_status({"phase": "done"})
             return {"doubled": doubled, "slept": slept}
 
         @app.orchestration_trigger(context_name="context")
         def FanOut(context: Ctx) -> Generator[Any, Any, Any]:
             seconds = context.get_input()["seconds"]
-            results = yield context.task_all(
-                [context.call_activity("Sleep", {"id": i, "seconds": seconds}) for i in range(5)])
+            results = yield context.task_all([context.call_activity("Sleep", {"id": i, "seconds": seconds}) for i in range(5)])
             return results
 
         @app.orchestration_trigger(context_name="context")
@@ -72,12 +70,14 @@ class Toy:
         @app.orchestration_trigger(context_name="context")
         def MixedFanOut(context: Ctx) -> Generator[Any, Any, Any]:
             options = df.RetryOptions(1000, 4)
-            first = yield context.task_all([
-                context.call_activity_with_retry("Flaky", options, "a"),
-                context.call_activity("Double", 1),
-                context.call_activity_with_retry("Flaky", options, "b"),
-                context.call_activity("Double", 2),
-            ])
+            first = yield context.task_all(
+                [
+                    context.call_activity_with_retry("Flaky", options, "a"),
+                    context.call_activity("Double", 1),
+                    context.call_activity_with_retry("Flaky", options, "b"),
+                    context.call_activity("Double", 2),
+                ]
+            )
             yield context.create_timer(context.current_utc_datetime + timedelta(seconds=30))
             second = yield context.call_activity_with_retry("Flaky", options, "c")
             return [first, second]
@@ -92,8 +92,7 @@ class Toy:
                 context.set_custom_status({"polls": polls})
                 state = yield context.call_activity("PollOperation", None)
                 if state == "Succeeded":
-                    return {"state": state, "polls": polls,
-                            "at": context.current_utc_datetime.isoformat()}
+                    return {"state": state, "polls": polls, "at": context.current_utc_datetime.isoformat()}
                 yield context.create_timer(context.current_utc_datetime + timedelta(minutes=1))
             return {"state": "TimedOut", "polls": polls}
 
@@ -213,10 +212,16 @@ class Toy:
         self.emulated_now = moment
 
     def run(self, orchestrator: str, input: Any = None, **options: Any) -> Any:
-        return run_orchestration(self.registry.orchestrators[orchestrator],
-                                 self.registry.activities, f"{orchestrator}-1", input, START,
-                                 name=orchestrator, orchestrators=self.registry.orchestrators,
-                                 **options)
+        return run_orchestration(
+            self.registry.orchestrators[orchestrator],
+            self.registry.activities,
+            f"{orchestrator}-1",
+            input,
+            START,
+            name=orchestrator,
+            orchestrators=self.registry.orchestrators,
+            **options,
+        )
 
 
 @pytest.fixture
@@ -243,8 +248,7 @@ def test_chain_and_fan_out_produce_the_orchestrator_output(toy: Toy) -> None:
     assert run.error is None
     assert run.custom_statuses == [{"phase": "fan-out"}, {"phase": "done"}]
     assert run.custom_status == {"phase": "done"}
-    assert run.activity_calls == [("Double", 21)] + [
-        ("Sleep", {"id": i, "seconds": 0}) for i in range(3)]
+    assert run.activity_calls == [("Double", 21)] + [("Sleep", {"id": i, "seconds": 0}) for i in range(3)]
     assert run.episodes == 3
 
 
@@ -281,8 +285,7 @@ def test_retried_activity_that_fails_twice_then_succeeds(toy: Toy) -> None:
     # gotcha 6: TaskFailed(n), TimerCreated(n+1, now+interval), TimerFired, TaskScheduled(n+2)
     assert [e["EventId"] for e in events_of(run, h.TASK_SCHEDULED)] == [0, 2, 4]
     timers = events_of(run, h.TIMER_CREATED)
-    assert [(t["EventId"], t["FireAt"]) for t in timers] == [
-        (1, "2024-03-04T10:00:05.000000Z"), (3, "2024-03-04T10:00:10.000000Z")]
+    assert [(t["EventId"], t["FireAt"]) for t in timers] == [(1, "2024-03-04T10:00:05.000000Z"), (3, "2024-03-04T10:00:10.000000Z")]
 
 
 def test_retries_stop_after_max_attempts_with_one_extra_timer(toy: Toy) -> None:
@@ -310,8 +313,7 @@ def test_timers_move_current_utc_datetime_to_fire_at(toy: Toy) -> None:
     moves: list[datetime] = []
     run = toy.run("Timers", on_clock_advance=moves.append)
 
-    assert run.output == ["2024-03-04T10:00:00+00:00", "2024-03-04T10:05:00+00:00",
-                          "2024-03-04T10:06:00+00:00"]
+    assert run.output == ["2024-03-04T10:00:00+00:00", "2024-03-04T10:05:00+00:00", "2024-03-04T10:06:00+00:00"]
     assert moves == [START + timedelta(minutes=5), START + timedelta(minutes=6)]
     assert run.finished == START + timedelta(minutes=6)
     fired = events_of(run, h.TIMER_FIRED)
@@ -335,8 +337,7 @@ def test_monitor_loop_gives_up_at_its_deadline(toy: Toy) -> None:
 
 def test_clock_step_moves_time_after_activity_episodes(toy: Toy) -> None:
     moves: list[datetime] = []
-    run = toy.run("Chain", {"x": 1}, clock_step_per_episode=timedelta(seconds=30),
-                  on_clock_advance=moves.append)
+    run = toy.run("Chain", {"x": 1}, clock_step_per_episode=timedelta(seconds=30), on_clock_advance=moves.append)
 
     assert moves == [START + timedelta(seconds=30), START + timedelta(seconds=60)]
     assert run.finished == START + timedelta(seconds=60)
@@ -362,8 +363,7 @@ def test_replay_over_a_partial_history_returns_the_pending_actions(toy: Toy) -> 
     again = replay(toy.registry.orchestrators["Chain"], first_episode, {"x": 3})
 
     assert not again.is_done
-    assert again.actions == [{"actionType": h.CALL_ACTIVITY, "functionName": "Double",
-                              "input": "3"}]
+    assert again.actions == [{"actionType": h.CALL_ACTIVITY, "functionName": "Double", "input": "3"}]
 
 
 def test_activity_exception_reaches_the_orchestrator_with_reason_and_details(toy: Toy) -> None:
@@ -416,8 +416,9 @@ def test_cancelled_timeout_timer_never_fires(toy: Toy) -> None:
 
 
 def test_external_event_resumes_a_waiting_instance(toy: Toy) -> None:
-    driver = OrchestrationDriver(toy.registry.orchestrators["Approval"], toy.registry.activities,
-                                 instance_id="approval-1", start_time=START, name="Approval")
+    driver = OrchestrationDriver(
+        toy.registry.orchestrators["Approval"], toy.registry.activities, instance_id="approval-1", start_time=START, name="Approval"
+    )
     waiting = driver.run()
     assert waiting.runtime_status == "Running"
 
@@ -443,8 +444,7 @@ def test_missing_input_reaches_orchestrator_and_activity_as_none(toy: Toy) -> No
 
 def test_naive_start_time_is_refused(toy: Toy) -> None:
     with pytest.raises(ValueError, match="timezone-aware"):
-        run_orchestration(toy.registry.orchestrators["Chain"], toy.registry.activities, "x",
-                          {"x": 1}, datetime(2024, 1, 1))
+        run_orchestration(toy.registry.orchestrators["Chain"], toy.registry.activities, "x", {"x": 1}, datetime(2024, 1, 1))
 
 
 def test_an_app_can_be_indexed_more_than_once(toy: Toy) -> None:

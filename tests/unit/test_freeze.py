@@ -29,11 +29,11 @@ def test_single_dates_and_ranges_are_read_in_order() -> None:
     ("day", "frozen"),
     [
         (date(2026, 12, 27), False),
-        (date(2026, 12, 28), True),   # first day of the range
+        (date(2026, 12, 28), True),  # first day of the range
         (date(2026, 12, 31), True),
-        (date(2027, 1, 2), True),     # last day of the range
+        (date(2027, 1, 2), True),  # last day of the range
         (date(2027, 1, 3), False),
-        (date(2026, 12, 24), True),   # the single date
+        (date(2026, 12, 24), True),  # the single date
         (date(2026, 12, 23), False),
         (date(2026, 12, 25), False),
     ],
@@ -50,8 +50,19 @@ def test_the_covering_window_is_the_one_reported() -> None:
 
 @pytest.mark.parametrize(
     "item",
-    ["2026-13-01", "2026-02-30", "24.12.2026", "20261224", "2026-W52-1", "2026-12-24..", "..2026-12-24",
-     "2026-12-24...2026-12-28", "2026-12-24..2026-12-28..2026-12-30", "tomorrow", "2026-1-5"],
+    [
+        "2026-13-01",
+        "2026-02-30",
+        "24.12.2026",
+        "20261224",
+        "2026-W52-1",
+        "2026-12-24..",
+        "..2026-12-24",
+        "2026-12-24...2026-12-28",
+        "2026-12-24..2026-12-28..2026-12-30",
+        "tomorrow",
+        "2026-1-5",
+    ],
 )
 def test_malformed_items_are_refused_by_name(item: str) -> None:
     with pytest.raises(ValueError) as caught:

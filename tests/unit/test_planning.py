@@ -14,12 +14,20 @@ from shared.domain.records import ValidatedRecord
 CLOCK = datetime(2026, 3, 3, 9, 0, tzinfo=UTC)
 
 
-def snapshot(name: str, current: str, *, power: str = "Running", state: str = "Succeeded",
-             tags: tuple[tuple[str, str], ...] = ()) -> ClusterSnapshot:
+def snapshot(
+    name: str, current: str, *, power: str = "Running", state: str = "Succeeded", tags: tuple[tuple[str, str], ...] = ()
+) -> ClusterSnapshot:
     return ClusterSnapshot(
         id=f"/subscriptions/s/resourceGroups/rg/providers/Microsoft.ContainerService/managedClusters/{name}",
-        name=name, subscription_id="s", subscription_name="sub", resource_group="rg", location="westeurope",
-        current_version=current, provisioning_state=state, power_state=power, tags=tags,
+        name=name,
+        subscription_id="s",
+        subscription_name="sub",
+        resource_group="rg",
+        location="westeurope",
+        current_version=current,
+        provisioning_state=state,
+        power_state=power,
+        tags=tags,
     )
 
 
@@ -39,8 +47,9 @@ def test_lead_cluster_plan_carries_from_to_and_where_to_find_it() -> None:
 
 
 def test_follower_cluster_plan_is_capped_at_the_ceiling() -> None:
-    plan = planning.decide_cluster(snapshot("aks1", "1.30.5"), offers("1.30.9", "1.31.2"),
-                                   role="follower", ceiling=versions.parse("1.30.9"))
+    plan = planning.decide_cluster(
+        snapshot("aks1", "1.30.5"), offers("1.30.9", "1.31.2"), role="follower", ceiling=versions.parse("1.30.9")
+    )
     assert (plan.action, plan.to_version) == ("upgrade", "1.30.9")
 
 
@@ -76,9 +85,7 @@ def test_classify_gives_the_skip_reason_before_planning(cluster: ClusterSnapshot
     assert planning.skipped(cluster, why).eligible is False
 
 
-@pytest.mark.parametrize(
-    ("action", "eligible"), [("upgrade", True), ("already-current", True), ("failed", True), ("skipped", False)]
-)
+@pytest.mark.parametrize(("action", "eligible"), [("upgrade", True), ("already-current", True), ("failed", True), ("skipped", False)])
 def test_eligibility_follows_the_action(action: str, eligible: bool) -> None:
     plan = ClusterPlan("id", "n", "s", "rg", "loc", "1.30.5", None, action)
     assert plan.eligible is eligible
@@ -89,7 +96,7 @@ def test_lead_target_version_is_the_highest_target_of_its_acting_clusters() -> N
     plans = [
         ClusterPlan("a", "a", "s", "rg", "l", "1.30.5", "1.31.2", "upgrade"),
         ClusterPlan("b", "b", "s", "rg", "l", "1.30.10", "1.30.10", "already-current"),
-        ClusterPlan("c", "c", "s", "rg", "l", "1.30.9", "1.31.10", "upgrade"),   # numerically above 1.31.2
+        ClusterPlan("c", "c", "s", "rg", "l", "1.30.9", "1.31.10", "upgrade"),  # numerically above 1.31.2
         ClusterPlan("d", "d", "s", "rg", "l", "1.33.0", None, "skipped", "opted out"),
         ClusterPlan("e", "e", "s", "rg", "l", "bad", None, "failed", "InvalidClusterVersion: ..."),
     ]
@@ -109,7 +116,7 @@ def test_lead_target_version_is_none_without_acting_clusters() -> None:
         (timedelta(hours=20, seconds=1), True),
         (timedelta(days=6), True),
         (timedelta(0), False),
-        (timedelta(hours=-3), False),   # a record from the future never counts as soaked
+        (timedelta(hours=-3), False),  # a record from the future never counts as soaked
     ],
 )
 def test_soak_allows_a_follower_exactly_at_min_soak_hours_and_not_a_second_before(age: timedelta, allowed: bool) -> None:
@@ -176,17 +183,16 @@ def test_a_cluster_already_upgrading_to_this_runs_target_is_resumed_not_skipped(
 @pytest.mark.parametrize(
     ("cluster", "ceiling"),
     [
-        (in_flight("1.30.5", "1.30.9"), "1.31.2"),            # someone else's upgrade, to another version
-        (in_flight("1.30.5", "1.31.4"), "1.31.2"),            # above what this run would choose
-        (in_flight("1.30.5", "1.31.2", state="Failed"), "1.31.2"),    # not in flight
+        (in_flight("1.30.5", "1.30.9"), "1.31.2"),  # someone else's upgrade, to another version
+        (in_flight("1.30.5", "1.31.4"), "1.31.2"),  # above what this run would choose
+        (in_flight("1.30.5", "1.31.2", state="Failed"), "1.31.2"),  # not in flight
         (in_flight("1.30.5", "1.31.2", state="Deleting"), "1.31.2"),  # busy with something else
         (in_flight("1.31.2", "1.31.2", state="Updating"), "1.31.2"),  # a scale or setting change, not an upgrade
-        (in_flight("1.30.5", ""), "1.31.2"),                  # no requested version known
+        (in_flight("1.30.5", ""), "1.31.2"),  # no requested version known
     ],
 )
 def test_other_in_flight_clusters_are_not_resumed(cluster: ClusterSnapshot, ceiling: str) -> None:
-    assert planning.resumable(cluster, offers("1.30.9", "1.31.2", "1.31.4"), role="follower",
-                              ceiling=versions.parse(ceiling)) is None
+    assert planning.resumable(cluster, offers("1.30.9", "1.31.2", "1.31.4"), role="follower", ceiling=versions.parse(ceiling)) is None
 
 
 def test_a_lead_cluster_upgrading_to_its_policy_target_is_resumed() -> None:

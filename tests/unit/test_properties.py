@@ -49,8 +49,30 @@ def test_printed_versions_parse_back_with_or_without_a_leading_v(v: KubernetesVe
 
 
 @PROPERTY
-@given(any_version_st, st.sampled_from(["-rc1", "-rc.0", "-alpha", "-beta.2", "a0", "b1", "rc0", ".dev0", ".post0",
-                                        "-0", "-1", "+abc", "+0", ".0", "-preview", "-hotfix.20240101", ".x"]))
+@given(
+    any_version_st,
+    st.sampled_from(
+        [
+            "-rc1",
+            "-rc.0",
+            "-alpha",
+            "-beta.2",
+            "a0",
+            "b1",
+            "rc0",
+            ".dev0",
+            ".post0",
+            "-0",
+            "-1",
+            "+abc",
+            "+0",
+            ".0",
+            "-preview",
+            "-hotfix.20240101",
+            ".x",
+        ]
+    ),
+)
 def test_previews_and_decorated_versions_are_never_versions(v: KubernetesVersion, suffix: str) -> None:
     assert not versions.is_version(str(v) + suffix)
 
@@ -139,8 +161,7 @@ def test_follower_never_above_its_predecessor_never_down_never_a_preview_never_s
 
 
 @PROPERTY
-@given(st.integers(24, 30), st.integers(0, 9), st.integers(2, 3), st.integers(0, 9),
-       st.lists(st.integers(0, 12), min_size=1, max_size=4))
+@given(st.integers(24, 30), st.integers(0, 9), st.integers(2, 3), st.integers(0, 9), st.lists(st.integers(0, 12), min_size=1, max_size=4))
 def test_a_follower_two_or_more_minors_behind_moves_one_minor_toward_the_ceiling(
     minor: int, patch: int, behind: int, ceiling_patch: int, next_patches: list[int]
 ) -> None:
@@ -165,9 +186,11 @@ tags_st = st.dictionaries(tag_name_st, tag_value_st, max_size=4).map(
 cluster_st = st.builds(
     ClusterSnapshot,
     id=st.uuids().map(lambda u: f"/subscriptions/s/resourceGroups/rg/providers/Microsoft.ContainerService/managedClusters/{u}"),
-    name=st.just("aks"), subscription_id=st.just("s"),
+    name=st.just("aks"),
+    subscription_id=st.just("s"),
     subscription_name=st.sampled_from(["Contoso Dev", "Contoso Prod", "contoso-test", "Sandbox", "Shared"]),
-    resource_group=st.just("rg"), location=st.just("westeurope"),
+    resource_group=st.just("rg"),
+    location=st.just("westeurope"),
     current_version=version_st.map(str),
     provisioning_state=st.sampled_from(["Succeeded", "succeeded", "Failed", "Upgrading", "Canceled", ""]),
     power_state=st.sampled_from(["Running", "running", "Stopped", "Deallocated", ""]),
@@ -214,8 +237,7 @@ def test_a_follower_run_records_at_most_its_ceiling_and_only_eligible_clusters_t
     plans = []
     for c, available in fleet:
         why = planning.classify(c, "aks-upgrade")
-        plans.append(planning.skipped(c, why) if why else
-                     planning.decide_cluster(c, available, role="follower", ceiling=ceiling))
+        plans.append(planning.skipped(c, why) if why else planning.decide_cluster(c, available, role="follower", ceiling=ceiling))
     env = EnvironmentPlan("dev", "follower", "ready", None, str(ceiling), planning.sorted_plans(plans))
     # WHEN each upgrade succeeds or fails at random
     outcomes = []
@@ -230,8 +252,11 @@ def test_a_follower_run_records_at_most_its_ceiling_and_only_eligible_clusters_t
         assert decision is None
         return
     # What each eligible cluster runs now: its target when upgraded or current, else what it ran.
-    running = {o.id: versions.parse(o.to_version if o.to_version is not None else o.from_version)
-               for o, p in zip(outcomes, env.clusters, strict=True) if p.eligible}
+    running = {
+        o.id: versions.parse(o.to_version if o.to_version is not None else o.from_version)
+        for o, p in zip(outcomes, env.clusters, strict=True)
+        if p.eligible
+    }
     capped = {cid: v for cid, v in running.items() if v <= ceiling}
     if not capped:
         assert decision is None
@@ -246,13 +271,18 @@ def test_a_follower_run_records_at_most_its_ceiling_and_only_eligible_clusters_t
 
 
 @PROPERTY
-@given(st.lists(st.tuples(st.sampled_from(["upgrade", "already-current", "skipped", "failed"]), version_st,
-                          st.sampled_from(["upgraded", "already-current", "skipped", "failed", "planned"])),
-                max_size=8),
-       version_st)
-def test_record_decision_over_arbitrary_outcomes(
-    rows: list[tuple[str, KubernetesVersion, str]], target: KubernetesVersion
-) -> None:
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["upgrade", "already-current", "skipped", "failed"]),
+            version_st,
+            st.sampled_from(["upgraded", "already-current", "skipped", "failed", "planned"]),
+        ),
+        max_size=8,
+    ),
+    version_st,
+)
+def test_record_decision_over_arbitrary_outcomes(rows: list[tuple[str, KubernetesVersion, str]], target: KubernetesVersion) -> None:
     plans = tuple(ClusterPlan(f"c{i}", f"c{i}", "s", "rg", "l", None, str(v), action) for i, (action, v, _) in enumerate(rows))
     env = EnvironmentPlan("dev", "follower", "ready", None, str(target), plans)
     outcomes = [ClusterOutcome(f"c{i}", None, str(v), result) for i, (_, v, result) in enumerate(rows)]
@@ -260,8 +290,11 @@ def test_record_decision_over_arbitrary_outcomes(
     if any(result == "failed" for _, _, result in rows):
         assert decision is None
         return
-    counted = {f"c{i}": v for i, (action, v, result) in enumerate(rows)
-               if action != "skipped" and result in ("upgraded", "already-current") and v <= target}
+    counted = {
+        f"c{i}": v
+        for i, (action, v, result) in enumerate(rows)
+        if action != "skipped" and result in ("upgraded", "already-current") and v <= target
+    }
     if not counted:
         assert decision is None
         return
@@ -273,8 +306,7 @@ def test_record_decision_over_arbitrary_outcomes(
 
 # -- rollout and freeze ---------------------------------------------------------------------------
 @PROPERTY
-@given(st.lists(st.sampled_from(range(7)), min_size=1, max_size=7, unique=True),
-       st.dates(date(2020, 1, 1), date(2035, 12, 31)))
+@given(st.lists(st.sampled_from(range(7)), min_size=1, max_size=7, unique=True), st.dates(date(2020, 1, 1), date(2035, 12, 31)))
 def test_choose_wave_gives_the_days_wave_with_the_role_its_position_implies(days: list[int], day: date) -> None:
     names = [f"env{i}" for i in range(len(days))]
     plan = rollout.RolloutPlan("UTC", tuple(rollout.Wave(d, n) for d, n in zip(days, names, strict=True)))

@@ -11,8 +11,9 @@ from shared.domain.results import ClusterOutcome, RecordDecision, RunResult
 
 def plan(*clusters: tuple[str, str, str | None, str]) -> EnvironmentPlan:
     """Clusters as (id, from, to, action)."""
-    return EnvironmentPlan("dev", "follower", "ready", None, "1.31.2",
-                           tuple(ClusterPlan(i, i, "s", "rg", "l", f, t, a) for i, f, t, a in clusters))
+    return EnvironmentPlan(
+        "dev", "follower", "ready", None, "1.31.2", tuple(ClusterPlan(i, i, "s", "rg", "l", f, t, a) for i, f, t, a in clusters)
+    )
 
 
 def outcomes_of(env: EnvironmentPlan, **results_by_id: str) -> list[ClusterOutcome]:
@@ -27,8 +28,12 @@ def outcomes_of(env: EnvironmentPlan, **results_by_id: str) -> list[ClusterOutco
 
 
 def test_the_record_is_the_highest_version_eligible_clusters_run_and_the_clusters_that_run_it() -> None:
-    env = plan(("a", "1.30.5", "1.31.2", "upgrade"), ("b", "1.31.2", "1.31.2", "already-current"),
-               ("c", "1.29.8", "1.30.10", "upgrade"), ("d", "1.31.2", None, "skipped"))
+    env = plan(
+        ("a", "1.30.5", "1.31.2", "upgrade"),
+        ("b", "1.31.2", "1.31.2", "already-current"),
+        ("c", "1.29.8", "1.30.10", "upgrade"),
+        ("d", "1.31.2", None, "skipped"),
+    )
     decision = results.record_decision(env, outcomes_of(env), "1.31.2")
     assert decision == RecordDecision("1.31.2", ("a", "b"))
 
@@ -111,10 +116,18 @@ def test_outcome_from_plan_keeps_the_reason_of_skipped_clusters() -> None:
 
 
 def test_the_run_result_json_has_the_contract_keys_and_round_trips() -> None:
-    result = RunResult("dev-2026-03-03", "2026-03-03", "dev", "follower", "succeeded", None, "1.31.2", "1.31.2",
-                       (ClusterOutcome("a", "1.30.5", "1.31.2", "upgraded"),))
+    result = RunResult(
+        "dev-2026-03-03",
+        "2026-03-03",
+        "dev",
+        "follower",
+        "succeeded",
+        None,
+        "1.31.2",
+        "1.31.2",
+        (ClusterOutcome("a", "1.30.5", "1.31.2", "upgraded"),),
+    )
     data = result.to_dict()
-    assert list(data) == ["instanceId", "date", "environment", "role", "status", "reason", "targetVersion",
-                          "recordedVersion", "clusters"]
+    assert list(data) == ["instanceId", "date", "environment", "role", "status", "reason", "targetVersion", "recordedVersion", "clusters"]
     assert list(data["clusters"][0]) == ["id", "from", "to", "result", "reason"]
     assert RunResult.from_dict(data) == result

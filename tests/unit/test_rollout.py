@@ -20,8 +20,20 @@ def plan_json(waves: list[dict[str, object]], **extra: object) -> str:
 
 @pytest.mark.parametrize(
     ("name", "weekday"),
-    [("Mon", 0), ("mon", 0), ("MON", 0), ("Monday", 0), ("MONDAY", 0), ("tuesday", 1), ("Wed", 2),
-     ("Thursday", 3), ("fri", 4), ("Saturday", 5), ("sUn", 6), (" Sun ", 6)],
+    [
+        ("Mon", 0),
+        ("mon", 0),
+        ("MON", 0),
+        ("Monday", 0),
+        ("MONDAY", 0),
+        ("tuesday", 1),
+        ("Wed", 2),
+        ("Thursday", 3),
+        ("fri", 4),
+        ("Saturday", 5),
+        ("sUn", 6),
+        (" Sun ", 6),
+    ],
 )
 def test_weekday_names_are_short_or_full_english_in_any_case(name: str, weekday: int) -> None:
     assert rollout.parse_weekday(name) == weekday
@@ -59,8 +71,10 @@ def test_a_plan_without_timezone_counts_weekdays_in_utc() -> None:
         (plan_json([{"day": "Funday", "environment": "a"}]), "waves[0].day: unknown weekday 'Funday'"),
         (plan_json([{"environment": "a"}]), "waves[0].day: unknown weekday"),
         (plan_json([{"day": "Mon", "environment": "a", "when": 1}]), "waves[0] has unknown keys ['when']"),
-        (plan_json([{"day": "Mon", "environment": "dev"}, {"day": "Tue", "environment": "dev"}]),
-         "environment 'dev' appears more than once"),
+        (
+            plan_json([{"day": "Mon", "environment": "dev"}, {"day": "Tue", "environment": "dev"}]),
+            "environment 'dev' appears more than once",
+        ),
         (plan_json([{"day": "Mon", "environment": "dev"}, {"day": "Tue", "environment": "DEV"}]), "appears more than once"),
         (plan_json([{"day": "Mon", "environment": "a"}, {"day": "monday", "environment": "b"}]), "two waves on Mon"),
     ],
@@ -72,8 +86,9 @@ def test_bad_plans_are_refused_with_what_is_wrong(text: str, complaint: str) -> 
 
 
 def test_every_problem_of_a_plan_is_reported_at_once() -> None:
-    text = plan_json([{"day": "Funday", "environment": "sandbox"}, {"day": "Tue", "environment": "dev"},
-                      {"day": "Wed", "environment": "dev"}])
+    text = plan_json(
+        [{"day": "Funday", "environment": "sandbox"}, {"day": "Tue", "environment": "dev"}, {"day": "Wed", "environment": "dev"}]
+    )
     with pytest.raises(ValueError) as caught:
         rollout.parse_plan(text)
     assert "unknown weekday 'Funday'" in str(caught.value)
@@ -111,9 +126,15 @@ def test_an_unknown_named_environment_is_refused() -> None:
 
 def test_each_wave_follows_the_one_listed_before_it_not_the_calendar() -> None:
     # GIVEN a plan whose order differs from the week's order
-    plan = rollout.parse_plan(plan_json([
-        {"day": "Thu", "environment": "canary"}, {"day": "Mon", "environment": "blue"}, {"day": "Tue", "environment": "green"},
-    ]))
+    plan = rollout.parse_plan(
+        plan_json(
+            [
+                {"day": "Thu", "environment": "canary"},
+                {"day": "Mon", "environment": "blue"},
+                {"day": "Tue", "environment": "green"},
+            ]
+        )
+    )
     # THEN the first listed is the lead and each later one follows its listed predecessor
     assert [plan.predecessor(e) for e in plan.environments] == [None, "canary", "blue"]
     assert rollout.choose_wave(plan, MON, None) == rollout.ChosenWave("blue", "follower", "canary")

@@ -47,8 +47,17 @@ def test_non_numeric_second_minute_or_hour_is_refused_naming_the_field(expressio
 
 @pytest.mark.parametrize(
     "expression",
-    ["", "0 10 * * 1-4", "0 0 24 * * 1-4", "0 60 10 * * 1-4", "0 0 10 * * 1-4 2026", "0 0 10 * * 9",
-     "0 0 10 32 * *", "0 0 10 * 13 *", "every monday"],
+    [
+        "",
+        "0 10 * * 1-4",
+        "0 0 24 * * 1-4",
+        "0 60 10 * * 1-4",
+        "0 0 10 * * 1-4 2026",
+        "0 0 10 * * 9",
+        "0 0 10 32 * *",
+        "0 0 10 * 13 *",
+        "every monday",
+    ],
 )
 def test_expressions_that_are_not_six_field_ncrontab_are_refused(expression: str) -> None:
     with pytest.raises(ValueError):
@@ -58,8 +67,8 @@ def test_expressions_that_are_not_six_field_ncrontab_are_refused(expression: str
 @pytest.mark.parametrize(
     ("day", "expected_utc"),
     [
-        (date(2026, 3, 27), datetime(2026, 3, 27, 9, 0, tzinfo=UTC)),   # Friday before DST: CET, UTC+1
-        (date(2026, 3, 30), datetime(2026, 3, 30, 8, 0, tzinfo=UTC)),   # Monday after DST starts: CEST, UTC+2
+        (date(2026, 3, 27), datetime(2026, 3, 27, 9, 0, tzinfo=UTC)),  # Friday before DST: CET, UTC+1
+        (date(2026, 3, 30), datetime(2026, 3, 30, 8, 0, tzinfo=UTC)),  # Monday after DST starts: CEST, UTC+2
         (date(2026, 10, 23), datetime(2026, 10, 23, 8, 0, tzinfo=UTC)),  # before DST ends
         (date(2026, 10, 26), datetime(2026, 10, 26, 9, 0, tzinfo=UTC)),  # after DST ends
     ],

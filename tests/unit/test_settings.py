@@ -15,8 +15,7 @@ from shared.errors import ConfigError
 
 SLACK = "https://hooks.slack.com/services/T000/B000/very-secret-slack-token"
 CONNECTION = (
-    "DefaultEndpointsProtocol=https;AccountName=prodacct;AccountKey=c2VjcmV0LWFjY291bnQta2V5LXZhbHVl;"
-    "EndpointSuffix=core.windows.net"
+    "DefaultEndpointsProtocol=https;AccountName=prodacct;AccountKey=c2VjcmV0LWFjY291bnQta2V5LXZhbHVl;EndpointSuffix=core.windows.net"
 )
 CLIENT_SECRET = "s3cr3t~client~secret~value"
 
@@ -64,8 +63,9 @@ def test_settings_are_frozen() -> None:
 
 
 # -- values that are read -------------------------------------------------------------------------
-@pytest.mark.parametrize(("raw", "expected"), [("true", True), ("TRUE", True), ("1", True), ("yes", True),
-                                               ("false", False), ("0", False), ("off", False)])
+@pytest.mark.parametrize(
+    ("raw", "expected"), [("true", True), ("TRUE", True), ("1", True), ("yes", True), ("false", False), ("0", False), ("off", False)]
+)
 def test_dry_run_reads_common_boolean_spellings(raw: str, expected: bool) -> None:
     assert load(DRY_RUN=raw).dry_run is expected
 
@@ -73,11 +73,17 @@ def test_dry_run_reads_common_boolean_spellings(raw: str, expected: bool) -> Non
 def test_explicit_values_are_read() -> None:
     plan = {"timezone": "UTC", "waves": [{"day": "friday", "environment": "lab"}, {"day": "SAT", "environment": "live"}]}
     s = load(
-        ROLLOUT_PLAN=json.dumps(plan), UPGRADE_SCHEDULE="30 15 6 * * 5-6",
+        ROLLOUT_PLAN=json.dumps(plan),
+        UPGRADE_SCHEDULE="30 15 6 * * 5-6",
         SUBSCRIPTION_IDS="00000000-0000-0000-0000-000000000001, 00000000-0000-0000-0000-000000000002",
-        CLUSTER_SELECTOR="subscription-name", OPT_OUT_TAG="no-upgrade", TARGET_POLICY="stable",
-        MIN_SOAK_HOURS="36.5", FREEZE_DATES="2026-12-24..2026-12-26", MAX_PARALLEL_UPGRADES="2",
-        ARM_ENDPOINT="https://management.usgovcloudapi.net/", VERSION_TABLE="Versions",
+        CLUSTER_SELECTOR="subscription-name",
+        OPT_OUT_TAG="no-upgrade",
+        TARGET_POLICY="stable",
+        MIN_SOAK_HOURS="36.5",
+        FREEZE_DATES="2026-12-24..2026-12-26",
+        MAX_PARALLEL_UPGRADES="2",
+        ARM_ENDPOINT="https://management.usgovcloudapi.net/",
+        VERSION_TABLE="Versions",
     )
     assert s.rollout_plan.environments == ("lab", "live") and s.rollout_plan.lead == "lab"
     assert s.run_time_of_day == time(6, 15, 30)
@@ -92,28 +98,44 @@ def test_explicit_values_are_read() -> None:
 
 def test_the_version_store_falls_back_to_azure_webjobs_storage() -> None:
     assert load(AzureWebJobsStorage=CONNECTION).version_store_connection == CONNECTION
-    assert load(AzureWebJobsStorage="UseDevelopmentStorage=true",
-                VERSION_STORE_CONNECTION=CONNECTION).version_store_connection == CONNECTION
+    assert (
+        load(AzureWebJobsStorage="UseDevelopmentStorage=true", VERSION_STORE_CONNECTION=CONNECTION).version_store_connection == CONNECTION
+    )
 
 
 # -- bad settings, all at once --------------------------------------------------------------------
 def test_several_bad_settings_raise_one_error_naming_each() -> None:
-    bad_plan = json.dumps({"timezone": "Europe/Oslo", "waves": [
-        {"day": "Funday", "environment": "sandbox"}, {"day": "Tue", "environment": "dev"}, {"day": "Wed", "environment": "dev"},
-    ]})
+    bad_plan = json.dumps(
+        {
+            "timezone": "Europe/Oslo",
+            "waves": [
+                {"day": "Funday", "environment": "sandbox"},
+                {"day": "Tue", "environment": "dev"},
+                {"day": "Wed", "environment": "dev"},
+            ],
+        }
+    )
     with pytest.raises(ConfigError) as caught:
-        settings.load({
-            "ROLLOUT_PLAN": bad_plan,
-            "UPGRADE_SCHEDULE": "0 0 */2 * * 1-4",
-            "FREEZE_DATES": "2026-12-24, christmas",
-            "TARGET_POLICY": "newest",
-            "AZURE_CREDENTIAL_KIND": "emulator",
-            "ARM_ENDPOINT": "https://management.azure.com",
-            "MAX_PARALLEL_UPGRADES": "0",
-        })
+        settings.load(
+            {
+                "ROLLOUT_PLAN": bad_plan,
+                "UPGRADE_SCHEDULE": "0 0 */2 * * 1-4",
+                "FREEZE_DATES": "2026-12-24, christmas",
+                "TARGET_POLICY": "newest",
+                "AZURE_CREDENTIAL_KIND": "emulator",
+                "ARM_ENDPOINT": "https://management.azure.com",
+                "MAX_PARALLEL_UPGRADES": "0",
+            }
+        )
     found = caught.value.problems
-    assert set(found) == {"ROLLOUT_PLAN", "UPGRADE_SCHEDULE", "FREEZE_DATES", "TARGET_POLICY",
-                          "AZURE_CREDENTIAL_KIND", "MAX_PARALLEL_UPGRADES"}
+    assert set(found) == {
+        "ROLLOUT_PLAN",
+        "UPGRADE_SCHEDULE",
+        "FREEZE_DATES",
+        "TARGET_POLICY",
+        "AZURE_CREDENTIAL_KIND",
+        "MAX_PARALLEL_UPGRADES",
+    }
     assert "unknown weekday 'Funday'" in found["ROLLOUT_PLAN"]
     assert "environment 'dev' appears more than once" in found["ROLLOUT_PLAN"]
     assert "hour field" in found["UPGRADE_SCHEDULE"]
@@ -159,8 +181,14 @@ def test_each_bad_setting_is_named_with_what_is_wrong(name: str, value: str, com
 
 @pytest.mark.parametrize(
     "endpoint",
-    ["https://127.0.0.1:8443", "https://127.0.0.5", "https://127.255.255.254:1", "https://localhost:8443",
-     "https://LOCALHOST", "https://[::1]:8443"],
+    [
+        "https://127.0.0.1:8443",
+        "https://127.0.0.5",
+        "https://127.255.255.254:1",
+        "https://localhost:8443",
+        "https://LOCALHOST",
+        "https://[::1]:8443",
+    ],
 )
 def test_the_emulator_credential_is_accepted_against_a_loopback_endpoint(endpoint: str) -> None:
     s = load(AZURE_CREDENTIAL_KIND="emulator", ARM_ENDPOINT=endpoint)
@@ -169,8 +197,14 @@ def test_the_emulator_credential_is_accepted_against_a_loopback_endpoint(endpoin
 
 @pytest.mark.parametrize(
     "endpoint",
-    ["https://management.azure.com", "https://10.0.0.1", "https://128.0.0.1", "https://localhost.example.com",
-     "https://127.0.0.1.nip.io", "https://[::2]"],
+    [
+        "https://management.azure.com",
+        "https://10.0.0.1",
+        "https://128.0.0.1",
+        "https://localhost.example.com",
+        "https://127.0.0.1.nip.io",
+        "https://[::2]",
+    ],
 )
 def test_the_emulator_credential_is_refused_against_anything_else(endpoint: str) -> None:
     found = problems(AZURE_CREDENTIAL_KIND="emulator", ARM_ENDPOINT=endpoint)
@@ -184,8 +218,7 @@ def test_client_secret_needs_tenant_client_id_and_secret_each_named() -> None:
 
 
 def test_client_secret_with_all_three_settings_is_accepted() -> None:
-    s = load(AZURE_CREDENTIAL_KIND="client-secret", tenant_id="tenant", function_client_id="client",
-             function_client_secret=CLIENT_SECRET)
+    s = load(AZURE_CREDENTIAL_KIND="client-secret", tenant_id="tenant", function_client_id="client", function_client_secret=CLIENT_SECRET)
     assert (s.tenant_id, s.client_id, s.client_secret) == ("tenant", "client", CLIENT_SECRET)
 
 

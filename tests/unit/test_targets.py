@@ -127,5 +127,9 @@ def test_follower_with_no_upgrade_toward_the_ceiling_on_offer_is_skipped_with_a_
 
 def test_reachable_lists_ga_one_hop_versions_and_the_current_one_sorted() -> None:
     assert targets.reachable(v("1.30.5"), PROFILE_1_30_5) == [
-        v("1.30.5"), v("1.30.9"), v("1.30.10"), v("1.31.2"), v("1.31.4"),
+        v("1.30.5"),
+        v("1.30.9"),
+        v("1.30.10"),
+        v("1.31.2"),
+        v("1.31.4"),
     ]

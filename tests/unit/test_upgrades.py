@@ -46,10 +46,10 @@ def test_decide_start(state: str, power: str, current: str, requested: str, kind
 
 
 def test_every_changed_reason_starts_with_the_cluster_changed_code() -> None:
-    for state, power, current in [("Succeeded", "Stopped", "1.30.5"), ("Failed", "Running", "1.30.5"),
-                                  ("Succeeded", "Running", "1.32.0")]:
-        decision = upgrades.decide_start(provisioning_state=state, power_state=power, current_version=current,
-                                         requested_version=current, target=TARGET)
+    for state, power, current in [("Succeeded", "Stopped", "1.30.5"), ("Failed", "Running", "1.30.5"), ("Succeeded", "Running", "1.32.0")]:
+        decision = upgrades.decide_start(
+            provisioning_state=state, power_state=power, current_version=current, requested_version=current, target=TARGET
+        )
         assert decision.kind == "changed" and decision.reason is not None
         assert decision.reason.startswith("ClusterChanged: ")
 
@@ -60,10 +60,20 @@ def test_every_changed_reason_starts_with_the_cluster_changed_code() -> None:
         ("Succeeded", None, None, "succeeded", None),
         ("InProgress", None, None, "inProgress", None),
         ("Running", None, None, "inProgress", None),
-        ("Failed", "UpgradeFailed", "Drain of node aks-nodepool1-123 did not complete.", "failed",
-         "UpgradeFailed: Drain of node aks-nodepool1-123 did not complete."),
-        ("Failed", "QuotaExceeded", "Operation could not be completed as it results in exceeding approved quota.",
-         "failed", "QuotaExceeded: Operation could not be completed as it results in exceeding approved quota."),
+        (
+            "Failed",
+            "UpgradeFailed",
+            "Drain of node aks-nodepool1-123 did not complete.",
+            "failed",
+            "UpgradeFailed: Drain of node aks-nodepool1-123 did not complete.",
+        ),
+        (
+            "Failed",
+            "QuotaExceeded",
+            "Operation could not be completed as it results in exceeding approved quota.",
+            "failed",
+            "QuotaExceeded: Operation could not be completed as it results in exceeding approved quota.",
+        ),
         ("Failed", None, None, "failed", "UpgradeFailed: the operation ended Failed"),
         ("Canceled", None, None, "failed", "UpgradeCanceled: the operation ended Canceled"),
         ("Cancelled", "OperationCanceled", "Canceled by user", "failed", "OperationCanceled: Canceled by user"),

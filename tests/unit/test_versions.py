@@ -25,8 +25,28 @@ def test_parse_reads_ga_versions_and_tolerates_a_leading_v(text: str, expected: 
 
 @pytest.mark.parametrize(
     "text",
-    ["", "   ", "1.30", "1", "1.30.5-rc1", "1.30.5-rc.1", "1.30.5a1", "1.30.5.dev0", "1.30.5.post1", "1.30.5.post0", "1.30.5-0", "0!1.30.5",
-     "1.30.5-1", "1.30.5+abc", "1!1.30.5", "1.30.5.0", "1.30.x", "latest", "1.30.5-preview", "one.two.three"],
+    [
+        "",
+        "   ",
+        "1.30",
+        "1",
+        "1.30.5-rc1",
+        "1.30.5-rc.1",
+        "1.30.5a1",
+        "1.30.5.dev0",
+        "1.30.5.post1",
+        "1.30.5.post0",
+        "1.30.5-0",
+        "0!1.30.5",
+        "1.30.5-1",
+        "1.30.5+abc",
+        "1!1.30.5",
+        "1.30.5.0",
+        "1.30.x",
+        "latest",
+        "1.30.5-preview",
+        "one.two.three",
+    ],
 )
 def test_parse_refuses_previews_partial_versions_and_garbage(text: str) -> None:
     with pytest.raises(ValueError, match="not a Kubernetes version"):
@@ -62,14 +82,14 @@ def test_newest_ignores_input_order_and_is_none_for_nothing() -> None:
 @pytest.mark.parametrize(
     ("current", "candidate", "one_hop"),
     [
-        ("1.30.5", "1.30.5", True),    # staying put is not a move, but not forbidden
-        ("1.30.5", "1.30.9", True),    # newer patch
-        ("1.30.5", "1.31.0", True),    # next minor, any patch
+        ("1.30.5", "1.30.5", True),  # staying put is not a move, but not forbidden
+        ("1.30.5", "1.30.9", True),  # newer patch
+        ("1.30.5", "1.31.0", True),  # next minor, any patch
         ("1.30.5", "1.31.12", True),
-        ("1.30.5", "1.32.0", False),   # skips a minor
-        ("1.30.5", "1.30.4", False),   # downgrade
+        ("1.30.5", "1.32.0", False),  # skips a minor
+        ("1.30.5", "1.30.4", False),  # downgrade
         ("1.30.5", "1.29.20", False),  # downgrade of a minor
-        ("1.30.5", "2.0.0", False),    # another major
+        ("1.30.5", "2.0.0", False),  # another major
     ],
 )
 def test_one_hop_allows_newer_patches_and_the_next_minor_only(current: str, candidate: str, one_hop: bool) -> None:
