@@ -59,10 +59,15 @@ def load_rollout_settings(_: Any = None) -> dict[str, Any]:
 # -- planning ------------------------------------------------------------------------------------
 def _discover(environment: str) -> list[ClusterSnapshot]:
     svc = runtime.services()
-    subscriptions = svc.arm.list_subscriptions(svc.settings.subscription_ids)
+    selector = svc.settings.cluster_selector
+    subscriptions = [
+        s
+        for s in svc.arm.list_subscriptions(svc.settings.subscription_ids)
+        if clusters_mod.subscription_may_hold(s.display_name, environment, selector)
+    ]
     per_subscription = _parallel(svc.arm.list_clusters, subscriptions)
     found = [c for group in per_subscription for c in group]
-    return [c for c in found if selected_for(c, environment, svc.settings.cluster_selector)]
+    return [c for c in found if selected_for(c, environment, selector)]
 
 
 def _plan_clusters(environment: str, *, role: str, ceiling: versions.KubernetesVersion | None) -> tuple[ClusterPlan, ...]:
@@ -78,6 +83,11 @@ def _plan_clusters(environment: str, *, role: str, ceiling: versions.KubernetesV
             region_cache[key] = svc.arm.region_versions(cluster.subscription_id, cluster.location)
         return region_cache[key]
 
+    def upgrade_options(cluster: ClusterSnapshot) -> list[AvailableVersion]:
+        if not planning.needs_upgrade_profile(cluster, role=role, ceiling=ceiling):
+            return []
+        return svc.arm.upgrade_options(cluster.id)
+
     def plan_one(cluster: ClusterSnapshot) -> ClusterPlan:
         why_not = planning.classify(cluster, svc.settings.opt_out_tag)
         try:
@@ -87,14 +97,14 @@ def _plan_clusters(environment: str, *, role: str, ceiling: versions.KubernetesV
                     return planning.skipped(cluster, why_not)
                 resumed = planning.resumable(
                     cluster,
-                    svc.arm.upgrade_options(cluster.id),
+                    upgrade_options(cluster),
                     role=role,
                     policy=svc.settings.target_policy,
                     ceiling=ceiling,
                     region_versions=region_versions(cluster),
                 )
                 return resumed or planning.skipped(cluster, why_not)
-            available = svc.arm.upgrade_options(cluster.id)
+            available = upgrade_options(cluster)
             return planning.decide_cluster(
                 cluster,
                 available,

@@ -49,8 +49,20 @@ def selected_for(cluster: ClusterSnapshot, environment: str, selector: str) -> b
         value = cluster.tag(ENVIRONMENT_TAG)
         return value is not None and value.strip().lower() == environment.lower()
     if selector == "subscription-name":
-        return environment.lower() in cluster.subscription_name.lower()
+        return subscription_may_hold(cluster.subscription_name, environment, selector)
     raise ValueError(f"unknown cluster selector {selector!r}")
+
+
+def subscription_may_hold(subscription_name: str, environment: str, selector: str) -> bool:
+    """Whether a subscription can hold any of ``environment``'s clusters, judged by its name alone.
+
+    Under the subscription-name selector a subscription whose name lacks the environment holds
+    none of them, so its cluster list is one ARM request for nothing; under the tag selector any
+    subscription may.
+    """
+    if selector == "subscription-name":
+        return environment.lower() in subscription_name.lower()
+    return True
 
 
 def opted_out(cluster: ClusterSnapshot, opt_out_tag: str) -> bool:

@@ -163,6 +163,21 @@ def decide_cluster(
     return _base(cluster, decision.action, target, decision.reason, eligible=True)
 
 
+def needs_upgrade_profile(cluster: ClusterSnapshot, *, role: str, ceiling: versions.KubernetesVersion | None) -> bool:
+    """Whether deciding this cluster depends on its upgrade profile at all.
+
+    A follower cluster at or above the predecessor's version is ``already-current`` or ``above
+    target`` whatever its profile lists, and a cluster whose version cannot be read fails before
+    any option matters. Skipping those reads keeps a quiet week (most followers already current)
+    at one request per subscription instead of one per cluster.
+    """
+    try:
+        current = versions.parse(cluster.current_version)
+    except ValueError:
+        return False
+    return role == "lead" or ceiling is None or current < ceiling
+
+
 IN_FLIGHT_STATES = ("upgrading", "updating")
 
 

@@ -4,12 +4,15 @@ and Azurite, with the orchestrator driven by the durable SDK's own replay."""
 from __future__ import annotations
 
 import copy
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from ops.durable import driver as driver_mod
+from ops.emulator import sample_fleet
 from ops.runner import registry
 from shared.domain.records import ValidatedRecord
 from tests.e2e.conftest import FRI, MON, SAT, THU, TUE, WED, Conductor, by_name
+from tests.plugins.arm_emulator import NONPROD_SUBSCRIPTION
 
 NEWEST_GA = "1.31.2"  # the sample catalogue also lists 1.32.0, but only as a preview
 
@@ -189,3 +192,40 @@ def test_upgrade_history_has_one_row_per_cluster_attempt(conductor: Conductor) -
         ("1.31.1", NEWEST_GA, "upgraded"),
     }
     assert {r.instance_id for r in rows} == {"aks-upgrade-sandbox-2026-11-30"}
+
+
+def _profile_reads(conductor: Conductor) -> list[str]:
+    return sorted(
+        r.path.split("/managedClusters/")[1].split("/")[0]
+        for r in conductor.arm.requests
+        if r.path.lower().endswith("/upgradeprofiles/default")
+    )
+
+
+def test_a_follower_reads_upgrade_profiles_only_for_clusters_below_the_validated_version(conductor: Conductor) -> None:
+    conductor.run(MON)
+    conductor.run(TUE)  # dev: weu-1 1.30.5 -> 1.31.2, weu-2 1.29.9 -> 1.30.5 (one minor)
+    conductor.arm.clear_requests()
+
+    again = by_name(conductor.run(TUE))
+
+    # weu-1 is at the validated version: already-current without asking ARM what it could reach.
+    assert again["aks-dev-weu-1"]["result"] == "already-current"
+    assert again["aks-dev-weu-2"] == {**again["aks-dev-weu-2"], "from": "1.30.5", "to": NEWEST_GA, "result": "upgraded"}
+    assert _profile_reads(conductor) == ["aks-dev-weu-2"]
+
+
+def test_the_subscription_name_selector_lists_clusters_only_in_subscriptions_named_for_the_environment(
+    conductor: Conductor,
+) -> None:
+    fleet = sample_fleet()
+    renamed = tuple(replace(s, display_name="Platform Sandbox") if s.display_name == "Platform NonProd" else s for s in fleet.subscriptions)
+    conductor.arm.reset(replace(fleet, subscriptions=renamed))
+
+    result = conductor.run(MON, dry_run=True, CLUSTER_SELECTOR="subscription-name")
+
+    listed = {r.path.split("/")[2] for r in conductor.arm.requests if r.path.lower().endswith("/managedclusters")}
+    assert listed == {NONPROD_SUBSCRIPTION}  # "Platform Prod" cannot hold sandbox: never listed
+    # Every cluster of the renamed subscription belongs to sandbox now, whatever its tag says.
+    assert {c["id"].split("/")[2] for c in result["clusters"]} == {NONPROD_SUBSCRIPTION}
+    assert len(result["clusters"]) == 6

@@ -114,3 +114,20 @@ def test_the_opt_out_tag_name_is_configurable() -> None:
 def test_opted_out_means_the_tag_value_skip_in_any_case(value: str | None, opted_out: bool) -> None:
     tags = {} if value is None else {"Aks-Upgrade": value}
     assert clusters.opted_out(cluster(tags=tags), "aks-upgrade") is opted_out
+
+
+@pytest.mark.parametrize(
+    ("selector", "subscription_name", "may_hold"),
+    [
+        ("subscription-name", "Contoso-DEV", True),
+        ("subscription-name", "Contoso-PROD", False),
+        ("subscription-name", "", False),
+        ("tag", "Contoso-PROD", True),  # under the tag selector any subscription may hold a dev cluster
+        ("tag", "", True),
+    ],
+)
+def test_a_subscription_is_listed_only_when_it_can_hold_the_environment(selector: str, subscription_name: str, may_hold: bool) -> None:
+    assert clusters.subscription_may_hold(subscription_name, "dev", selector) is may_hold
+    # The pruning never drops a cluster the selector would pick.
+    if not may_hold:
+        assert not clusters.selected_for(cluster(tags={"environment": "dev"}, subscription_name=subscription_name), "dev", selector)

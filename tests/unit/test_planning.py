@@ -198,3 +198,27 @@ def test_other_in_flight_clusters_are_not_resumed(cluster: ClusterSnapshot, ceil
 def test_a_lead_cluster_upgrading_to_its_policy_target_is_resumed() -> None:
     plan = planning.resumable(in_flight("1.30.5", "1.31.4"), offers("1.30.9", "1.31.2", "1.31.4"), role="lead")
     assert plan is not None and plan.to_version == "1.31.4"
+
+
+# -- needs_upgrade_profile ------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("role", "current", "ceiling", "needed"),
+    [
+        ("lead", "1.31.2", None, True),  # the lead's target is whatever the profile offers
+        ("follower", "1.30.5", "1.31.2", True),  # below the ceiling: the profile says how far one hop goes
+        ("follower", "1.31.2", "1.31.2", False),  # at it: already-current whatever the profile lists
+        ("follower", "1.31.4", "1.31.2", False),  # above it: skipped whatever the profile lists
+        ("lead", "not-a-version", None, False),  # fails on its own version first
+    ],
+)
+def test_the_upgrade_profile_is_read_only_when_it_can_change_the_decision(
+    role: str, current: str, ceiling: str | None, needed: bool
+) -> None:
+    cap = versions.parse(ceiling) if ceiling else None
+    assert planning.needs_upgrade_profile(snapshot("aks1", current), role=role, ceiling=cap) is needed
+    if not needed:
+        # Deciding without the profile gives what deciding with a generous one would.
+        rich = offers("1.30.9", "1.31.2", "1.31.4", "1.32.1")
+        with_profile = planning.decide_cluster(snapshot("aks1", current), rich, role=role, ceiling=cap)
+        without = planning.decide_cluster(snapshot("aks1", current), [], role=role, ceiling=cap)
+        assert (without.action, without.to_version, without.reason) == (with_profile.action, with_profile.to_version, with_profile.reason)
