@@ -32,7 +32,7 @@ import time
 import urllib.parse
 import uuid
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -55,6 +55,8 @@ class RecordedRequest:
     headers: dict[str, str]
     body: Any
     status: int | None
+    #: The client's end of the TCP connection ("host:port"): requests on one kept-alive connection share it.
+    connection: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -242,7 +244,7 @@ class ArmEmulator:
             return len(self._records) - 1
 
     def _record_status(self, slot: int, rec: RecordedRequest, status: int) -> None:
-        done = RecordedRequest(rec.method, rec.path, rec.query, rec.headers, rec.body, status)
+        done = replace(rec, status=status)
         with self._records_lock:
             if slot < len(self._records) and self._records[slot] is rec:
                 self._records[slot] = done
@@ -526,7 +528,8 @@ class _Handler(BaseHTTPRequestHandler):
             return
 
         recorded_headers = {h: self.headers[h] for h in RECORDED_HEADERS if self.headers.get(h) is not None}
-        rec = RecordedRequest(method, path, {k: v for k, v in query.items()}, recorded_headers, body, None)
+        peer = f"{self.client_address[0]}:{self.client_address[1]}"
+        rec = RecordedRequest(method, path, {k: v for k, v in query.items()}, recorded_headers, body, None, peer)
         slot = emu._record_slot(rec)
 
         auth = self.headers.get("Authorization") or ""
