@@ -226,7 +226,12 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
             problems[name] = f"not a valid table name (3-63 letters and digits, starting with a letter): {value!r}"
 
     webhook = text(SLACK_WEBHOOK_URL) or None
-    if webhook is not None and urlparse(webhook).scheme not in ("https", "http"):
+    if webhook is not None and webhook.lower().startswith("@microsoft.keyvault("):
+        problems[SLACK_WEBHOOK_URL] = (
+            "is a Key Vault reference the Functions host could not resolve: check that the secret exists and that "
+            "the app's identity holds Key Vault Secrets User on the vault (docs/deployment.md); value not shown"
+        )
+    elif webhook is not None and urlparse(webhook).scheme not in ("https", "http"):
         problems[SLACK_WEBHOOK_URL] = "must be an http(s) webhook URL (value not shown)"
 
     if problems:

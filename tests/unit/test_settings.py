@@ -171,6 +171,8 @@ def test_several_bad_settings_raise_one_error_naming_each() -> None:
         ("VERSION_TABLE", "aks-version", "not a valid table name"),
         ("VERSION_STORE_CONNECTION", "not a connection string", "not a storage connection string"),
         ("SLACK_WEBHOOK_URL", "hooks.slack.com/services/x", "webhook URL"),
+        # What the host leaves in the setting when it cannot read the secret: say so, not "bad URL".
+        ("SLACK_WEBHOOK_URL", "@Microsoft.KeyVault(SecretUri=https://kv.vault.azure.net/secrets/slack/)", "Key Vault reference"),
     ],
 )
 def test_each_bad_setting_is_named_with_what_is_wrong(name: str, value: str, complaint: str) -> None:
