@@ -46,10 +46,13 @@ from azure.mgmt.resource.subscriptions import SubscriptionClient
 from ops import lab as lab_mod
 from ops import report, runner
 from ops.emulator import ArmEmulator, Fleet, OperationBehaviour, RecordedRequest, StaticTokenCredential, generate_fleet
+from ops.emulator import fleet as fleet_mod
 from ops.emulator import server as emulator_server
 from shared import activities, runtime
 from shared import settings as settings_mod
+from shared.adapters.version_store import TableVersionStore
 from shared.domain import versions
+from shared.domain.records import ValidatedRecord
 
 T = TypeVar("T")
 
@@ -219,6 +222,43 @@ def ours_discovery_and_planning(environ: dict[str, str], environment: str, day: 
     if plan["status"] != "ready":
         raise RuntimeError(f"planning failed: {plan.get('reason')}")
     return {c["id"].lower(): c["to"] for c in plan["clusters"] if c.get("to")}
+
+
+QUIET_FOLLOWER = "dev"
+#: The generated fleets' newest GA version: the lead's validated version in the quiet week.
+QUIET_VERSION = str(max(versions.parse(v.version) for v in fleet_mod.DEFAULT_CATALOGUE if not v.is_preview))
+
+
+def quiet_follower_planning(lab: lab_mod.Lab, environ: dict[str, str], day: date) -> dict[str, int]:
+    """A follower week with nothing to move: every cluster already runs the predecessor's validated
+    version (the lab's emulator must serve such a fleet). Returns {cluster result: count}."""
+    settings = settings_mod.load(environ)
+    services = runtime.build(settings)
+    runtime.install(services)
+    try:
+        clock = runner.start_clock(settings, day)
+        plan = activities.plan_follower_environment(
+            {
+                "environment": QUIET_FOLLOWER,
+                "predecessor": ENVIRONMENT,
+                "date": day.isoformat(),
+                "clock": clock.isoformat(),
+                "minSoakHours": 0,
+            }
+        )
+    finally:
+        services.arm.close()
+        runtime.install(None)
+    if plan["status"] != "ready":
+        raise RuntimeError(f"quiet follower planning failed: {plan.get('reason')}")
+    return dict(Counter(c["action"] for c in plan["clusters"]))
+
+
+def _record_lead_version(lab: lab_mod.Lab, environ: dict[str, str], day: date) -> None:
+    settings = settings_mod.load(environ)
+    store = TableVersionStore.from_connection_string(lab.azurite.connection_string, settings.version_table)
+    validated = runner.start_clock(settings, day) - timedelta(days=7)
+    store.write_validated(ValidatedRecord(ENVIRONMENT, QUIET_VERSION, validated, "bench-quiet-week", ()))
 
 
 def _warm_up(emulator: ArmEmulator, environ: dict[str, str], environment: str, day: date) -> None:
@@ -404,6 +444,14 @@ def run(args: argparse.Namespace, say: Callable[[str], None]) -> dict[str, Any]:
             }
         )
 
+        # A quiet week: the follower's clusters all run the lead's validated version already.
+        quiet_fleet = generate_fleet(subscriptions, groups, per_group, clusters, ENVIRONMENTS, cluster_versions=[QUIET_VERSION])
+        emulator.reset(quiet_fleet)
+        _record_lead_version(lab, environ, day)
+        quiet, actions = measure(emulator, lambda: quiet_follower_planning(lab, environ, day), memory=False)
+        say(f"  ours, follower '{QUIET_FOLLOWER}' with nothing to move: {quiet.requests} requests, {quiet.wall_s:.2f} s ({actions})")
+        out["quietFollower"] = {**quiet.to_dict(), "environment": QUIET_FOLLOWER, "actions": actions}
+
         emulator.latency_ms = UPGRADE_LATENCY_MS
         up_fleet = generate_fleet(
             subscriptions, groups, 0, upgrade_clusters, (ENVIRONMENT,), operations=OperationBehaviour(polls=1, seconds=operation_s)
@@ -477,6 +525,15 @@ def render(result: dict[str, Any]) -> str:
         "  ours requests:     " + ", ".join(f"{k} {v}" for k, v in ours["byKind"].items()),
         "",
     ]
+    quiet = result.get("quietFollower")
+    if quiet:
+        lines += [
+            f"A quiet week for follower '{quiet['environment']}' (every cluster already at the validated version): "
+            f"{quiet['requests']} ARM requests, {quiet['wall_s']:.2f} s ("
+            + ", ".join(f"{k} {v}" for k, v in quiet["byKind"].items())
+            + ")",
+            "",
+        ]
     up = result["upgrade"]
     lines.append(
         f"Upgrade of {up['clusters']} clusters, {up['operationMinutes']:g} simulated min per operation, "

@@ -46,3 +46,8 @@ def test_the_benchmark_compares_both_discoveries_and_upgrades_every_cluster_once
         assert r["status"] == "succeeded"
         assert r["puts"] == r["putsDistinct"] == r["clusters"] == out["upgrade"]["clusters"] == 8
     assert runs[4]["simulated_s"] < runs[2]["simulated_s"]
+
+    # The quiet week: one subscription list and one cluster list per subscription, no profile read.
+    quiet = out["quietFollower"]
+    assert quiet["actions"] == {"already-current": 2}
+    assert quiet["byKind"] == {"list subscriptions": 1, "list clusters": 2}
