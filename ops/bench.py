@@ -207,20 +207,27 @@ def baseline_discovery_and_planning(endpoint: str, ca_bundle: str, environment: 
 # --- phase 2: ours ----------------------------------------------------------------------------
 
 
-def ours_discovery_and_planning(environ: dict[str, str], environment: str, day: date) -> dict[str, str]:
-    """The app's planning of the lead: build its services, then ``plan_lead_environment``."""
+def _plan_with_app(
+    environ: dict[str, str], day: date, plan_environment: Callable[[dict[str, Any]], dict[str, Any]], payload: dict[str, Any]
+) -> dict[str, Any]:
+    """Build the app's services (inside the timed block, as a cold activity would), run one planning
+    activity for ``day`` and return its plan; planning that is not ready is a benchmark failure."""
     settings = settings_mod.load(environ)
     services = runtime.build(settings)
     runtime.install(services)
     try:
-        plan = activities.plan_lead_environment(
-            {"environment": environment, "date": day.isoformat(), "clock": runner.start_clock(settings, day).isoformat()}
-        )
+        plan = plan_environment({**payload, "date": day.isoformat(), "clock": runner.start_clock(settings, day).isoformat()})
     finally:
         services.arm.close()
         runtime.install(None)
     if plan["status"] != "ready":
-        raise RuntimeError(f"planning failed: {plan.get('reason')}")
+        raise RuntimeError(f"planning {payload['environment']} failed: {plan.get('reason')}")
+    return plan
+
+
+def ours_discovery_and_planning(environ: dict[str, str], environment: str, day: date) -> dict[str, str]:
+    """The app's planning of the lead: build its services, then ``plan_lead_environment``."""
+    plan = _plan_with_app(environ, day, activities.plan_lead_environment, {"environment": environment})
     return {c["id"].lower(): c["to"] for c in plan["clusters"] if c.get("to")}
 
 
@@ -229,28 +236,11 @@ QUIET_FOLLOWER = "dev"
 QUIET_VERSION = str(max(versions.parse(v.version) for v in fleet_mod.DEFAULT_CATALOGUE if not v.is_preview))
 
 
-def quiet_follower_planning(lab: lab_mod.Lab, environ: dict[str, str], day: date) -> dict[str, int]:
+def quiet_follower_planning(environ: dict[str, str], day: date) -> dict[str, int]:
     """A follower week with nothing to move: every cluster already runs the predecessor's validated
-    version (the lab's emulator must serve such a fleet). Returns {cluster result: count}."""
-    settings = settings_mod.load(environ)
-    services = runtime.build(settings)
-    runtime.install(services)
-    try:
-        clock = runner.start_clock(settings, day)
-        plan = activities.plan_follower_environment(
-            {
-                "environment": QUIET_FOLLOWER,
-                "predecessor": ENVIRONMENT,
-                "date": day.isoformat(),
-                "clock": clock.isoformat(),
-                "minSoakHours": 0,
-            }
-        )
-    finally:
-        services.arm.close()
-        runtime.install(None)
-    if plan["status"] != "ready":
-        raise RuntimeError(f"quiet follower planning failed: {plan.get('reason')}")
+    version (the lab's emulator must serve such a fleet). Returns {planned action: count}."""
+    payload = {"environment": QUIET_FOLLOWER, "predecessor": ENVIRONMENT, "minSoakHours": 0}
+    plan = _plan_with_app(environ, day, activities.plan_follower_environment, payload)
     return dict(Counter(c["action"] for c in plan["clusters"]))
 
 
@@ -448,7 +438,7 @@ def run(args: argparse.Namespace, say: Callable[[str], None]) -> dict[str, Any]:
         quiet_fleet = generate_fleet(subscriptions, groups, per_group, clusters, ENVIRONMENTS, cluster_versions=[QUIET_VERSION])
         emulator.reset(quiet_fleet)
         _record_lead_version(lab, environ, day)
-        quiet, actions = measure(emulator, lambda: quiet_follower_planning(lab, environ, day), memory=False)
+        quiet, actions = measure(emulator, lambda: quiet_follower_planning(environ, day), memory=False)
         say(f"  ours, follower '{QUIET_FOLLOWER}' with nothing to move: {quiet.requests} requests, {quiet.wall_s:.2f} s ({actions})")
         out["quietFollower"] = {**quiet.to_dict(), "environment": QUIET_FOLLOWER, "actions": actions}
 
