@@ -16,7 +16,6 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from shared import logs, messages, runtime
-from shared.adapters import arm as arm_mod
 from shared.domain import clusters as clusters_mod
 from shared.domain import planning, versions
 from shared.domain import upgrades as upgrades_mod
@@ -26,6 +25,7 @@ from shared.domain.records import AuditEntry, ValidatedRecord
 from shared.errors import (
     ArmPermanentError,
     ArmTransientError,
+    ConcurrentChangeError,
     PermanentError,
     StoreError,
     TransientError,
@@ -35,6 +35,8 @@ from shared.errors import (
 T = TypeVar("T")
 R = TypeVar("R")
 _IO_THREADS = 16
+#: GET-decide-PUT rounds when the cluster keeps changing under us (HTTP 412) before giving up.
+MAX_PRECONDITION_ATTEMPTS = 3
 
 
 def _parallel(fn: Callable[[T], R], items: Iterable[T]) -> list[R]:
@@ -70,48 +72,27 @@ def _discover(environment: str) -> list[ClusterSnapshot]:
     return [c for c in found if selected_for(c, environment, selector)]
 
 
-def _plan_clusters(environment: str, *, role: str, ceiling: versions.KubernetesVersion | None) -> tuple[ClusterPlan, ...]:
+def _plan_clusters(environment: str, *, role: str, ceiling: versions.KubernetesVersion | None, clock: datetime) -> tuple[ClusterPlan, ...]:
+    """Discover, read what the decisions need (in parallel), and let the domain plan each cluster."""
     svc = runtime.services()
+    selection = _selection(environment)
+    policy = svc.settings.target_policy
     selected = _discover(environment)
-    region_cache: dict[tuple[str, str], list[AvailableVersion]] = {}
-
-    def region_versions(cluster: ClusterSnapshot) -> list[AvailableVersion]:
-        if role != "lead" or svc.settings.target_policy != "stable":
-            return []
-        key = (cluster.subscription_id, cluster.location.lower())
-        if key not in region_cache:
-            region_cache[key] = svc.arm.region_versions(cluster.subscription_id, cluster.location)
-        return region_cache[key]
-
-    def upgrade_options(cluster: ClusterSnapshot) -> list[AvailableVersion]:
-        if not planning.needs_upgrade_profile(cluster, role=role, ceiling=ceiling):
-            return []
-        return svc.arm.upgrade_options(cluster.id)
+    region_versions = _region_versions(selected) if role == "lead" else {}
 
     def plan_one(cluster: ClusterSnapshot) -> ClusterPlan:
-        why_not = planning.classify(cluster, svc.settings.opt_out_tag)
         try:
-            if why_not:
-                busy = cluster.provisioning_state.lower() in planning.IN_FLIGHT_STATES
-                if not busy or clusters_mod.opted_out(cluster, svc.settings.opt_out_tag):
-                    return planning.skipped(cluster, why_not)
-                resumed = planning.resumable(
-                    cluster,
-                    upgrade_options(cluster),
-                    role=role,
-                    policy=svc.settings.target_policy,
-                    ceiling=ceiling,
-                    region_versions=region_versions(cluster),
-                )
-                return resumed or planning.skipped(cluster, why_not)
-            available = upgrade_options(cluster)
-            return planning.decide_cluster(
+            needs_profile = planning.reads_upgrade_profile(cluster, selection=selection, now=clock, role=role, ceiling=ceiling)
+            available = svc.arm.upgrade_options(cluster.id) if needs_profile else []
+            return planning.plan_cluster(
                 cluster,
                 available,
+                selection=selection,
+                now=clock,
                 role=role,
-                policy=svc.settings.target_policy,
+                policy=policy,
                 ceiling=ceiling,
-                region_versions=region_versions(cluster),
+                region_versions=region_versions.get(cluster.location.lower(), ()),
             )
         except ArmPermanentError as exc:
             return planning.failed(cluster, f"{exc.code}: {exc.arm_message}")
@@ -121,11 +102,34 @@ def _plan_clusters(environment: str, *, role: str, ceiling: versions.KubernetesV
     return planning.sorted_plans(_parallel(plan_one, selected))
 
 
+def _selection(environment: str) -> clusters_mod.Selection:
+    settings = runtime.services().settings
+    return clusters_mod.Selection(environment, settings.cluster_selector, settings.opt_out_tag)
+
+
+def _region_versions(found: list[ClusterSnapshot]) -> dict[str, tuple[AvailableVersion, ...]]:
+    """The region's version list, read once per location of the run (not per cluster).
+
+    The lead needs it for every cluster: it says which versions are previews (a cluster running
+    one is never recorded) and where the stable policy's newest GA minor is.
+    """
+    arm = runtime.services().arm
+    by_location: dict[str, str] = {}
+    for cluster in found:
+        by_location.setdefault(cluster.location.lower(), cluster.subscription_id)
+    locations = sorted(by_location)
+
+    def read(location: str) -> tuple[AvailableVersion, ...]:
+        return tuple(arm.region_versions(by_location[location], location))
+
+    return dict(zip(locations, _parallel(read, locations), strict=True))
+
+
 def plan_lead_environment(payload: dict[str, Any]) -> dict[str, Any]:
     """Discover the lead's clusters and pick each one's newest allowed GA version."""
     environment = payload["environment"]
     try:
-        clusters = _plan_clusters(environment, role="lead", ceiling=None)
+        clusters = _plan_clusters(environment, role="lead", ceiling=None, clock=_parse_time(payload["clock"]))
     except ArmPermanentError as exc:
         return EnvironmentPlan(environment, "lead", "failed", f"discovery failed: {exc.code}: {exc.arm_message}").to_dict()
     plan = EnvironmentPlan(environment, "lead", "ready", None, planning.lead_target_version(clusters), clusters)
@@ -169,7 +173,7 @@ def plan_follower_environment(payload: dict[str, Any]) -> dict[str, Any]:
     if waiting:
         return EnvironmentPlan(environment, "follower", "skipped", waiting, str(ceiling)).to_dict()
     try:
-        clusters = _plan_clusters(environment, role="follower", ceiling=ceiling)
+        clusters = _plan_clusters(environment, role="follower", ceiling=ceiling, clock=clock)
     except ArmPermanentError as exc:
         return EnvironmentPlan(
             environment, "follower", "failed", f"discovery failed: {exc.code}: {exc.arm_message}", str(ceiling)
@@ -196,49 +200,46 @@ def _log_plan(plan: EnvironmentPlan, instance_id: str | None) -> None:
 
 # -- upgrades ------------------------------------------------------------------------------------
 def start_cluster_upgrade(payload: dict[str, Any]) -> dict[str, Any]:
-    """GET, re-decide, PUT under If-Match (a 412 means: GET and decide again, a bounded number of times).
+    """GET, decide again, PUT under If-Match (a 412 means: GET and decide again, a bounded number of times).
 
-    Returns {"id", "state": upgrading|already-current|failed|retry, "operationUrl", "reason", "retryAfter"}.
+    Returns {"id", "state": upgrading|already-current|skipped|failed|retry, "operationUrl",
+    "reason", "retryAfter"}. ``skipped`` means the fresh GET showed a cluster that is no longer
+    eligible (or no longer as planned): it is left alone and neither fails nor blocks the run.
     """
     plan = ClusterPlan.from_dict(payload["cluster"])
     target = plan.to_version or ""
+    environment = payload["environment"]
+    now = _parse_time(payload["clock"])
     arm = runtime.services().arm
-    log = functools.partial(logs.event, cluster_id=plan.id, environment=payload.get("environment"), instance_id=payload.get("instanceId"))
+    selection = _selection(environment)
+    log = functools.partial(logs.event, cluster_id=plan.id, environment=environment, instance_id=payload.get("instanceId"))
 
     def answer(state: str, reason: str | None = None, operation_url: str | None = None, retry_after: float | None = None) -> dict[str, Any]:
         return {"id": plan.id, "state": state, "operationUrl": operation_url, "reason": reason, "retryAfter": retry_after}
 
-    def decide(state: arm_mod.ClusterState) -> upgrades_mod.StartDecision:
-        return upgrades_mod.decide_start(
-            provisioning_state=state.provisioning_state,
-            power_state=state.power_state,
-            current_version=state.current_version,
-            requested_version=state.requested_version,
-            target=target,
-        )
-
-    def veto(state: arm_mod.ClusterState) -> str | None:
-        kind = decide(state).kind
-        return None if kind == "put" else kind
-
     try:
-        for _attempt in range(3):
-            try:
-                state, operation_url = arm.put_upgrade(plan.id, target, veto)
-            except arm_mod.PreconditionFailedError:
-                log(logging.WARNING, "cluster changed between GET and PUT (412); deciding again")
-                continue
-            decision = decide(state)
-            if decision.kind == "put":
-                log(logging.INFO, "upgrade started", from_version=plan.from_version, to_version=target)
-                return answer("upgrading", operation_url=operation_url)
+        for _attempt in range(MAX_PRECONDITION_ATTEMPTS):
+            fresh = arm.get_for_update(plan.id, plan.subscription_name)
+            decision = upgrades_mod.decide_start(fresh.snapshot, target=target, selection=selection, now=now)
             if decision.kind == "resume":
                 log(logging.INFO, "upgrade already running; monitoring it")
                 return answer("upgrading", decision.reason)
             if decision.kind == "already-current":
                 return answer("already-current")
-            return answer("failed", decision.reason)
-        return answer("failed", "ConcurrentChange: the cluster's ETag changed on 3 attempts (HTTP 412); not overwritten")
+            if decision.kind in ("skipped", "failed"):
+                log(logging.WARNING, "left alone at the moment of the PUT", reason=decision.reason)
+                return answer(decision.kind, decision.reason)
+            try:
+                operation_url = arm.put_upgrade(fresh, target, decision.pools)
+            except ConcurrentChangeError:
+                log(logging.WARNING, "cluster changed between GET and PUT (412); deciding again")
+                continue
+            log(logging.INFO, "upgrade started", from_version=plan.from_version, to_version=target, pools=",".join(decision.pools))
+            return answer("upgrading", operation_url=operation_url)
+        return answer(
+            "failed",
+            f"ConcurrentChange: the cluster's ETag changed on {MAX_PRECONDITION_ATTEMPTS} attempts (HTTP 412); not overwritten",
+        )
     except ArmTransientError as exc:
         log(logging.WARNING, "transient ARM error starting upgrade", error=str(exc))
         return answer("retry", f"{exc.code}: {exc.arm_message}", retry_after=exc.retry_after_s)
@@ -262,8 +263,7 @@ def check_upgrade_progress(payload: dict[str, Any]) -> dict[str, Any]:
                 op = arm.operation_status(item["id"], item["operationUrl"])
                 progress = upgrades_mod.progress_from_operation(op.status, op.code, op.message)
             else:
-                state = arm.get_state(item["id"])
-                progress = upgrades_mod.progress_from_cluster(state.provisioning_state, state.current_version, item["to"])
+                progress = upgrades_mod.progress_from_cluster(arm.get_cluster(item["id"]), item["to"])
         except TransientError as exc:
             log(logging.WARNING, "transient error checking upgrade", error=str(exc))
             return {"id": item["id"], "state": "inProgress", "reason": str(exc)}

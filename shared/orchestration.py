@@ -283,6 +283,7 @@ def _upgrade_all(
                         "cluster": by_id[cid].to_dict(),
                         "instanceId": context.instance_id,
                         "environment": env_plan.environment,
+                        "clock": _iso(now),
                     },
                 )
                 for cid in batch
@@ -298,9 +299,17 @@ def _upgrade_all(
                 plan = by_id[answer["id"]]
                 state = answer["state"]
                 if state == "upgrading":
-                    in_flight[plan.id] = {"id": plan.id, "to": plan.to_version, "operationUrl": answer.get("operationUrl")}
+                    in_flight[plan.id] = {
+                        "id": plan.id,
+                        "to": plan.to_version,
+                        "operationUrl": answer.get("operationUrl"),
+                        # Set when this run joined an upgrade that was already running: no PUT of ours.
+                        "reason": answer.get("reason"),
+                    }
                 elif state == "already-current":
                     done(plan, "already-current")
+                elif state == "skipped":
+                    done(plan, "skipped", answer.get("reason"))
                 elif state == "retry":
                     attempts[plan.id] = attempts.get(plan.id, 0) + 1
                     if attempts[plan.id] >= MAX_START_ATTEMPTS:
@@ -347,8 +356,11 @@ def _upgrade_all(
                 if item["state"] == "inProgress":
                     continue
                 plan = by_id[item["id"]]
-                in_flight.pop(plan.id, None)
-                done(plan, "upgraded" if item["state"] == "succeeded" else "failed", item.get("reason"))
+                joined = in_flight.pop(plan.id, {}).get("reason")
+                if item["state"] == "succeeded":
+                    done(plan, "upgraded", joined)
+                else:
+                    done(plan, "failed", item.get("reason"))
     return finals
 
 

@@ -8,8 +8,9 @@ message. The domain never sees an SDK type.
 
 from __future__ import annotations
 
+import copy
 import threading
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -21,13 +22,14 @@ from azure.core.exceptions import HttpResponseError, ServiceRequestError, Servic
 from azure.core.pipeline.transport import RequestsTransport
 from azure.core.rest import HttpRequest
 from azure.mgmt.containerservice import ContainerServiceClient
+from azure.mgmt.containerservice.models import ManagedCluster
 from azure.mgmt.resource.subscriptions import SubscriptionClient
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
 from shared.domain import versions
-from shared.domain.clusters import AvailableVersion, ClusterSnapshot
-from shared.errors import ArmPermanentError, ArmTransientError
+from shared.domain.clusters import AvailableVersion, ClusterSnapshot, ForceUpgradeOverride, NodePool
+from shared.errors import ArmPermanentError, ArmTransientError, ConcurrentChangeError
 
 T = TypeVar("T")
 #: Connections kept open to ARM, shared by every client: at least as many as concurrent readers.
@@ -43,16 +45,16 @@ class Subscription:
 
 
 @dataclass(frozen=True)
-class ClusterState:
-    """A fresh GET of one cluster: what an upgrade decision needs, plus the ETag for the PUT."""
+class ClusterForUpdate:
+    """A fresh GET of one cluster, kept whole for the PUT that may follow it.
 
-    id: str
-    provisioning_state: str
-    power_state: str
-    #: What the cluster runs (currentKubernetesVersion, falling back to kubernetesVersion).
-    current_version: str
-    #: What the cluster was last asked to run (kubernetesVersion): the target of a running upgrade.
-    requested_version: str
+    ``document`` is the managed cluster exactly as ARM returned it (REST field names); the PUT is
+    built from it so every field the conductor does not mean to change goes back as it was.
+    ``etag`` guards that PUT: if the cluster changes in between, ARM answers 412.
+    """
+
+    snapshot: ClusterSnapshot
+    document: dict[str, Any]
     etag: str | None
 
 
@@ -67,10 +69,6 @@ class OperationStatus:
     @property
     def done(self) -> bool:
         return self.status.lower() in ("succeeded", "failed", "canceled", "cancelled")
-
-
-class PreconditionFailedError(Exception):
-    """HTTP 412: the cluster changed since our GET (its ETag moved)."""
 
 
 def parse_cluster_id(cluster_id: str) -> tuple[str, str, str]:
@@ -95,7 +93,7 @@ def classify(exc: Exception) -> Exception:
         code, message = _arm_error(exc)
         retry_after = _retry_after(exc)
         if status == 412:
-            return PreconditionFailedError(message)
+            return ConcurrentChangeError(f"{code}: {message}")
         if status == 429 or status >= 500 or status == 408:
             return ArmTransientError(code, message, status, retry_after)
         if status == 409 and code.lower() in _TRANSIENT_409_CODES:
@@ -209,39 +207,27 @@ class ArmGateway:
 
     # -- discovery ----------------------------------------------------------------------------
     def list_subscriptions(self, only: tuple[str, ...] = ()) -> list[Subscription]:
-        """Every subscription the identity sees (one paged call), narrowed to ``only`` when given."""
+        """Every subscription the identity sees (one paged call), narrowed to ``only`` when given.
+
+        ``only`` is matched case-insensitively and each subscription comes back once, however
+        often (and in whatever case) it is named: a subscription listed twice would otherwise be
+        planned, PUT and reported twice.
+        """
         with _arm_errors():
             found = [Subscription(s.subscription_id or "", s.display_name or "") for s in self._subs().subscriptions.list()]
-        if only:
-            wanted = {s.lower() for s in only}
-            known = {s.id.lower(): s for s in found}
-            return [known.get(s.lower(), Subscription(s, "")) for s in only if s.lower() in wanted]
-        return found
+        if not only:
+            return found
+        known = {s.id.lower(): s for s in found}
+        wanted: dict[str, Subscription] = {}
+        for sub in only:
+            wanted.setdefault(sub.lower(), known.get(sub.lower(), Subscription(sub, "")))
+        return list(wanted.values())
 
     def list_clusters(self, subscription: Subscription) -> list[ClusterSnapshot]:
         """One paged managed-cluster list for the whole subscription (never a walk of groups)."""
         with _arm_errors():
             items = list(self._aks(subscription.id).managed_clusters.list())
-        return [self._snapshot(subscription, mc) for mc in items]
-
-    @staticmethod
-    def _snapshot(subscription: Subscription, mc: Any) -> ClusterSnapshot:
-        props = mc.get("properties") or {}
-        cluster_id = mc.get("id") or ""
-        _, group, _ = parse_cluster_id(cluster_id)
-        return ClusterSnapshot(
-            id=cluster_id,
-            name=mc.get("name") or "",
-            subscription_id=subscription.id,
-            subscription_name=subscription.display_name,
-            resource_group=group,
-            location=mc.get("location") or "",
-            current_version=props.get("currentKubernetesVersion") or props.get("kubernetesVersion") or "",
-            provisioning_state=props.get("provisioningState") or "",
-            power_state=(props.get("powerState") or {}).get("code") or "",
-            tags=tuple(sorted((mc.get("tags") or {}).items())),
-            requested_version=props.get("kubernetesVersion") or "",
-        )
+        return [snapshot_from_document(mc, subscription.id, subscription.display_name) for mc in items]
 
     def upgrade_options(self, cluster_id: str) -> list[AvailableVersion]:
         """The control plane's one-step upgrades from the cluster's upgrade profile (any order)."""
@@ -266,53 +252,29 @@ class ArmGateway:
         return found
 
     # -- upgrades -----------------------------------------------------------------------------
-    def get_state(self, cluster_id: str) -> ClusterState:
+    def get_cluster(self, cluster_id: str, subscription_name: str = "") -> ClusterSnapshot:
+        """A fresh GET of one cluster, reduced to its snapshot."""
+        return self.get_for_update(cluster_id, subscription_name).snapshot
+
+    def get_for_update(self, cluster_id: str, subscription_name: str = "") -> ClusterForUpdate:
+        """GET the whole managed cluster: its snapshot for deciding, its document for the PUT."""
         sub, group, name = parse_cluster_id(cluster_id)
         with _arm_errors():
             mc = self._aks(sub).managed_clusters.get(group, name)
-        return self._state(mc)
+        document = mc.as_dict()
+        return ClusterForUpdate(snapshot_from_document(document, sub, subscription_name), document, document.get("eTag"))
 
-    @staticmethod
-    def _state(mc: Any) -> ClusterState:
-        props = mc.get("properties") or {}
-        requested = props.get("kubernetesVersion") or ""
-        return ClusterState(
-            id=mc.get("id") or "",
-            provisioning_state=props.get("provisioningState") or "",
-            power_state=(props.get("powerState") or {}).get("code") or "",
-            current_version=props.get("currentKubernetesVersion") or requested,
-            requested_version=requested,
-            etag=mc.get("eTag"),
-        )
+    def put_upgrade(self, cluster: ClusterForUpdate, target: str, pools: tuple[str, ...]) -> str | None:
+        """PUT the cluster back with the control plane and ``pools`` at ``target``, under If-Match.
 
-    def put_upgrade(self, cluster_id: str, target: str, decide: Callable[[ClusterState], str | None]) -> tuple[ClusterState, str | None]:
-        """GET the whole cluster, let ``decide`` veto, set the target on the control plane and every
-        node pool, and PUT it back under If-Match. Returns (state before PUT, operation URL).
-
-        ``decide`` gets the fresh state and returns None to go ahead or a reason to stop (then the
-        returned URL is None and nothing was sent). A 412 raises PreconditionFailedError: the caller GETs
-        and decides again instead of overwriting someone else's change.
+        Returns the operation URL to poll. A 412 raises ConcurrentChangeError (the cluster changed
+        since the GET: GET and decide again, never overwrite). The HTTP layer never resends this
+        PUT: if it went through and only the answer was lost, a resend would be a second upgrade
+        request; the caller retries instead, after a fresh GET that sees the running upgrade.
         """
-        sub, group, name = parse_cluster_id(cluster_id)
+        sub, group, name = parse_cluster_id(cluster.snapshot.id)
         client = self._aks(sub)
-        with _arm_errors():
-            mc = client.managed_clusters.get(group, name)
-        state = self._state(mc)
-        if decide(state) is not None:
-            return state, None
-        props: Any = mc.properties
-        if props is None:
-            raise ArmPermanentError("InvalidManagedCluster", f"GET {cluster_id} returned no properties")
-        props.kubernetes_version = target
-        for pool in props.agent_pool_profiles or []:
-            pool.orchestrator_version = target
-            # As `az aks upgrade` does: creation data cannot round-trip through GET.
-            if "creationData" in pool:
-                del pool["creationData"]
-        # A GET never returns the service principal's secret; sending the profile back would fail
-        # validation or blank the secret, so leave it out as `az aks upgrade` does.
-        if "servicePrincipalProfile" in props:
-            del props["servicePrincipalProfile"]
+        body = ManagedCluster(upgrade_body(cluster.document, target, pools))
         headers: dict[str, str] = {}
 
         def capture(response: Any) -> None:
@@ -322,20 +284,17 @@ class ArmGateway:
             client.managed_clusters.begin_create_or_update(
                 group,
                 name,
-                mc,
-                etag=state.etag,
-                match_condition=MatchConditions.IfNotModified if state.etag else None,
+                body,
+                etag=cluster.etag,
+                match_condition=MatchConditions.IfNotModified if cluster.etag else None,
                 polling=False,
                 raw_response_hook=capture,
-                # Never let the HTTP layer resend a PUT: if the first one went through and only the
-                # answer was lost, a resend is a second upgrade request. The orchestrator retries
-                # instead, after a fresh GET that sees the running upgrade and resumes monitoring.
                 retry_total=0,
             )
         except (HttpResponseError, ServiceRequestError, ServiceResponseError) as exc:
             raise classify(exc) from exc
         lowered = {k.lower(): v for k, v in headers.items()}
-        return state, lowered.get("azure-asyncoperation") or lowered.get("location")
+        return lowered.get("azure-asyncoperation") or lowered.get("location")
 
     def operation_status(self, cluster_id: str, operation_url: str) -> OperationStatus:
         """Read an Azure-AsyncOperation URL through the subscription's client pipeline (auth, retry)."""
@@ -350,6 +309,66 @@ class ArmGateway:
             raise ArmTransientError("InvalidOperationStatus", "operation status was not JSON") from exc
         error = body.get("error") or {}
         return OperationStatus(str(body.get("status", "")), error.get("code"), error.get("message"))
+
+
+def snapshot_from_document(mc: Mapping[str, Any], subscription_id: str, subscription_name: str) -> ClusterSnapshot:
+    """A managed cluster as ARM returns it (list item or GET; REST field names) → a snapshot."""
+    props = mc.get("properties") or {}
+    cluster_id = mc.get("id") or ""
+    _, group, _ = parse_cluster_id(cluster_id)
+    requested = props.get("kubernetesVersion") or ""
+    control_plane = props.get("currentKubernetesVersion") or requested
+    pools = tuple(
+        NodePool(
+            name=str(pool.get("name") or ""),
+            current_version=pool.get("currentOrchestratorVersion") or pool.get("orchestratorVersion") or control_plane,
+            requested_version=pool.get("orchestratorVersion") or "",
+        )
+        for pool in props.get("agentPoolProfiles") or []
+    )
+    override = ((props.get("upgradeSettings") or {}).get("overrideSettings")) or {}
+    return ClusterSnapshot(
+        id=cluster_id,
+        name=mc.get("name") or "",
+        subscription_id=subscription_id,
+        subscription_name=subscription_name,
+        resource_group=group,
+        location=mc.get("location") or "",
+        control_plane_version=control_plane,
+        provisioning_state=props.get("provisioningState") or "",
+        power_state=(props.get("powerState") or {}).get("code") or "",
+        tags=tuple(sorted((mc.get("tags") or {}).items())),
+        requested_version=requested,
+        node_pools=pools,
+        support_plan=props.get("supportPlan") or "",
+        override=ForceUpgradeOverride(bool(override.get("forceUpgrade")), override.get("until")) if override else None,
+    )
+
+
+def upgrade_body(document: Mapping[str, Any], target: str, pools: tuple[str, ...]) -> dict[str, Any]:
+    """The PUT body for an upgrade: the GET's document with the control plane and ``pools`` at
+    ``target`` and every other field as it was (a body built from scratch would wipe node pools,
+    network and identity settings).
+
+    Left out, as ``az aks upgrade`` leaves them out: the service principal profile (a GET never
+    returns its secret, so sending it back blanks or fails it) and each pool's creation data.
+    Also left out: each pool's ``nodeImageVersion``. With current API versions a value there asks
+    for that node image, so echoing the GET's value would pin the pool to its old image instead of
+    the one that comes with the new Kubernetes version.
+    """
+    body = copy.deepcopy(dict(document))
+    props = body.get("properties")
+    if not isinstance(props, dict):
+        raise ArmPermanentError("InvalidManagedCluster", f"GET {document.get('id')} returned no properties")
+    props["kubernetesVersion"] = target
+    moving = set(pools)
+    for pool in props.get("agentPoolProfiles") or []:
+        if pool.get("name") in moving:
+            pool["orchestratorVersion"] = target
+        pool.pop("nodeImageVersion", None)
+        pool.pop("creationData", None)
+    props.pop("servicePrincipalProfile", None)
+    return body
 
 
 def _pooled_session(size: int) -> requests.Session:

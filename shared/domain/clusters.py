@@ -1,14 +1,22 @@
-"""What the rollout knows about a managed cluster, and which clusters a run may touch."""
+"""What the rollout knows about a managed cluster, and which clusters a run may touch.
+
+The same eligibility rules run twice for every upgrade: when the run plans, and again on the
+fresh GET just before the PUT (a cluster may be opted out, re-tagged, stopped or given a
+forceUpgrade override while it waits for a free slot). Both call :func:`ineligibility`.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
-from shared.domain import versions
+from shared.domain import timestamps, versions
 
 SELECTORS = ("tag", "subscription-name")
 ENVIRONMENT_TAG = "environment"
 OPT_OUT_VALUE = "skip"
+#: The support plan on which the region's version list describes a cluster's options.
+OFFICIAL_SUPPORT_PLAN = "KubernetesOfficial"
 
 
 @dataclass(frozen=True)
@@ -20,8 +28,29 @@ class AvailableVersion:
 
 
 @dataclass(frozen=True)
+class NodePool:
+    """One agent pool of a managed cluster, as far as versions go."""
+
+    name: str
+    #: currentOrchestratorVersion (the patch its nodes run), falling back to orchestratorVersion.
+    current_version: str
+    #: orchestratorVersion as the owner set it; may be a minor alias such as "1.30".
+    requested_version: str = ""
+
+
+@dataclass(frozen=True)
+class ForceUpgradeOverride:
+    """``upgradeSettings.overrideSettings``: an operator's request that upgrades bypass AKS's
+    deprecated-API and PodDisruptionBudget safeguards, effective for upgrades that start before
+    ``until`` (raw ISO 8601 text as ARM returned it; None when it was not set)."""
+
+    force_upgrade: bool
+    until: str | None = None
+
+
+@dataclass(frozen=True)
 class ClusterSnapshot:
-    """A managed cluster as listed by ARM, reduced to what planning needs."""
+    """A managed cluster as ARM returns it (list or GET), reduced to what the decisions need."""
 
     id: str
     name: str
@@ -29,18 +58,50 @@ class ClusterSnapshot:
     subscription_name: str
     resource_group: str
     location: str
-    #: currentKubernetesVersion, falling back to kubernetesVersion (what the cluster runs).
-    current_version: str
+    #: The control plane's currentKubernetesVersion, falling back to kubernetesVersion.
+    control_plane_version: str
     provisioning_state: str
     power_state: str
     tags: tuple[tuple[str, str], ...] = ()
     #: kubernetesVersion: what the cluster was last asked to run (differs from current mid-upgrade).
     requested_version: str = ""
+    node_pools: tuple[NodePool, ...] = ()
+    #: properties.supportPlan (KubernetesOfficial, AKSLongTermSupport); "" when ARM did not say.
+    support_plan: str = ""
+    override: ForceUpgradeOverride | None = None
 
     def tag(self, name: str) -> str | None:
         """A tag's value; names match case-insensitively, as ARM treats them."""
         wanted = name.lower()
         return next((value for key, value in self.tags if key.lower() == wanted), None)
+
+    @property
+    def runs(self) -> str:
+        """The version the cluster runs: the lowest of its control plane and node pools.
+
+        A cluster whose control plane is at 1.31 while a pool still runs 1.30 is a 1.30 cluster
+        for every decision (targets, "already current", the record). Unreadable versions are
+        left to the caller: when any version cannot be parsed, the control plane's text is given.
+        """
+        texts = [self.control_plane_version, *(p.current_version for p in self.node_pools)]
+        try:
+            parsed = [versions.parse(t) for t in texts]
+        except ValueError:
+            return self.control_plane_version
+        return str(min(parsed))
+
+    def lagging_pools(self) -> tuple[NodePool, ...]:
+        """Pools that run a version other than the control plane's (they are brought up first)."""
+        return tuple(p for p in self.node_pools if p.current_version != self.control_plane_version)
+
+
+@dataclass(frozen=True)
+class Selection:
+    """How a run picks and respects its clusters (CLUSTER_SELECTOR, OPT_OUT_TAG) for one environment."""
+
+    environment: str
+    selector: str
+    opt_out_tag: str
 
 
 def selected_for(cluster: ClusterSnapshot, environment: str, selector: str) -> bool:
@@ -71,12 +132,62 @@ def opted_out(cluster: ClusterSnapshot, opt_out_tag: str) -> bool:
     return value is not None and value.strip().lower() == OPT_OUT_VALUE
 
 
-def ineligibility(cluster: ClusterSnapshot, opt_out_tag: str) -> str | None:
-    """Why a selected cluster must not be touched this run, or None when it may be upgraded."""
-    if opted_out(cluster, opt_out_tag):
-        return f"opted out (tag {opt_out_tag}={cluster.tag(opt_out_tag)})"
+def override_problem(cluster: ClusterSnapshot, now: datetime) -> str | None:
+    """Why an operator's forceUpgrade override forbids an unattended upgrade now, or None.
+
+    An upgrade that starts while ``forceUpgrade`` is effective skips AKS's checks for deprecated
+    API use and PodDisruptionBudgets. The conductor never starts one, and never clears the
+    operator's setting either: it skips the cluster until the override has ended. An override
+    without an end, or with an end we cannot read, is treated as effective (the stricter reading).
+    """
+    override = cluster.override
+    if override is None or not override.force_upgrade:
+        return None
+    if not override.until:
+        return "upgradeSettings.overrideSettings.forceUpgrade is true with no end (until not set)"
+    try:
+        until = timestamps.parse_utc(override.until)
+    except ValueError:
+        return f"upgradeSettings.overrideSettings.forceUpgrade is true until {override.until!r}, which is not a date-time"
+    if until <= now:
+        return None
+    return f"upgradeSettings.overrideSettings.forceUpgrade is true until {until.isoformat()}"
+
+
+def owner_veto(cluster: ClusterSnapshot, selection: Selection, now: datetime) -> str | None:
+    """Why the cluster's owners rule this run out, or None: not selected for ``environment``,
+    opted out, or under a forceUpgrade override. These hold whatever the cluster is doing."""
+    environment = selection.environment
+    if not selected_for(cluster, environment, selection.selector):
+        if selection.selector == "tag":
+            return f"not selected for {environment}: tag {ENVIRONMENT_TAG}={cluster.tag(ENVIRONMENT_TAG)}"
+        return f"not selected for {environment}: subscription {cluster.subscription_name!r}"
+    if opted_out(cluster, selection.opt_out_tag):
+        return f"opted out (tag {selection.opt_out_tag}={cluster.tag(selection.opt_out_tag)})"
+    override = override_problem(cluster, now)
+    if override is not None:
+        return f"operator override: {override}; upgrades wait until it ends"
+    return None
+
+
+def state_veto(cluster: ClusterSnapshot) -> str | None:
+    """Why the cluster's state rules an upgrade out, or None: it must be Running and Succeeded.
+
+    An absent power state (older API versions and the REST API examples omit it) counts as "not
+    known to be running": the cluster is skipped rather than upgraded blind.
+    """
     if cluster.power_state.lower() != "running":
-        return f"not running (powerState {cluster.power_state or 'unknown'})"
+        return f"not running (powerState {cluster.power_state or 'not reported'})"
     if cluster.provisioning_state.lower() != "succeeded":
         return f"provisioningState is {cluster.provisioning_state or 'unknown'}, not Succeeded"
     return None
+
+
+def ineligibility(cluster: ClusterSnapshot, selection: Selection, now: datetime) -> str | None:
+    """Why ``cluster`` must not be touched by the selection's environment now, or None when it may be.
+
+    Checked when planning and again on the GET before each PUT (selection, opt-out, the
+    forceUpgrade override, power state, provisioning state).
+    """
+    veto = owner_veto(cluster, selection, now)
+    return veto or state_veto(cluster)

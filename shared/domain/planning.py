@@ -14,7 +14,7 @@ from typing import Any
 
 from shared.domain import clusters as clusters_mod
 from shared.domain import targets, versions
-from shared.domain.clusters import AvailableVersion, ClusterSnapshot
+from shared.domain.clusters import AvailableVersion, ClusterSnapshot, Selection
 from shared.domain.records import ValidatedRecord
 
 ACTIONS = ("upgrade", "already-current", "skipped", "failed")
@@ -38,6 +38,8 @@ class ClusterPlan:
     #: it then counts for the record with the version it runs.
     #: Defaults to "not skipped"; planning passes True for eligible clusters it leaves alone.
     eligible: bool | None = None
+    #: The subscription's display name (the subscription-name selector re-checks it before a PUT).
+    subscription_name: str = ""
 
     def __post_init__(self) -> None:
         if self.eligible is None:
@@ -55,6 +57,7 @@ class ClusterPlan:
             "action": self.action,
             "reason": self.reason,
             "eligible": self.eligible,
+            "subscriptionName": self.subscription_name,
         }
 
     @classmethod
@@ -70,6 +73,7 @@ class ClusterPlan:
             action=data["action"],
             reason=data.get("reason"),
             eligible=data.get("eligible"),
+            subscription_name=data.get("subscriptionName", ""),
         )
 
 
@@ -122,11 +126,12 @@ def _base(cluster: ClusterSnapshot, action: str, to: str | None, reason: str | N
         subscription_id=cluster.subscription_id,
         resource_group=cluster.resource_group,
         location=cluster.location,
-        from_version=cluster.current_version or None,
+        from_version=cluster.runs or None,
         to_version=to,
         action=action,
         reason=reason,
         eligible=eligible,
+        subscription_name=cluster.subscription_name,
     )
 
 
@@ -148,19 +153,41 @@ def decide_cluster(
     ceiling: versions.KubernetesVersion | None = None,
     region_versions: Sequence[AvailableVersion] = (),
 ) -> ClusterPlan:
-    """Decide one eligible cluster's move (lead by policy, follower capped at ``ceiling``)."""
+    """Decide one eligible cluster's move (lead by policy, follower capped at ``ceiling``).
+
+    The control plane's version is where one-hop options start; the lowest version among the
+    control plane and its pools is what the cluster runs (its ``from``, the one-minor cap, and
+    "already current"). A cluster on a version the region lists only as a preview is left alone
+    and kept out of the record: a preview is never validated.
+    """
     try:
-        current = versions.parse(cluster.current_version)
+        control_plane = versions.parse(cluster.control_plane_version)
+        pools = [versions.parse(p.current_version) for p in cluster.node_pools]
     except ValueError:
-        return failed(cluster, f"InvalidClusterVersion: currentKubernetesVersion {cluster.current_version!r} is not a version")
+        texts = [cluster.control_plane_version, *(p.current_version for p in cluster.node_pools)]
+        bad = next(t for t in texts if not versions.is_version(t))
+        return failed(cluster, f"InvalidClusterVersion: the cluster reports version {bad!r}, which is not a Kubernetes version")
+    lowest = min([control_plane, *pools])
+    preview = preview_among(region_versions, [control_plane, *pools])
+    if preview is not None:
+        return skipped(cluster, f"runs preview {preview}: a preview is never upgraded from or recorded")
+    lagging = lowest if lowest < control_plane else None
     if role == "lead":
-        decision = targets.lead_target(current, available, policy, region_versions)
+        decision = targets.lead_target(control_plane, available, policy, region_versions, lowest=lagging)
     else:
         if ceiling is None:
             raise ValueError("a follower needs its predecessor's validated version")
-        decision = targets.follower_target(current, available, ceiling)
+        decision = targets.follower_target(control_plane, available, ceiling, lowest=lagging)
     target = str(decision.target) if decision.target is not None else None
     return _base(cluster, decision.action, target, decision.reason, eligible=True)
+
+
+def preview_among(
+    region_versions: Sequence[AvailableVersion], running: Sequence[versions.KubernetesVersion]
+) -> versions.KubernetesVersion | None:
+    """The first of ``running`` that the region lists as a preview (GA when listed GA or not listed)."""
+    previews = {a.version for a in region_versions if a.is_preview}
+    return next((v for v in running if v in previews), None)
 
 
 def needs_upgrade_profile(cluster: ClusterSnapshot, *, role: str, ceiling: versions.KubernetesVersion | None) -> bool:
@@ -172,13 +199,61 @@ def needs_upgrade_profile(cluster: ClusterSnapshot, *, role: str, ceiling: versi
     at one request per subscription instead of one per cluster.
     """
     try:
-        current = versions.parse(cluster.current_version)
+        control_plane = versions.parse(cluster.control_plane_version)
     except ValueError:
         return False
-    return role == "lead" or ceiling is None or current < ceiling
+    # A control plane at or above the ceiling needs no option from the profile: it is above
+    # target, already current, or has only lagging pools to bring up to its own version.
+    return role == "lead" or ceiling is None or control_plane < ceiling
 
 
 IN_FLIGHT_STATES = ("upgrading", "updating")
+
+
+def plan_cluster(
+    cluster: ClusterSnapshot,
+    available: Sequence[AvailableVersion],
+    *,
+    selection: Selection,
+    now: datetime,
+    role: str,
+    policy: str = "latest",
+    ceiling: versions.KubernetesVersion | None = None,
+    region_versions: Sequence[AvailableVersion] = (),
+) -> ClusterPlan:
+    """One selected cluster's plan: skipped with the reason it is not eligible, resumed when an
+    upgrade to exactly this run's target already runs, otherwise decided by role and policy."""
+    veto = clusters_mod.owner_veto(cluster, selection, now)
+    if veto is not None:
+        return skipped(cluster, veto)
+    busy = clusters_mod.state_veto(cluster)
+    if busy is not None:
+        resumed = resumable(cluster, available, role=role, policy=policy, ceiling=ceiling, region_versions=region_versions)
+        return resumed or skipped(cluster, busy)
+    return decide_cluster(cluster, available, role=role, policy=policy, ceiling=ceiling, region_versions=region_versions)
+
+
+def reads_upgrade_profile(
+    cluster: ClusterSnapshot, *, selection: Selection, now: datetime, role: str, ceiling: versions.KubernetesVersion | None
+) -> bool:
+    """Whether :func:`plan_cluster` can depend on this cluster's upgrade profile at all.
+
+    A cluster its owners rule out, or one that is neither eligible nor possibly resumable, is
+    skipped whatever its profile lists, so its profile is never read.
+    """
+    if clusters_mod.owner_veto(cluster, selection, now):
+        return False
+    if clusters_mod.state_veto(cluster) is not None and not _may_resume(cluster):
+        return False
+    return needs_upgrade_profile(cluster, role=role, ceiling=ceiling)
+
+
+def _may_resume(cluster: ClusterSnapshot) -> bool:
+    return (
+        cluster.provisioning_state.lower() in IN_FLIGHT_STATES
+        and bool(cluster.requested_version)
+        and cluster.requested_version != cluster.control_plane_version
+    )
 
 
 def resumable(
@@ -193,20 +268,13 @@ def resumable(
     """A cluster already upgrading to exactly the version this run would choose (a re-run after a
     crash between PUT and record): plan it as an upgrade, so the run resumes monitoring it instead
     of skipping it as busy. Any other in-flight upgrade is someone else's and stays skipped."""
-    if cluster.provisioning_state.lower() not in IN_FLIGHT_STATES or not cluster.requested_version:
-        return None
-    if cluster.requested_version == cluster.current_version:
+    if not _may_resume(cluster):
         return None
     settled = replace(cluster, provisioning_state="Succeeded", power_state="Running")
     plan = decide_cluster(settled, available, role=role, policy=policy, ceiling=ceiling, region_versions=region_versions)
     if plan.action == "upgrade" and plan.to_version == cluster.requested_version:
         return replace(plan, reason=f"resuming: an upgrade to {plan.to_version} is already running")
     return None
-
-
-def classify(cluster: ClusterSnapshot, opt_out_tag: str) -> str | None:
-    """Why a selected cluster is skipped before planning (opt-out, stopped, busy), or None."""
-    return clusters_mod.ineligibility(cluster, opt_out_tag)
 
 
 def lead_target_version(plans: Sequence[ClusterPlan]) -> str | None:

@@ -94,18 +94,21 @@ def record_decision(plan: EnvironmentPlan, outcomes: Sequence[ClusterOutcome], t
     """What to record after a run, or None: nothing is recorded when any upgrade failed.
 
     version = the highest version an eligible cluster now runs, never above ``target_version``;
-    clusters = the eligible clusters that run exactly that version.
+    clusters = the eligible clusters that run exactly that version. A cluster that was planned
+    for an upgrade but skipped at the moment of its PUT (opted out, re-tagged, stopped since
+    planning) is no longer eligible and does not count.
     """
     if any(o.result == "failed" for o in outcomes) or target_version is None:
         return None
-    eligible_ids = {p.id for p in plan.clusters if p.eligible}
+    planned = {p.id: p for p in plan.clusters}
     running: dict[str, versions.KubernetesVersion] = {}
     for outcome in outcomes:
-        if outcome.id not in eligible_ids:
+        cluster = planned.get(outcome.id)
+        if cluster is None or not cluster.eligible:
             continue
         if outcome.result in ("upgraded", "already-current"):
             now = outcome.to_version
-        elif outcome.result == "skipped":  # eligible but left alone (above target, nothing offered)
+        elif outcome.result == "skipped" and cluster.action == "skipped":  # eligible, left alone when planned
             now = outcome.from_version
         else:
             now = None

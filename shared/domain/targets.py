@@ -2,6 +2,11 @@
 
 Both roles pick from what the cluster's upgrade profile offers (plus its current version),
 filtered again by the one-hop rule, so a profile that lists too much cannot cause a wrong move.
+
+Node pools: a cluster runs the lowest version among its control plane and pools, and no PUT may
+move the control plane or any pool more than one minor. So a cluster whose pools lag is capped
+at one minor above its lowest pool; when the control plane is already at the target, the upgrade
+is the one that brings the lagging pools up to it.
 """
 
 from __future__ import annotations
@@ -56,27 +61,61 @@ def policy_ceiling(
     raise ValueError(f"unknown target policy {policy!r}")
 
 
+def pool_cap(control_plane: KubernetesVersion, lowest: KubernetesVersion | None) -> tuple[int, int] | str:
+    """The highest minor line any target may have: one above the lowest pool's.
+
+    Returns a reason instead when the control plane is already more than one minor above its
+    lowest pool: a managed-cluster PUT can only leave a pool where it is or move it to the
+    control plane's version, which would be a move of two minors or more.
+    """
+    low = lowest if lowest is not None else control_plane
+    cap = (low.major, low.minor + 1)
+    if control_plane.minor_line > cap:
+        return (
+            f"a node pool runs {low}, more than one minor below the control plane's {control_plane}: "
+            "bring that pool up first (az aks nodepool upgrade)"
+        )
+    return cap
+
+
+def _settle(current: KubernetesVersion, lowest: KubernetesVersion | None, target: KubernetesVersion) -> TargetDecision:
+    """Upgrade to ``target``, or, when the control plane is already there, bring the pools up to it."""
+    if target != current:
+        return TargetDecision("upgrade", target)
+    if lowest is not None and lowest < current:
+        return TargetDecision("upgrade", current, f"node pools at {lowest} are brought up to the control plane's {current}")
+    return TargetDecision("already-current", current)
+
+
 def lead_target(
     current: KubernetesVersion,
     available: Sequence[AvailableVersion],
     policy: str,
     region_versions: Sequence[AvailableVersion] = (),
+    *,
+    lowest: KubernetesVersion | None = None,
 ) -> TargetDecision:
-    """The lead's choice: the newest GA version the policy allows within one hop."""
+    """The lead's choice: the newest GA version the policy allows within one hop.
+
+    ``current`` is the control plane's version; ``lowest`` the lowest of the cluster's pools and
+    control plane when a pool lags (None when none does).
+    """
     ceiling = policy_ceiling(current, policy, region_versions)
     if ceiling is not None and current.minor_line > ceiling:
         return TargetDecision("skipped", None, f"above target: runs {current}, {policy} policy allows up to {ceiling[0]}.{ceiling[1]}.x")
-    candidates = [v for v in reachable(current, available) if ceiling is None or v.minor_line <= ceiling]
-    target = max(candidates)
-    if target == current:
-        return TargetDecision("already-current", current)
-    return TargetDecision("upgrade", target)
+    cap = pool_cap(current, lowest)
+    if isinstance(cap, str):
+        return TargetDecision("skipped", None, cap)
+    candidates = [v for v in reachable(current, available) if (ceiling is None or v.minor_line <= ceiling) and v.minor_line <= cap]
+    return _settle(current, lowest, max(candidates))
 
 
 def follower_target(
     current: KubernetesVersion,
     available: Sequence[AvailableVersion],
     ceiling: KubernetesVersion,
+    *,
+    lowest: KubernetesVersion | None = None,
 ) -> TargetDecision:
     """The follower's choice: the highest reachable version not above the predecessor's record.
 
@@ -84,9 +123,11 @@ def follower_target(
     """
     if current > ceiling:
         return TargetDecision("skipped", None, f"above target: runs {current}, the validated version is {ceiling}")
-    if current == ceiling:
-        return TargetDecision("already-current", current)
-    target = max(v for v in reachable(current, available) if v <= ceiling)
-    if target == current:
+    cap = pool_cap(current, lowest)
+    if isinstance(cap, str):
+        return TargetDecision("skipped", None, cap)
+    target = max(v for v in reachable(current, available) if v <= ceiling and v.minor_line <= cap)
+    decision = _settle(current, lowest, target)
+    if decision.action == "already-current" and current != ceiling:
         return TargetDecision("skipped", None, f"no upgrade toward {ceiling} is offered for {current} (upgrade profile)")
-    return TargetDecision("upgrade", target)
+    return decision

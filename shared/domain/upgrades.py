@@ -8,41 +8,71 @@ rules make a second PUT for a cluster already upgrading to, or already at, the t
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
-from shared.domain import versions
+from shared.domain import clusters, versions
+from shared.domain.clusters import ClusterSnapshot, Selection
 
 TERMINAL_STATES = ("succeeded", "failed", "canceled", "cancelled")
+#: What a cluster that joined someone's (or an earlier attempt's) upgrade reports: no PUT went out.
+JOINED = "joined an upgrade already in progress to {target} (this run sent no PUT)"
 
 
 @dataclass(frozen=True)
 class StartDecision:
-    """``put``: send the upgrade; ``resume``: an upgrade to the target already runs, monitor it;
-    ``already-current``: nothing to do; ``changed``: the cluster is not as planned, do not touch."""
+    """``put``: send the upgrade (moving ``pools`` to the target with the control plane);
+    ``resume``: an upgrade to the target already runs, monitor it; ``already-current``: nothing
+    to do; ``skipped``: the cluster is no longer as planned (not eligible any more, above the
+    target, pools out of reach), so it is left alone; ``failed``: its state cannot be read."""
 
     kind: str
     reason: str | None = None
+    #: Names of the node pools whose orchestratorVersion the PUT sets to the target.
+    pools: tuple[str, ...] = ()
 
 
-def decide_start(*, provisioning_state: str, power_state: str, current_version: str, requested_version: str, target: str) -> StartDecision:
-    state = provisioning_state.lower()
-    if state not in TERMINAL_STATES and requested_version == target:
-        return StartDecision("resume", f"an upgrade to {target} is already running (provisioningState {provisioning_state})")
-    # At the target is at the target, whatever kubernetesVersion says (it may hold a minor alias such as
-    # "1.30"): never PUT a cluster that already runs the target.
-    if state == "succeeded" and current_version == target:
-        return StartDecision("already-current")
-    if power_state.lower() != "running":
-        return StartDecision("changed", f"ClusterChanged: powerState is {power_state or 'unknown'} since planning; not upgraded")
-    if state != "succeeded":
-        return StartDecision(
-            "changed", f"ClusterChanged: provisioningState is {provisioning_state or 'unknown'} since planning; not upgraded"
-        )
+def decide_start(fresh: ClusterSnapshot, *, target: str, selection: Selection, now: datetime) -> StartDecision:
+    """What to do with a cluster right before its PUT, judged on a fresh GET.
+
+    Every reason the cluster was eligible when the run planned is checked again (the cluster may
+    have waited for a free slot under MAX_PARALLEL_UPGRADES meanwhile), with the same function
+    planning used. A running upgrade to exactly the target is joined, never sent again.
+    """
+
+    def changed(why: str) -> StartDecision:
+        return StartDecision("skipped", f"changed since planning: {why}; not upgraded")
+
+    veto = clusters.owner_veto(fresh, selection, now)
+    if veto is not None:
+        return changed(veto)
+    if fresh.provisioning_state.lower() not in TERMINAL_STATES and fresh.requested_version == target:
+        return StartDecision("resume", JOINED.format(target=target))
+    veto = clusters.state_veto(fresh)
+    if veto is not None:
+        return changed(veto)
     try:
-        if versions.parse(current_version) > versions.parse(target):
-            return StartDecision("changed", f"ClusterChanged: now runs {current_version}, above the target {target}")
+        wanted = versions.parse(target)
+        control_plane = versions.parse(fresh.control_plane_version)
+        pools = {p.name: versions.parse(p.current_version) for p in fresh.node_pools}
     except ValueError:
-        return StartDecision("changed", f"ClusterChanged: runs unreadable version {current_version!r}")
-    return StartDecision("put")
+        return StartDecision(
+            "failed",
+            f"InvalidClusterVersion: the cluster reports versions {fresh.control_plane_version!r}, "
+            f"{[p.current_version for p in fresh.node_pools]!r}; not upgraded",
+        )
+    if control_plane > wanted:
+        return changed(f"the control plane now runs {control_plane}, above the target {wanted}")
+    moving = tuple(sorted(name for name, version in pools.items() if version != wanted))
+    if control_plane == wanted and not moving:
+        return StartDecision("already-current")
+    for name, version in sorted(pools.items()):
+        if version > wanted:
+            return changed(f"node pool {name} runs {version}, above the target {wanted}")
+        if not versions.is_one_hop(version, wanted):
+            return changed(f"node pool {name} runs {version}, more than one minor below the target {wanted}")
+    if not versions.is_one_hop(control_plane, wanted):
+        return changed(f"the control plane runs {control_plane}, more than one minor below the target {wanted}")
+    return StartDecision("put", pools=moving)
 
 
 @dataclass(frozen=True)
@@ -63,15 +93,24 @@ def progress_from_operation(status: str, code: str | None, message: str | None) 
     return Progress("inProgress")
 
 
-def progress_from_cluster(provisioning_state: str, current_version: str, target: str) -> Progress:
-    """Fallback when no operation URL is known (a resumed upgrade): judge by the cluster itself."""
-    lowered = provisioning_state.lower()
+def progress_from_cluster(cluster: ClusterSnapshot, target: str) -> Progress:
+    """Fallback when no operation URL is known (a joined upgrade): judge by the cluster itself.
+
+    Succeeded means the control plane and every node pool run the target: an operation can end
+    Succeeded while a pool stays behind.
+    """
+    lowered = cluster.provisioning_state.lower()
     if lowered == "succeeded":
-        if current_version == target:
-            return Progress("succeeded")
-        return Progress("failed", f"UpgradeNotApplied: provisioningState Succeeded but runs {current_version}, not {target}")
+        behind = [p for p in cluster.node_pools if p.current_version != target]
+        if cluster.control_plane_version != target:
+            runs = cluster.control_plane_version
+            return Progress("failed", f"UpgradeNotApplied: provisioningState Succeeded but runs {runs}, not {target}")
+        if behind:
+            names = ", ".join(f"{p.name} at {p.current_version}" for p in behind)
+            return Progress("failed", f"UpgradeNotApplied: provisioningState Succeeded but node pools {names}, not {target}")
+        return Progress("succeeded")
     if lowered in ("failed", "canceled", "cancelled"):
-        return Progress("failed", f"UpgradeFailed: provisioningState {provisioning_state} while upgrading to {target}")
+        return Progress("failed", f"UpgradeFailed: provisioningState {cluster.provisioning_state} while upgrading to {target}")
     return Progress("inProgress")
 
 

@@ -197,11 +197,15 @@ def test_a_cluster_stopped_between_plan_and_put_is_not_touched(conductor: Conduc
     )
     result = conductor.run(MON)
 
+    # It stopped being eligible: skipped with what changed; it neither fails nor blocks the run,
+    # and it is not in the record.
     clusters = by_name(result)
-    assert clusters["aks-sandbox-weu-1"]["result"] == "failed"
-    assert clusters["aks-sandbox-weu-1"]["reason"].startswith("ClusterChanged: powerState is Stopped")
+    assert result["status"] == "succeeded"
+    assert clusters["aks-sandbox-weu-1"]["result"] == "skipped"
+    assert clusters["aks-sandbox-weu-1"]["reason"].startswith("changed since planning: not running (powerState Stopped)")
     assert accepted_puts(conductor) == Counter({"aks-sandbox-weu-2": 1})
-    assert conductor.record("sandbox") is None
+    record = conductor.record("sandbox")
+    assert record is not None and [c.rsplit("/", 1)[-1] for c in record.clusters] == ["aks-sandbox-weu-2"]
 
 
 def test_an_etag_change_between_get_and_put_means_get_and_decide_again(conductor: Conductor) -> None:

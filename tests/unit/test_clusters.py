@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import UTC, datetime
 
 import pytest
 
 from shared.domain import clusters
 from shared.domain.clusters import ClusterSnapshot
+
+DEV = clusters.Selection("dev", "tag", "aks-upgrade")
+NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 
 
 def cluster(
@@ -24,7 +28,7 @@ def cluster(
         subscription_name=subscription_name,
         resource_group="rg",
         location="westeurope",
-        current_version="1.30.5",
+        control_plane_version="1.30.5",
         provisioning_state=state,
         power_state=power,
         tags=tuple((tags or {}).items()),
@@ -86,7 +90,7 @@ def test_tag_lookup_is_case_insensitive_and_none_when_absent() -> None:
         ({"AKS-Upgrade": "SKIP"}, "Running", "Succeeded", "opted out"),
         ({"aks-upgrade": " Skip "}, "Running", "Succeeded", "opted out"),
         ({}, "Stopped", "Succeeded", "not running (powerState Stopped)"),
-        ({}, "", "Succeeded", "not running (powerState unknown)"),
+        ({}, "", "Succeeded", "not running (powerState not reported)"),
         ({}, "running", "succeeded", None),
         ({}, "Running", "Failed", "provisioningState is Failed, not Succeeded"),
         ({}, "Running", "Upgrading", "provisioningState is Upgrading, not Succeeded"),
@@ -94,7 +98,7 @@ def test_tag_lookup_is_case_insensitive_and_none_when_absent() -> None:
     ],
 )
 def test_ineligible_clusters_are_named_with_a_reason(tags: dict[str, str], power: str, state: str, reason_contains: str | None) -> None:
-    why = clusters.ineligibility(cluster(tags=tags, power=power, state=state), "aks-upgrade")
+    why = clusters.ineligibility(cluster(tags={"environment": "dev", **tags}, power=power, state=state), DEV, NOW)
     if reason_contains is None:
         assert why is None
     else:
@@ -102,9 +106,24 @@ def test_ineligible_clusters_are_named_with_a_reason(tags: dict[str, str], power
 
 
 def test_the_opt_out_tag_name_is_configurable() -> None:
-    c = cluster(tags={"aks-upgrade": "skip", "Do-Not-Touch": "skip"})
-    assert clusters.ineligibility(c, "do-not-touch") is not None
-    assert clusters.ineligibility(replace(c, tags=(("aks-upgrade", "skip"),)), "do-not-touch") is None
+    custom = clusters.Selection("dev", "tag", "do-not-touch")
+    c = cluster(tags={"environment": "dev", "aks-upgrade": "skip", "Do-Not-Touch": "skip"})
+    assert clusters.ineligibility(c, custom, NOW) is not None
+    assert clusters.ineligibility(replace(c, tags=(("environment", "dev"), ("aks-upgrade", "skip"))), custom, NOW) is None
+
+
+def test_a_cluster_of_another_environment_is_never_eligible() -> None:
+    why = clusters.ineligibility(cluster(tags={"environment": "prod"}), DEV, NOW)
+    assert why == "not selected for dev: tag environment=prod"
+
+
+def test_a_cluster_runs_the_lowest_version_of_its_control_plane_and_pools() -> None:
+    c = replace(cluster(), node_pools=(clusters.NodePool("system", "1.30.5"), clusters.NodePool("user", "1.29.9")))
+    assert c.runs == "1.29.9"
+    assert [p.name for p in c.lagging_pools()] == ["user"]
+    assert replace(c, node_pools=()).runs == "1.30.5"
+    # 1.30.10 is above 1.30.9 numerically, not as text
+    assert replace(c, control_plane_version="1.30.10", node_pools=(clusters.NodePool("a", "1.30.9"),)).runs == "1.30.9"
 
 
 @pytest.mark.parametrize(

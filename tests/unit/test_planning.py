@@ -2,20 +2,27 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from shared.domain import planning, versions
-from shared.domain.clusters import AvailableVersion, ClusterSnapshot
+from shared.domain.clusters import AvailableVersion, ClusterSnapshot, NodePool, Selection
 from shared.domain.planning import ClusterPlan, EnvironmentPlan
 from shared.domain.records import ValidatedRecord
 
 CLOCK = datetime(2026, 3, 3, 9, 0, tzinfo=UTC)
+SANDBOX = Selection("sandbox", "tag", "aks-upgrade")
 
 
 def snapshot(
-    name: str, current: str, *, power: str = "Running", state: str = "Succeeded", tags: tuple[tuple[str, str], ...] = ()
+    name: str,
+    current: str,
+    *,
+    power: str = "Running",
+    state: str = "Succeeded",
+    tags: tuple[tuple[str, str], ...] = (("environment", "sandbox"),),
 ) -> ClusterSnapshot:
     return ClusterSnapshot(
         id=f"/subscriptions/s/resourceGroups/rg/providers/Microsoft.ContainerService/managedClusters/{name}",
@@ -24,7 +31,7 @@ def snapshot(
         subscription_name="sub",
         resource_group="rg",
         location="westeurope",
-        current_version=current,
+        control_plane_version=current,
         provisioning_state=state,
         power_state=power,
         tags=tags,
@@ -74,15 +81,61 @@ def test_a_cluster_running_an_unreadable_version_fails_with_a_coded_reason() -> 
 @pytest.mark.parametrize(
     ("cluster", "reason_start"),
     [
-        (snapshot("a", "1.30.5", tags=(("aks-upgrade", "Skip"),)), "opted out"),
+        (snapshot("a", "1.30.5", tags=(("environment", "sandbox"), ("aks-upgrade", "Skip"))), "opted out"),
         (snapshot("a", "1.30.5", power="Stopped"), "not running"),
         (snapshot("a", "1.30.5", state="Failed"), "provisioningState is Failed"),
     ],
 )
-def test_classify_gives_the_skip_reason_before_planning(cluster: ClusterSnapshot, reason_start: str) -> None:
-    why = planning.classify(cluster, "aks-upgrade")
-    assert why is not None and why.startswith(reason_start)
-    assert planning.skipped(cluster, why).eligible is False
+def test_an_ineligible_cluster_is_planned_skipped_with_its_reason(cluster: ClusterSnapshot, reason_start: str) -> None:
+    plan = planning.plan_cluster(cluster, offers("1.31.2"), selection=SANDBOX, now=CLOCK, role="lead")
+    assert plan.action == "skipped" and plan.eligible is False
+    assert plan.reason is not None and plan.reason.startswith(reason_start)
+
+
+@pytest.mark.parametrize(
+    ("cluster", "reads"),
+    [
+        (snapshot("a", "1.30.5"), True),
+        (snapshot("a", "1.30.5", tags=(("environment", "sandbox"), ("aks-upgrade", "skip"))), False),
+        (snapshot("a", "1.30.5", power="Stopped"), False),
+        (snapshot("a", "1.30.5", state="Failed"), False),
+    ],
+)
+def test_a_cluster_that_is_skipped_whatever_its_profile_says_costs_no_profile_read(cluster: ClusterSnapshot, reads: bool) -> None:
+    assert planning.reads_upgrade_profile(cluster, selection=SANDBOX, now=CLOCK, role="lead", ceiling=None) is reads
+
+
+# -- node pools and previews ------------------------------------------------------------------------
+def with_pools(cluster: ClusterSnapshot, *pools: tuple[str, str]) -> ClusterSnapshot:
+    return replace(cluster, node_pools=tuple(NodePool(name, version) for name, version in pools))
+
+
+def test_a_pool_one_minor_behind_caps_the_lead_at_one_minor_above_it() -> None:
+    # control plane 1.30.5, pool 1.29.9: 1.31.2 would move the pool two minors in one PUT
+    cluster = with_pools(snapshot("a", "1.30.5"), ("system", "1.30.5"), ("user", "1.29.9"))
+    plan = planning.decide_cluster(cluster, offers("1.30.9", "1.31.2"), role="lead")
+    assert (plan.action, plan.from_version, plan.to_version) == ("upgrade", "1.29.9", "1.30.9")
+
+
+def test_a_control_plane_at_the_target_with_a_lagging_pool_is_upgraded_not_already_current() -> None:
+    cluster = with_pools(snapshot("a", "1.31.2"), ("system", "1.31.2"), ("user", "1.30.5"))
+    plan = planning.decide_cluster(cluster, offers(), role="follower", ceiling=versions.parse("1.31.2"))
+    assert (plan.action, plan.from_version, plan.to_version) == ("upgrade", "1.30.5", "1.31.2")
+    assert plan.reason is not None and "brought up" in plan.reason
+
+
+def test_a_pool_two_minors_behind_its_control_plane_is_left_alone_with_the_reason() -> None:
+    cluster = with_pools(snapshot("a", "1.31.2"), ("system", "1.31.2"), ("user", "1.29.9"))
+    plan = planning.decide_cluster(cluster, offers("1.31.4"), role="lead")
+    assert plan.action == "skipped" and plan.to_version is None
+    assert plan.reason is not None and "1.29.9" in plan.reason and "nodepool upgrade" in plan.reason
+
+
+def test_a_lead_cluster_on_a_preview_is_skipped_and_never_counts_for_the_record() -> None:
+    region = [AvailableVersion(versions.parse("1.31.2"), False), AvailableVersion(versions.parse("1.32.0"), True)]
+    plan = planning.decide_cluster(snapshot("a", "1.32.0"), offers(), role="lead", region_versions=region)
+    assert plan.action == "skipped" and plan.eligible is False
+    assert plan.reason == "runs preview 1.32.0: a preview is never upgraded from or recorded"
 
 
 @pytest.mark.parametrize(("action", "eligible"), [("upgrade", True), ("already-current", True), ("failed", True), ("skipped", False)])

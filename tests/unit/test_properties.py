@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from dataclasses import replace
+from datetime import UTC, date, datetime, timedelta
 
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from shared.domain import clusters, freeze, planning, results, rollout, targets, versions
+from shared.domain import clusters, freeze, planning, results, rollout, targets, upgrades, versions
 from shared.domain.clusters import AvailableVersion, ClusterSnapshot
 from shared.domain.planning import ClusterPlan, EnvironmentPlan
 from shared.domain.results import ClusterOutcome
@@ -191,7 +192,7 @@ cluster_st = st.builds(
     subscription_name=st.sampled_from(["Contoso Dev", "Contoso Prod", "contoso-test", "Sandbox", "Shared"]),
     resource_group=st.just("rg"),
     location=st.just("westeurope"),
-    current_version=version_st.map(str),
+    control_plane_version=version_st.map(str),
     provisioning_state=st.sampled_from(["Succeeded", "succeeded", "Failed", "Upgrading", "Canceled", ""]),
     power_state=st.sampled_from(["Running", "running", "Stopped", "Deallocated", ""]),
     tags=tags_st,
@@ -218,13 +219,66 @@ def test_no_cluster_is_selected_for_two_environments_by_tag(fleet: list[ClusterS
         assert sum(clusters.selected_for(c, e, "tag") for e in ENVIRONMENTS) <= 1
 
 
+DEV = clusters.Selection("dev", "tag", "aks-upgrade")
+CLOCK = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+
+
 @PROPERTY
 @given(cluster_st)
-def test_only_running_succeeded_clusters_without_the_opt_out_are_eligible(c: ClusterSnapshot) -> None:
+def test_only_selected_running_succeeded_clusters_without_the_opt_out_are_eligible(c: ClusterSnapshot) -> None:
     opted_out = (c.tag("aks-upgrade") or "").strip().lower() == "skip"
     healthy = c.power_state.lower() == "running" and c.provisioning_state.lower() == "succeeded"
-    why = clusters.ineligibility(c, "aks-upgrade")
-    assert (why is None) == (healthy and not opted_out)
+    why = clusters.ineligibility(c, DEV, CLOCK)
+    assert (why is None) == (environment_tag(c) == "dev" and healthy and not opted_out)
+
+
+# -- node pools: no PUT moves anything more than one minor ------------------------------------------
+@st.composite
+def cluster_with_pools(draw: st.DrawFn) -> ClusterSnapshot:
+    """A selected, healthy cluster whose pools run its control plane's version or up to two minors less."""
+    control_plane = draw(version_st)
+    pools = draw(
+        st.lists(
+            st.builds(
+                KubernetesVersion,
+                st.just(1),
+                st.integers(max(control_plane.minor - 2, 0), control_plane.minor),
+                st.integers(0, 15),
+            ).filter(lambda v: v <= control_plane),
+            min_size=1,
+            max_size=4,
+        )
+    )
+    base = draw(cluster_st)
+    return replace(
+        base,
+        control_plane_version=str(control_plane),
+        provisioning_state="Succeeded",
+        power_state="Running",
+        tags=(("environment", "dev"),),
+        node_pools=tuple(clusters.NodePool(f"pool{i}", str(v)) for i, v in enumerate(pools)),
+    )
+
+
+@PROPERTY
+@given(cluster_with_pools(), catalogue_st, st.one_of(st.none(), version_st), st.sampled_from(["latest", "patch"]))
+def test_no_planned_upgrade_moves_the_control_plane_or_any_pool_more_than_one_minor(
+    cluster: ClusterSnapshot, available: list[AvailableVersion], ceiling: KubernetesVersion | None, policy: str
+) -> None:
+    role = "lead" if ceiling is None else "follower"
+    plan = planning.plan_cluster(cluster, available, selection=DEV, now=CLOCK, role=role, policy=policy, ceiling=ceiling)
+    assert plan.from_version == cluster.runs  # the cluster runs its lowest version
+    if plan.action != "upgrade":
+        return
+    target = versions.parse(plan.to_version or "")
+    control_plane = versions.parse(cluster.control_plane_version)
+    assert target >= control_plane  # never a downgrade
+    for part in [control_plane, *(versions.parse(p.current_version) for p in cluster.node_pools)]:
+        assert one_hop(part, target), (part, target)
+    # ... and the PUT decided on the same cluster right before it moves exactly the pools below the target
+    decision = upgrades.decide_start(cluster, target=str(target), selection=DEV, now=CLOCK)
+    assert decision.kind == "put"
+    assert set(decision.pools) == {p.name for p in cluster.node_pools if versions.parse(p.current_version) != target}
 
 
 # -- a follower's whole run over a random fleet ---------------------------------------------------
@@ -236,8 +290,7 @@ def test_a_follower_run_records_at_most_its_ceiling_and_only_eligible_clusters_t
     # GIVEN a random fleet planned as the follower activity plans it
     plans = []
     for c, available in fleet:
-        why = planning.classify(c, "aks-upgrade")
-        plans.append(planning.skipped(c, why) if why else planning.decide_cluster(c, available, role="follower", ceiling=ceiling))
+        plans.append(planning.plan_cluster(c, available, selection=DEV, now=CLOCK, role="follower", ceiling=ceiling))
     env = EnvironmentPlan("dev", "follower", "ready", None, str(ceiling), planning.sorted_plans(plans))
     # WHEN each upgrade succeeds or fails at random
     outcomes = []

@@ -2,56 +2,125 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 
 from shared.domain import upgrades
+from shared.domain.clusters import ClusterSnapshot, ForceUpgradeOverride, NodePool, Selection
 
 TARGET = "1.31.2"
 
 
+SELECTION = Selection("dev", "tag", "aks-upgrade")
+NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+
+
+def fresh(
+    *,
+    state: str = "Succeeded",
+    power: str = "Running",
+    current: str = "1.30.5",
+    requested: str | None = None,
+    pools: tuple[tuple[str, str], ...] | None = None,
+    tags: dict[str, str] | None = None,
+    override: ForceUpgradeOverride | None = None,
+) -> ClusterSnapshot:
+    """A fresh GET: by default a Running, Succeeded dev cluster with one pool at the control plane's version."""
+    return ClusterSnapshot(
+        id="/subscriptions/s/resourceGroups/rg/providers/Microsoft.ContainerService/managedClusters/aks-dev-1",
+        name="aks-dev-1",
+        subscription_id="s",
+        subscription_name="Contoso",
+        resource_group="rg",
+        location="westeurope",
+        control_plane_version=current,
+        provisioning_state=state,
+        power_state=power,
+        tags=tuple((tags if tags is not None else {"environment": "dev"}).items()),
+        requested_version=requested if requested is not None else current,
+        node_pools=tuple(NodePool(name, version) for name, version in (pools if pools is not None else (("system", current),))),
+        override=override,
+    )
+
+
+def decide(cluster: ClusterSnapshot, target: str = TARGET) -> upgrades.StartDecision:
+    return upgrades.decide_start(cluster, target=target, selection=SELECTION, now=NOW)
+
+
 @pytest.mark.parametrize(
-    ("state", "power", "current", "requested", "kind", "reason_contains"),
+    ("cluster", "kind", "reason_contains"),
     [
-        # an upgrade to the target is already running (a replay, a re-run, a crash after the PUT)
-        ("Upgrading", "Running", "1.30.5", TARGET, "resume", "already running"),
-        ("Updating", "Running", "1.30.5", TARGET, "resume", "provisioningState Updating"),
-        # already there
-        ("Succeeded", "Running", TARGET, TARGET, "already-current", None),
-        ("succeeded", "running", TARGET, TARGET, "already-current", None),
+        # an upgrade to the target is already running (a replay, a re-run, a crash after the PUT): join it
+        (fresh(state="Upgrading", requested=TARGET), "resume", "joined an upgrade already in progress to 1.31.2"),
+        (fresh(state="Updating", requested=TARGET), "resume", "this run sent no PUT"),
+        # already there, control plane and every pool
+        (fresh(current=TARGET), "already-current", None),
+        (fresh(state="succeeded", power="running", current=TARGET), "already-current", None),
         # already there, even though kubernetesVersion holds the minor alias: no PUT
-        ("Succeeded", "Running", TARGET, "1.31", "already-current", None),
-        # the cluster changed since planning
-        ("Succeeded", "Stopped", "1.30.5", "1.30.5", "changed", "ClusterChanged: powerState is Stopped"),
-        ("Succeeded", "", "1.30.5", "1.30.5", "changed", "ClusterChanged: powerState is unknown"),
-        ("Failed", "Running", "1.30.5", "1.30.5", "changed", "ClusterChanged: provisioningState is Failed"),
-        ("Upgrading", "Running", "1.30.5", "1.31.4", "changed", "ClusterChanged: provisioningState is Upgrading"),
-        ("Succeeded", "Running", "1.31.4", "1.31.4", "changed", "ClusterChanged: now runs 1.31.4, above the target 1.31.2"),
-        ("Succeeded", "Running", "1.32.0", "1.32.0", "changed", "above the target"),
-        ("Succeeded", "Running", "garbage", "garbage", "changed", "ClusterChanged: runs unreadable version"),
-        # as planned: send the upgrade
-        ("Succeeded", "Running", "1.30.5", "1.30.5", "put", None),
-        ("Succeeded", "Running", "1.31.1", "1.31.1", "put", None),
-        ("Succeeded", "Running", "1.31.10", "1.31.10", "changed", "above the target"),  # 1.31.10 > 1.31.2
+        (fresh(current=TARGET, requested="1.31"), "already-current", None),
+        # no longer eligible since planning: skipped, with what changed
+        (fresh(power="Stopped"), "skipped", "changed since planning: not running (powerState Stopped)"),
+        (fresh(power=""), "skipped", "powerState not reported"),
+        (fresh(state="Failed"), "skipped", "provisioningState is Failed"),
+        (fresh(state="Upgrading", requested="1.31.4"), "skipped", "provisioningState is Upgrading"),
+        (fresh(tags={"environment": "dev", "aks-upgrade": "skip"}), "skipped", "changed since planning: opted out (tag aks-upgrade=skip)"),
+        (fresh(tags={"environment": "prod"}), "skipped", "changed since planning: not selected for dev: tag environment=prod"),
+        (fresh(tags={}), "skipped", "not selected for dev"),
+        # an opt-out wins over joining a running upgrade
+        (fresh(state="Upgrading", requested=TARGET, tags={"environment": "dev", "aks-upgrade": "skip"}), "skipped", "opted out"),
+        # above the target now
+        (fresh(current="1.31.4"), "skipped", "the control plane now runs 1.31.4, above the target 1.31.2"),
+        (fresh(current="1.31.10"), "skipped", "above the target"),  # 1.31.10 > 1.31.2
+        (fresh(current="garbage"), "failed", "InvalidClusterVersion"),
+        # a pool that would have to move more than one minor
+        (fresh(current="1.30.5", pools=(("system", "1.30.5"), ("user", "1.29.9"))), "skipped", "node pool user runs 1.29.9"),
+        # as planned: send the upgrade, every pool below the target moves with the control plane
+        (fresh(current="1.30.5"), "put", None),
+        (fresh(current="1.31.1"), "put", None),
     ],
 )
-def test_decide_start(state: str, power: str, current: str, requested: str, kind: str, reason_contains: str | None) -> None:
-    decision = upgrades.decide_start(
-        provisioning_state=state, power_state=power, current_version=current, requested_version=requested, target=TARGET
-    )
-    assert decision.kind == kind
+def test_decide_start(cluster: ClusterSnapshot, kind: str, reason_contains: str | None) -> None:
+    decision = decide(cluster)
+    assert decision.kind == kind, decision
     if reason_contains is None:
-        assert decision.reason is None or kind == "resume"
+        assert decision.reason is None
     else:
         assert decision.reason is not None and reason_contains in decision.reason
 
 
-def test_every_changed_reason_starts_with_the_cluster_changed_code() -> None:
-    for state, power, current in [("Succeeded", "Stopped", "1.30.5"), ("Failed", "Running", "1.30.5"), ("Succeeded", "Running", "1.32.0")]:
-        decision = upgrades.decide_start(
-            provisioning_state=state, power_state=power, current_version=current, requested_version=current, target=TARGET
-        )
-        assert decision.kind == "changed" and decision.reason is not None
-        assert decision.reason.startswith("ClusterChanged: ")
+def test_every_pool_below_the_target_moves_and_a_pool_at_the_target_stays() -> None:
+    decision = decide(fresh(current="1.31.1", pools=(("system", "1.31.1"), ("user", "1.30.9"), ("spot", TARGET))))
+    assert decision == upgrades.StartDecision("put", pools=("system", "user"))
+
+
+def test_a_control_plane_at_the_target_with_a_lagging_pool_gets_the_put_that_brings_the_pool_up() -> None:
+    decision = decide(fresh(current=TARGET, pools=(("system", TARGET), ("user", "1.30.5"))))
+    assert decision == upgrades.StartDecision("put", pools=("user",))
+
+
+@pytest.mark.parametrize(
+    ("override", "skipped"),
+    [
+        (ForceUpgradeOverride(True, "2026-12-03T00:00:00Z"), True),  # ends after the run's clock
+        (ForceUpgradeOverride(True, None), True),  # no end: effective, the stricter reading
+        (ForceUpgradeOverride(True, "soon"), True),  # an end we cannot read: effective
+        (ForceUpgradeOverride(True, "2026-11-30T00:00:00Z"), False),  # ended before the run
+        (ForceUpgradeOverride(False, "2026-12-03T00:00:00Z"), False),  # not forcing
+    ],
+)
+def test_a_force_upgrade_override_in_effect_is_never_upgraded_through(override: ForceUpgradeOverride, skipped: bool) -> None:
+    decision = decide(fresh(override=override))
+    if skipped:
+        assert decision.kind == "skipped" and decision.reason is not None
+        assert "forceUpgrade" in decision.reason
+    else:
+        assert decision.kind == "put"
+
+
+def test_the_override_reason_names_its_end() -> None:
+    decision = decide(fresh(override=ForceUpgradeOverride(True, "2026-12-03T06:30:00+01:00")))
+    assert decision.reason is not None and "until 2026-12-03T05:30:00+00:00" in decision.reason
 
 
 @pytest.mark.parametrize(
@@ -86,19 +155,21 @@ def test_progress_from_operation_keeps_arms_code_and_message(
 
 
 @pytest.mark.parametrize(
-    ("state", "current", "progress", "reason_start"),
+    ("cluster", "progress", "reason_start"),
     [
-        ("Succeeded", TARGET, "succeeded", None),
-        ("Succeeded", "1.30.5", "failed", "UpgradeNotApplied:"),
-        ("Failed", "1.30.5", "failed", "UpgradeFailed:"),
-        ("Canceled", "1.30.5", "failed", "UpgradeFailed:"),
-        ("Upgrading", "1.30.5", "inProgress", None),
+        (fresh(current=TARGET), "succeeded", None),
+        (fresh(current="1.30.5"), "failed", "UpgradeNotApplied:"),
+        # the operation may end Succeeded while a pool stays behind: not succeeded
+        (fresh(current=TARGET, pools=(("system", TARGET), ("user", "1.30.5"))), "failed", "UpgradeNotApplied:"),
+        (fresh(state="Failed"), "failed", "UpgradeFailed:"),
+        (fresh(state="Canceled"), "failed", "UpgradeFailed:"),
+        (fresh(state="Upgrading"), "inProgress", None),
     ],
 )
-def test_progress_from_cluster_judges_a_resumed_upgrade_by_the_cluster(
-    state: str, current: str, progress: str, reason_start: str | None
+def test_progress_from_cluster_judges_a_joined_upgrade_by_the_cluster_and_its_pools(
+    cluster: ClusterSnapshot, progress: str, reason_start: str | None
 ) -> None:
-    found = upgrades.progress_from_cluster(state, current, TARGET)
+    found = upgrades.progress_from_cluster(cluster, TARGET)
     assert found.state == progress
     if reason_start is None:
         assert found.reason is None
