@@ -41,8 +41,10 @@ Kinds (``kind``) and their effect when the rule fires:
   cluster named by ``cluster``), apply ``changes`` to that cluster as if
   someone else had acted between the caller's GET and its PUT, and bump its
   etag. ``changes`` keys: ``provisioningState``, ``powerState``,
-  ``kubernetesVersion``, ``currentKubernetesVersion``, ``tags``; an empty
-  ``changes`` only bumps the etag.
+  ``kubernetesVersion``, ``currentKubernetesVersion``, ``agentPools``
+  (``{pool: version}``), ``upgradeSettings``, ``tags``; an empty ``changes``
+  only bumps the etag. ``target`` names another cluster to change instead of
+  the one the request names.
 """
 
 from __future__ import annotations
@@ -79,6 +81,9 @@ class FaultRule:
     latency_ms: float = 0.0
     outcome: str = "Failed"
     changes: Mapping[str, Any] = field(default_factory=dict)
+    #: ``state`` only: the cluster the changes apply to, when it is not the one the request names
+    #: (e.g. re-tag a queued cluster when another cluster's PUT is answered).
+    target: str | None = None
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:

@@ -23,6 +23,7 @@ Fleet file format (JSON; ``load_fleet(path)``, ``fleet_from_dict(d)``,
             {"name": "nodepool1", "count": 3, "vmSize": "Standard_D4s_v5",
              "mode": "System", "orchestratorVersion": "1.30.5"}  # orchestratorVersion defaults to the cluster's
           ],
+          "upgradeSettings": {"overrideSettings": {"forceUpgrade": true, "until": "2026-12-03T00:00:00Z"}},  # optional
           "operation": {                                        # optional per-cluster override
             "polls": 3, "seconds": 0,
             "outcome": {"status": "Failed", "code": "UpgradeFailed",
@@ -117,6 +118,8 @@ class Cluster:
     provisioning_state: str = "Succeeded"
     agent_pools: tuple[AgentPool, ...] = (AgentPool(),)
     operation: OperationBehaviour | None = None
+    #: properties.upgradeSettings as ARM returns it, e.g. {"overrideSettings": {"forceUpgrade": true, "until": "..."}}.
+    upgrade_settings: Mapping[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -212,6 +215,7 @@ def fleet_from_dict(d: Mapping[str, Any]) -> Fleet:
                 provisioning_state=c.get("provisioningState", "Succeeded"),
                 agent_pools=pools,
                 operation=_operation_from(c.get("operation")),
+                upgrade_settings=c.get("upgradeSettings"),
             )
         )
     return Fleet(
@@ -290,6 +294,8 @@ def fleet_to_dict(fleet: Fleet) -> dict[str, Any]:
         }
         if c.operation is not None:
             cd["operation"] = _operation_to(c.operation)
+        if c.upgrade_settings is not None:
+            cd["upgradeSettings"] = dict(c.upgrade_settings)
         clusters.append(cd)
     return {
         "tenantId": fleet.tenant_id,

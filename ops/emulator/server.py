@@ -208,7 +208,8 @@ class ArmEmulator:
 
     def set_cluster_state(self, name: str, **changes: Any) -> dict[str, Any]:
         """Change a cluster as someone else would (provisioningState, powerState, kubernetesVersion,
-        currentKubernetesVersion, tags, etag); bumps the etag. Returns the new resource."""
+        currentKubernetesVersion, agentPools={pool: version}, upgradeSettings, tags, etag); bumps the
+        etag. Returns the new resource."""
         with self._lock:
             cs = self._world.find_cluster(name)
             self._world.change_cluster(cs, changes)
@@ -360,6 +361,12 @@ class ArmEmulator:
     # --- faults around a request ------------------------------------------------------
 
     def _state_fault_target(self, rule: faults_mod.FaultRule, path: str) -> state_mod.ClusterState | None:
+        if rule.target is not None:
+            with self._lock:
+                try:
+                    return self._world.find_cluster(rule.target)
+                except KeyError:
+                    return None
         m = re.search(
             r"/subscriptions/([^/]+)/resourcegroups/([^/]+)/providers/microsoft\.containerservice/"
             r"managedclusters/([^/]+)",

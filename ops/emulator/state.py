@@ -21,6 +21,15 @@ CONTAINER_SERVICE = "Microsoft.ContainerService"
 CLUSTER_TYPE = "Microsoft.ContainerService/ManagedClusters"
 TERMINAL_STATES = ("succeeded", "failed", "canceled")
 NODE_IMAGE = "AKSUbuntu-2204gen2containerd-202409.23.0"
+#: The node image an upgrade brings when the PUT does not ask for one (newer than NODE_IMAGE).
+NODE_IMAGE_LATEST = "AKSUbuntu-2204gen2containerd-202411.12.0"
+#: The managed-cluster API's answer when a PUT moves a pool to anything but "unchanged" or the
+#: control plane's version (AKS's own wording).
+NOT_ALL_POOLS_MESSAGE = (
+    "Using managed cluster api, all Agent pools' OrchestratorVersion must be all specified or all unspecified. "
+    "If all specified, they must be stay unchanged or the same with control plane. For agent pool specific change, "
+    "please use per agent pool operations: https://aka.ms/agent-pool-rest-api"
+)
 
 
 class ArmError(Exception):
@@ -39,6 +48,18 @@ _VERB = {"upgrading": "upgrade", "updating": "update", "creating": "create", "de
 
 def parse_version(v: str) -> tuple[int, ...]:
     return tuple(int(x) for x in v.strip().lstrip("v").split("."))
+
+
+def resolve(catalogue: tuple[fleet_mod.CatalogueVersion, ...], text: str) -> str:
+    """A full patch version for ``text``: itself, or for a minor alias ("1.31") the newest GA patch
+    of that minor the location offers (as AKS resolves an alias). Unknown aliases stay as given."""
+    parts = text.strip().lstrip("v").split(".")
+    if len(parts) != 2:
+        return text
+    patches = [v for v in catalogue if not v.is_preview and v.version.split(".")[:2] == parts]
+    if not patches:
+        return text
+    return max(patches, key=lambda v: parse_version(v.version)).version
 
 
 def one_hop(catalogue: tuple[fleet_mod.CatalogueVersion, ...], current: str) -> list[fleet_mod.CatalogueVersion]:
@@ -108,6 +129,7 @@ def build_cluster_doc(c: fleet_mod.Cluster, tenant: str) -> dict[str, Any]:
                 "osSKU": "Ubuntu",
                 "nodeImageVersion": NODE_IMAGE,
                 "upgradeSettings": {"maxSurge": "10%"},
+                "eTag": new_etag(),
                 "enableFIPS": False,
                 "securityProfile": {"enableVTPM": False, "enableSecureBoot": False},
             }
@@ -203,6 +225,7 @@ def build_cluster_doc(c: fleet_mod.Cluster, tenant: str) -> dict[str, Any]:
             },
             "workloadAutoScalerProfile": {},
             "resourceUID": _uuid(rid, "uid").replace("-", "")[:24],
+            **({"upgradeSettings": copy.deepcopy(dict(c.upgrade_settings))} if c.upgrade_settings is not None else {}),
         },
     }
 
@@ -247,6 +270,10 @@ class ClusterState:
     behaviour: fleet_mod.OperationBehaviour | None
     operation: Operation | None = None
     pending_outcome: fleet_mod.OperationOutcome | None = None
+    #: pool name -> the nodeImageVersion the running operation's PUT asked for.
+    requested_images: dict[str, str] = field(default_factory=dict)
+    #: pool name -> currentOrchestratorVersion before the running operation (to tell who moved).
+    versions_before: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -358,20 +385,32 @@ class World:
         op.end_time = _now_iso()
         props = cs.doc.setdefault("properties", {})
         pools = props.get("agentPoolProfiles") or []
+        catalogue = self.catalogue(cs.doc.get("location", ""))
         if op.status == "Succeeded":
             props["provisioningState"] = "Succeeded"
             if props.get("kubernetesVersion"):
-                props["currentKubernetesVersion"] = props["kubernetesVersion"]
+                # Always a full patch version, also when the PUT asked for a minor alias.
+                props["currentKubernetesVersion"] = resolve(catalogue, str(props["kubernetesVersion"]))
             for p in pools:
                 p["provisioningState"] = "Succeeded"
                 if p.get("orchestratorVersion"):
-                    p["currentOrchestratorVersion"] = p["orchestratorVersion"]
+                    p["currentOrchestratorVersion"] = resolve(catalogue, str(p["orchestratorVersion"]))
+                name = str(p.get("name"))
+                if name in cs.requested_images:
+                    # A nodeImageVersion in the PUT is a request for exactly that image (a rollback
+                    # when it is older than what an upgrade would bring).
+                    p["nodeImageVersion"] = cs.requested_images[name]
+                elif p.get("currentOrchestratorVersion") != cs.versions_before.get(name):
+                    p["nodeImageVersion"] = NODE_IMAGE_LATEST
+                p["eTag"] = new_etag()
         else:
             props["provisioningState"] = op.status
             if outcome.current_kubernetes_version:
                 props["currentKubernetesVersion"] = outcome.current_kubernetes_version
             for p in pools:
                 p["provisioningState"] = op.status
+                p["eTag"] = new_etag()
+        cs.requested_images = {}
         cs.doc["eTag"] = new_etag()
 
     def operation(self, sub: str, location: str, op_id: str) -> Operation:
@@ -422,7 +461,7 @@ class World:
         allowed = {current, str(old_props.get("kubernetesVersion"))} | {v.version for v in hops}
         available = ",".join(sorted((v.version for v in hops), key=parse_version))
         try:
-            req_v = parse_version(requested)
+            req_v = parse_version(resolve(catalogue, requested))
         except ValueError:
             raise ArmError(400, "InvalidParameter", f"The value of parameter kubernetesVersion '{requested}' is invalid.") from None
         if req_v < parse_version(current):
@@ -432,7 +471,7 @@ class World:
                 f"Downgrading Kubernetes version {current} to {requested} is not allowed. Available upgrades: "
                 f"{available}. Please see https://aka.ms/aks-supported-k8s-ver for version details.",
             )
-        if requested not in allowed:
+        if requested not in allowed and resolve(catalogue, requested) not in allowed:
             raise ArmError(
                 400,
                 "OperationNotAllowed",
@@ -446,16 +485,7 @@ class World:
                 "OperationNotAllowed",
                 f"Upgrading managed cluster {name} is not allowed while it is stopped. Start the cluster first.",
             )
-        for pool in props.get("agentPoolProfiles") or []:
-            pv = pool.get("orchestratorVersion") if isinstance(pool, dict) else None
-            if pv and parse_version(str(pv)) > req_v:
-                raise ArmError(
-                    400,
-                    "NodePoolMcVersionIncompatible",
-                    f"Node pool version {pv} and control plane version {requested} are incompatible. Minor version "
-                    f"of node pool version {parse_version(str(pv))[1]} is bigger than control plane version "
-                    f"{req_v[1]}. For more information, please check https://aka.ms/aks/UpgradeVersionRules",
-                )
+        self._check_pools(old_props, props, requested, req_v, catalogue)
 
         doc = self._merge(old, body, requested)
         behaviour = self._behaviour(cs)
@@ -472,10 +502,68 @@ class World:
             start_time=_now_iso(),
             outcome=outcome,
         )
+        cs.requested_images = {
+            str(p.get("name")): str(p["nodeImageVersion"])
+            for p in props.get("agentPoolProfiles") or []
+            if isinstance(p, dict) and p.get("nodeImageVersion")
+        }
+        cs.versions_before = {
+            str(p.get("name")): str(p.get("currentOrchestratorVersion") or p.get("orchestratorVersion"))
+            for p in old_props.get("agentPoolProfiles") or []
+        }
         cs.doc = doc
         cs.operation = op
         self.operations[op.op_id] = op
         return cs, op
+
+    @staticmethod
+    def _check_pools(
+        old_props: dict[str, Any],
+        props: dict[str, Any],
+        requested: str,
+        req_v: tuple[int, ...],
+        catalogue: tuple[fleet_mod.CatalogueVersion, ...],
+    ) -> None:
+        """AKS's rules for node pools in a managed-cluster PUT, as strictly as AKS applies them.
+
+        Every pool's orchestratorVersion is given or none is; each given one is either unchanged or
+        the control plane's; a pool never moves down, more than one minor up, or above the control plane.
+        """
+        pools = [p for p in props.get("agentPoolProfiles") or [] if isinstance(p, dict)]
+        old_pools = {p.get("name"): p for p in old_props.get("agentPoolProfiles") or []}
+        specified = [p for p in pools if p.get("orchestratorVersion")]
+        if specified and len(specified) != len(pools):
+            raise ArmError(400, "NotAllAgentPoolOrchestratorVersionSpecifiedAndUnchanged", NOT_ALL_POOLS_MESSAGE)
+        control_plane = str(props.get("kubernetesVersion") or requested)
+        for pool in specified:
+            was = old_pools.get(pool.get("name"))
+            wanted = str(pool["orchestratorVersion"])
+            if was is not None and wanted not in (str(was.get("orchestratorVersion")), control_plane):
+                raise ArmError(400, "NotAllAgentPoolOrchestratorVersionSpecifiedAndUnchanged", NOT_ALL_POOLS_MESSAGE)
+            try:
+                new_v = parse_version(resolve(catalogue, wanted))
+            except ValueError:
+                raise ArmError(400, "InvalidParameter", f"The value of parameter orchestratorVersion '{wanted}' is invalid.") from None
+            if new_v > req_v:
+                raise ArmError(
+                    400,
+                    "NodePoolMcVersionIncompatible",
+                    f"Node pool version {wanted} and control plane version {requested} are incompatible. Minor version "
+                    f"of node pool version {new_v[1]} is bigger than control plane version "
+                    f"{req_v[1]}. For more information, please check https://aka.ms/aks/UpgradeVersionRules",
+                )
+            if was is None or wanted == str(was.get("orchestratorVersion")):
+                continue
+            current = str(was.get("currentOrchestratorVersion") or was.get("orchestratorVersion"))
+            cur_v = parse_version(current)
+            if new_v < cur_v or new_v[0] != cur_v[0] or new_v[1] - cur_v[1] > 1:
+                raise ArmError(
+                    400,
+                    "AgentPoolUpgradeVersionNotAllowed",
+                    f"Upgrade agent pool version from {current} to {wanted} is not allowed, you can only upgrade one minor "
+                    "version at a time. Please use [az aks get-upgrades] command to get the supported upgrade paths. "
+                    "For more information, please check https://aka.ms/version-skew-policy",
+                )
 
     @staticmethod
     def _merge(old: dict[str, Any], body: dict[str, Any], requested: str) -> dict[str, Any]:
@@ -502,9 +590,12 @@ class World:
             if not isinstance(pool, dict):
                 continue
             was = old_pools.get(pool.get("name"), {})
+            # Read-only until the operation ends: what the nodes run now (a requested image is
+            # kept on the cluster's state and applied when the operation succeeds).
             for key in ("currentOrchestratorVersion", "nodeImageVersion"):
                 if key in was:
                     pool[key] = was[key]
+            pool["eTag"] = new_etag()
             if "powerState" not in pool and "powerState" in was:
                 pool["powerState"] = copy.deepcopy(was["powerState"])
             pool.setdefault("orchestratorVersion", was.get("orchestratorVersion", requested))
@@ -532,18 +623,36 @@ class World:
                     p["powerState"] = {"code": code}
             elif key in ("kubernetesVersion", "currentKubernetesVersion"):
                 props[key] = value
+                full = resolve(self.catalogue(cs.doc.get("location", "")), str(value))
                 if key == "kubernetesVersion" and "currentKubernetesVersion" not in changes:
-                    props["currentKubernetesVersion"] = value
+                    props["currentKubernetesVersion"] = full
                 for p in props.get("agentPoolProfiles") or []:
-                    p["orchestratorVersion"] = p["currentOrchestratorVersion"] = value
+                    p["orchestratorVersion"] = value
+                    p["currentOrchestratorVersion"] = full
+            elif key == "agentPools":
+                # {"pool name": "version"}: that pool (orchestratorVersion and what it runs) only.
+                pools = {str(p.get("name")): p for p in props.get("agentPoolProfiles") or []}
+                for pool_name, version in dict(value).items():
+                    if pool_name not in pools:
+                        raise ValueError(f"no node pool {pool_name!r}; the cluster has {sorted(pools)}")
+                    pools[pool_name]["orchestratorVersion"] = version
+                    pools[pool_name]["currentOrchestratorVersion"] = resolve(self.catalogue(cs.doc.get("location", "")), str(version))
+            elif key == "upgradeSettings":
+                if value is None:
+                    props.pop("upgradeSettings", None)
+                else:
+                    props["upgradeSettings"] = copy.deepcopy(dict(value))
             elif key == "tags":
                 cs.doc["tags"] = dict(value)
             elif key in ("etag", "eTag"):
                 continue
             else:
                 raise ValueError(
-                    f"cannot change {key!r}; known: provisioningState, powerState, kubernetesVersion, currentKubernetesVersion, tags, etag"
+                    f"cannot change {key!r}; known: provisioningState, powerState, kubernetesVersion, currentKubernetesVersion, "
+                    "agentPools, upgradeSettings, tags, etag"
                 )
+        for p in props.get("agentPoolProfiles") or []:
+            p["eTag"] = new_etag()
         cs.doc["eTag"] = str(changes.get("etag") or changes.get("eTag") or new_etag())
 
 
@@ -614,7 +723,8 @@ def upgrade_profile(world: World, cs: ClusterState) -> dict[str, Any]:
 
     def upgrades(cur: str) -> list[dict[str, Any]]:
         hops = one_hop(catalogue, cur)
-        items = [{"kubernetesVersion": v.version, "isPreview": v.is_preview} for v in hops]
+        # As the real service does, isPreview appears only when true.
+        items = [{"kubernetesVersion": v.version, **({"isPreview": True} if v.is_preview else {})} for v in hops]
         return shuffled(world.rng, items, key=lambda i: parse_version(i["kubernetesVersion"]))
 
     pools = []
@@ -657,7 +767,7 @@ def kubernetes_versions(world: World, location: str) -> dict[str, Any]:
         entry: dict[str, Any] = {
             "version": f"{minor[0]}.{minor[1]}",
             "capabilities": {"supportPlan": ["KubernetesOfficial", "AKSLongTermSupport"]},
-            "isPreview": all(v.is_preview for v in vs),
+            **({"isPreview": True} if all(v.is_preview for v in vs) else {}),
             "patchVersions": {
                 v.version: {"upgrades": [u.version for u in one_hop(catalogue, v.version)]}
                 for v in sorted(vs, key=lambda v: parse_version(v.version))

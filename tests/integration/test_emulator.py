@@ -233,7 +233,8 @@ def test_put_while_upgrading_gets_409_operation_not_allowed(arm: ArmEmulator, co
     [
         ("1.32.0", None, "OperationNotAllowed"),  # two minors from 1.30.4 via preview: not one hop
         ("1.29.9", None, "OperationNotAllowed"),  # downgrade
-        ("1.30.5", "1.31.1", "NodePoolMcVersionIncompatible"),  # pool above control plane
+        # a pool moved to anything but "unchanged" or the control plane's version (here: above it)
+        ("1.30.5", "1.31.1", "NotAllAgentPoolOrchestratorVersionSpecifiedAndUnchanged"),
     ],
 )
 def test_invalid_target_versions_get_400(

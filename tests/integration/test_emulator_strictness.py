@@ -1,0 +1,159 @@
+"""The ARM emulator refuses what AKS refuses, and answers in AKS's shape, so that the suite sees the
+class of defect a lenient fake hides (a PUT that moves a pool two minors, echoes a node image, ...).
+
+Each case is driven through the unmodified Azure SDK, as the app drives ARM.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from azure.core import MatchConditions
+from azure.core.exceptions import HttpResponseError
+from azure.mgmt.containerservice import ContainerServiceClient
+
+from ops.emulator import ArmEmulator
+from ops.emulator.state import NODE_IMAGE, NODE_IMAGE_LATEST
+
+CS = Callable[..., ContainerServiceClient]
+SANDBOX_RG = "rg-aks-sandbox"
+CLUSTER = "aks-sandbox-weu-1"  # control plane 1.30.4, pools "system" and "user1" at 1.30.4
+
+
+def _put(client: ContainerServiceClient, mc: Any) -> Any:
+    return client.managed_clusters.begin_create_or_update(
+        SANDBOX_RG, CLUSTER, mc, etag=mc.e_tag, match_condition=MatchConditions.IfNotModified, polling_interval=0
+    )
+
+
+def _refused(client: ContainerServiceClient, mc: Any) -> HttpResponseError:
+    with pytest.raises(HttpResponseError) as err:
+        _put(client, mc)
+    assert err.value.status_code == 400
+    return err.value
+
+
+def _finish(arm: ArmEmulator, client: ContainerServiceClient) -> dict[str, Any]:
+    """Poll the cluster until its operation ends (the sample fleet's operations end after 2 polls)."""
+    for _ in range(5):
+        client.managed_clusters.get(SANDBOX_RG, CLUSTER)
+    return arm.cluster(CLUSTER)
+
+
+def test_a_pool_that_would_skip_a_minor_is_refused(arm: ArmEmulator, container_service: CS) -> None:
+    # GIVEN a pool one minor behind its control plane
+    arm.set_cluster_state(CLUSTER, agentPools={"user1": "1.29.9"})
+    client = container_service()
+    mc = client.managed_clusters.get(SANDBOX_RG, CLUSTER)
+    # WHEN a PUT moves the control plane one minor and that pool two (to the control plane's version)
+    mc.properties.kubernetes_version = "1.31.2"
+    for pool in mc.properties.agent_pool_profiles:
+        pool.orchestrator_version = "1.31.2"
+    # THEN AKS's answer: one minor at a time
+    error = _refused(client, mc)
+    assert error.error is not None and error.error.code == "AgentPoolUpgradeVersionNotAllowed"
+    assert "from 1.29.9 to 1.31.2 is not allowed" in str(error.message)
+    assert arm.cluster(CLUSTER)["properties"]["kubernetesVersion"] == "1.30.4"
+
+
+def test_a_pool_moved_to_neither_its_own_nor_the_control_planes_version_is_refused(arm: ArmEmulator, container_service: CS) -> None:
+    client = container_service()
+    mc = client.managed_clusters.get(SANDBOX_RG, CLUSTER)
+    mc.properties.kubernetes_version = "1.31.2"
+    mc.properties.agent_pool_profiles[0].orchestrator_version = "1.31.2"
+    mc.properties.agent_pool_profiles[1].orchestrator_version = "1.30.5"  # a third version
+    error = _refused(client, mc)
+    assert error.error is not None and error.error.code == "NotAllAgentPoolOrchestratorVersionSpecifiedAndUnchanged"
+
+
+def test_some_pools_with_a_version_and_some_without_is_refused(arm: ArmEmulator, container_service: CS) -> None:
+    client = container_service()
+    mc = client.managed_clusters.get(SANDBOX_RG, CLUSTER)
+    mc.properties.kubernetes_version = "1.31.2"
+    mc.properties.agent_pool_profiles[0].orchestrator_version = "1.31.2"
+    del mc.properties.agent_pool_profiles[1]["orchestratorVersion"]
+    error = _refused(client, mc)
+    assert error.error is not None and error.error.code == "NotAllAgentPoolOrchestratorVersionSpecifiedAndUnchanged"
+
+
+def test_a_control_plane_only_upgrade_leaves_unchanged_pools_where_they_are(arm: ArmEmulator, container_service: CS) -> None:
+    client = container_service()
+    mc = client.managed_clusters.get(SANDBOX_RG, CLUSTER)
+    mc.properties.kubernetes_version = "1.31.2"  # pools keep "1.30.4": unchanged is allowed
+    _put(client, mc)
+    done = _finish(arm, client)
+    assert done["properties"]["currentKubernetesVersion"] == "1.31.2"
+    assert {p["currentOrchestratorVersion"] for p in done["properties"]["agentPoolProfiles"]} == {"1.30.4"}
+
+
+def test_a_node_image_version_in_the_put_is_a_request_for_that_image(arm: ArmEmulator, container_service: CS) -> None:
+    # GIVEN a GET whose pools report today's (older) node image, PUT back unchanged with the upgrade
+    client = container_service()
+    mc = client.managed_clusters.get(SANDBOX_RG, CLUSTER)
+    assert {p.node_image_version for p in mc.properties.agent_pool_profiles} == {NODE_IMAGE}
+    mc.properties.kubernetes_version = "1.31.2"
+    for pool in mc.properties.agent_pool_profiles:
+        pool.orchestrator_version = "1.31.2"
+    _put(client, mc)
+    # THEN the pools stay pinned to that image instead of taking the one the upgrade brings
+    done = _finish(arm, client)
+    assert {p["nodeImageVersion"] for p in done["properties"]["agentPoolProfiles"]} == {NODE_IMAGE}
+
+
+def test_an_upgrade_without_a_node_image_version_brings_the_newer_image(arm: ArmEmulator, container_service: CS) -> None:
+    client = container_service()
+    mc = client.managed_clusters.get(SANDBOX_RG, CLUSTER)
+    mc.properties.kubernetes_version = "1.31.2"
+    for pool in mc.properties.agent_pool_profiles:
+        pool.orchestrator_version = "1.31.2"
+        del pool["nodeImageVersion"]
+    _put(client, mc)
+    done = _finish(arm, client)
+    assert {p["nodeImageVersion"] for p in done["properties"]["agentPoolProfiles"]} == {NODE_IMAGE_LATEST}
+
+
+def test_is_preview_appears_only_when_true(arm: ArmEmulator, container_service: CS) -> None:
+    client = container_service()
+    profile = client.managed_clusters.get_upgrade_profile(SANDBOX_RG, "aks-sandbox-weu-2")  # 1.31.1: offers 1.31.2 and 1.32.0
+    offered = {u["kubernetesVersion"]: u for u in profile.properties.control_plane_profile["upgrades"]}
+    assert offered["1.32.0"]["isPreview"] is True
+    assert "isPreview" not in offered["1.31.2"]
+    listed = client.managed_clusters.list_kubernetes_versions("westeurope")
+    minors = {v["version"]: v for v in listed["values"]}
+    assert minors["1.32"]["isPreview"] is True
+    assert all("isPreview" not in minors[m] for m in ("1.29", "1.30", "1.31"))
+
+
+def test_every_pool_carries_its_own_etag_which_changes_when_the_pool_does(arm: ArmEmulator, container_service: CS) -> None:
+    client = container_service()
+    before = {p.name: p.e_tag for p in client.managed_clusters.get(SANDBOX_RG, CLUSTER).properties.agent_pool_profiles}
+    assert all(before.values()) and len(set(before.values())) == len(before)
+    arm.set_cluster_state(CLUSTER, agentPools={"user1": "1.29.9"})
+    after = {p.name: p.e_tag for p in client.managed_clusters.get(SANDBOX_RG, CLUSTER).properties.agent_pool_profiles}
+    assert after["user1"] != before["user1"]
+
+
+def test_a_minor_alias_resolves_to_a_full_patch_version(arm: ArmEmulator, container_service: CS) -> None:
+    client = container_service()
+    mc = client.managed_clusters.get(SANDBOX_RG, CLUSTER)
+    mc.properties.kubernetes_version = "1.31"
+    for pool in mc.properties.agent_pool_profiles:
+        pool.orchestrator_version = "1.31"
+    _put(client, mc)
+    done = _finish(arm, client)
+    assert done["properties"]["kubernetesVersion"] == "1.31"
+    assert done["properties"]["currentKubernetesVersion"] == "1.31.2"  # the newest GA patch, never "1.31"
+    assert {p["currentOrchestratorVersion"] for p in done["properties"]["agentPoolProfiles"]} == {"1.31.2"}
+
+
+def test_a_force_upgrade_override_is_served_and_kept_through_a_put(arm: ArmEmulator, container_service: CS) -> None:
+    override = {"overrideSettings": {"forceUpgrade": True, "until": "2026-12-03T00:00:00Z"}}
+    arm.set_cluster_state(CLUSTER, upgradeSettings=override)
+    client = container_service()
+    mc = client.managed_clusters.get(SANDBOX_RG, CLUSTER)
+    assert mc.properties.upgrade_settings.override_settings.force_upgrade is True
+    _put(client, mc)
+    stored = arm.cluster(CLUSTER)["properties"]["upgradeSettings"]
+    assert stored["overrideSettings"]["forceUpgrade"] is True
