@@ -261,3 +261,12 @@ def test_the_rollout_view_is_plain_json_for_the_orchestrator() -> None:
     assert view["freezeDates"] == ["2026-12-24", "2026-12-28..2027-01-02"]
     assert view["plan"]["waves"][0] == {"day": "Mon", "environment": "sandbox"}
     assert (view["maxParallelUpgrades"], view["minSoakHours"], view["dryRun"]) == (5, 20, True)
+
+
+@pytest.mark.parametrize("name", ["dev/eu", "dev#1", "dev?x", "dev\x01", "x" * 2000, "prød"], ids=lambda name: repr(name)[:24])
+def test_an_environment_name_tables_cannot_key_is_a_bad_rollout_plan(name: str) -> None:
+    plan = json.dumps({"timezone": "UTC", "waves": [{"day": "Mon", "environment": "sandbox"}, {"day": "Tue", "environment": name}]})
+    found = problems(ROLLOUT_PLAN=plan)
+    assert set(found) == {"ROLLOUT_PLAN"}
+    assert "waves[1].environment must be 1-63 characters" in found["ROLLOUT_PLAN"]
+    assert len(found["ROLLOUT_PLAN"]) < 400
