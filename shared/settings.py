@@ -10,7 +10,7 @@ from __future__ import annotations
 import ipaddress
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import time
 from typing import Any
@@ -113,6 +113,21 @@ def is_loopback_url(url: str) -> bool:
         return False
 
 
+def _distinct_ignoring_case(values: Iterable[str]) -> tuple[str, ...]:
+    """Each value once, in first-seen order; ARM ids ignore case, so "ABC" repeats "abc".
+
+    A subscription listed twice would otherwise be searched twice, and every cluster in it
+    planned, upgraded and reported twice.
+    """
+    seen: set[str] = set()
+    kept: list[str] = []
+    for value in values:
+        if value.lower() not in seen:
+            seen.add(value.lower())
+            kept.append(value)
+    return tuple(kept)
+
+
 def load(environ: Mapping[str, str] | None = None) -> Settings:
     """Read and validate every setting; raise one ConfigError listing all bad ones."""
     env = dict(os.environ if environ is None else environ)
@@ -147,7 +162,7 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
         problems[UPGRADE_SCHEDULE] = str(exc)
         time_of_day = time(10, 0)
 
-    subscriptions = tuple(s.strip() for s in text(SUBSCRIPTION_IDS).split(",") if s.strip())
+    subscriptions = _distinct_ignoring_case(s.strip() for s in text(SUBSCRIPTION_IDS).split(",") if s.strip())
     bad_subs = [s for s in subscriptions if not _GUID.match(s)]
     if bad_subs:
         problems[SUBSCRIPTION_IDS] = f"not subscription ids (GUIDs): {bad_subs}"

@@ -270,3 +270,9 @@ def test_an_environment_name_tables_cannot_key_is_a_bad_rollout_plan(name: str) 
     assert set(found) == {"ROLLOUT_PLAN"}
     assert "waves[1].environment must be 1-63 characters" in found["ROLLOUT_PLAN"]
     assert len(found["ROLLOUT_PLAN"]) < 400
+
+
+def test_a_subscription_listed_twice_in_any_case_is_listed_once_in_first_seen_order() -> None:
+    first, second = "0000000a-0000-0000-0000-000000000001", "00000000-0000-0000-0000-000000000002"
+    s = load(SUBSCRIPTION_IDS=f"{first}, {second},{first.upper()} ,{first}, {second}")
+    assert s.subscription_ids == (first, second)
