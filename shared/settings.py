@@ -16,8 +16,9 @@ from datetime import time
 from typing import Any
 from urllib.parse import urlparse
 
-from shared.domain import freeze, rollout, schedule, targets
+from shared.domain import freeze, numbers, rollout, schedule, targets
 from shared.domain.clusters import SELECTORS
+from shared.domain.text import shown
 from shared.errors import ConfigError
 
 # Setting names: the contract of ARCHITECTURE.md (add, don't rename).
@@ -140,9 +141,9 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
     def integer(name: str, default: int, low: int, high: int) -> int:
         raw = text(name, str(default))
         try:
-            value = int(raw)
+            value = numbers.parse_whole_number(raw)
         except ValueError:
-            problems[name] = f"must be a whole number {low}..{high}, got {raw!r}"
+            problems[name] = f"must be a whole number {low}..{high} in plain ASCII digits, got {shown(raw)}"
             return default
         if not low <= value <= high:
             problems[name] = f"must be between {low} and {high}, got {value}"
@@ -181,11 +182,11 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
 
     soak_raw = text(MIN_SOAK_HOURS, "20")
     try:
-        soak = float(soak_raw)
+        soak = numbers.parse_decimal(soak_raw)
         if not 0 <= soak <= 24 * 30:
             raise ValueError
     except ValueError:
-        problems[MIN_SOAK_HOURS] = f"must be a number of hours 0..720, got {soak_raw!r}"
+        problems[MIN_SOAK_HOURS] = f"must be a number of hours 0..720 in plain ASCII digits (e.g. 20 or 36.5), got {shown(soak_raw)}"
         soak = 20.0
 
     try:

@@ -6,9 +6,8 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -17,14 +16,13 @@ import azure.functions as func
 
 from shared import logs, orchestration
 from shared import settings as settings_mod
-from shared.domain import rollout
+from shared.domain import dates, rollout
 from shared.errors import ConfigError, UsageError
 
 ORCHESTRATOR = "UpgradeOrchestrator"
 BODY_KEYS = ("environment", "date", "dryRun", "force")
 ACTIVE = ("Pending", "Running", "Suspended", "ContinuedAsNew")
 RESTARTABLE = ("Failed", "Terminated", "Canceled")
-_YYYY_MM_DD = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
 @dataclass(frozen=True)
@@ -36,14 +34,11 @@ class StartRequest:
 
 
 def parse_date(value: Any, field: str = "date") -> date:
-    if not isinstance(value, str):
-        raise UsageError(f"{field} must be a YYYY-MM-DD string", field)
+    """The one strict date reader (exactly YYYY-MM-DD, a real date) as a UsageError naming ``field``."""
     try:
-        if not _YYYY_MM_DD.fullmatch(value):  # date.fromisoformat also takes "2026-W49-2", "2026W492"
-            raise ValueError
-        return date.fromisoformat(value)
-    except ValueError:
-        raise UsageError(f"{field} must be a real date as YYYY-MM-DD, got {value!r}", field) from None
+        return dates.parse_date(value)
+    except ValueError as exc:
+        raise UsageError(f"{field} must be a real date as YYYY-MM-DD: {exc}", field) from None
 
 
 def parse_environment(value: Any, plan: rollout.RolloutPlan, field: str = "environment") -> str:
@@ -199,9 +194,8 @@ def occurrence_date(schedule_status: dict[str, Any] | None, timezone: str) -> da
     raw = (schedule_status or {}).get("Next")
     if not raw:
         return None
-    moment = datetime.fromisoformat(str(raw).replace("Z", "+00:00"))
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)  # the host reports UTC unless WEBSITE_TIME_ZONE is set
+    # The host reports UTC, without an offset unless WEBSITE_TIME_ZONE is set.
+    moment = dates.parse_utc_instant(str(raw), naive_means_utc=True)
     return moment.astimezone(ZoneInfo(timezone)).date()
 
 

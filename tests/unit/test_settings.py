@@ -276,3 +276,42 @@ def test_a_subscription_listed_twice_in_any_case_is_listed_once_in_first_seen_or
     first, second = "0000000a-0000-0000-0000-000000000001", "00000000-0000-0000-0000-000000000002"
     s = load(SUBSCRIPTION_IDS=f"{first}, {second},{first.upper()} ,{first}, {second}")
     assert s.subscription_ids == (first, second)
+
+
+# -- numbers are plain ASCII digits: what an operator reads is what the app uses -----------------
+@pytest.mark.parametrize("name", ["MAX_PARALLEL_UPGRADES", "POLL_INTERVAL_SECONDS", "UPGRADE_TIMEOUT_MINUTES"])
+@pytest.mark.parametrize(
+    "value",
+    ["5_0", "٥", "５", "𝟓", "+5", "5.0", "0x5", "5e1", "1" + "0" * 5000],
+    ids=lambda value: repr(value)[:16],
+)
+def test_a_whole_number_setting_accepts_ascii_digits_only(name: str, value: str) -> None:
+    found = problems(**{name: value})
+    assert set(found) == {name}
+    assert "plain ASCII digits" in found[name]
+    assert len(found[name]) < 400
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["2_0", "٢٠", "２０", "20e0", "1e3", "inf", "Infinity", "nan", "+20", ".5", "20.", "20.5.1", "0x14"],
+    ids=lambda value: repr(value)[:16],
+)
+def test_min_soak_hours_accepts_ascii_digits_with_an_optional_fraction_only(value: str) -> None:
+    found = problems(MIN_SOAK_HOURS=value)
+    assert set(found) == {"MIN_SOAK_HOURS"}
+    assert "plain ASCII digits" in found["MIN_SOAK_HOURS"]
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "attribute", "expected"),
+    [
+        ("MAX_PARALLEL_UPGRADES", "050", "max_parallel_upgrades", 50),
+        ("POLL_INTERVAL_SECONDS", " 30 ", "poll_interval_seconds", 30),
+        ("UPGRADE_TIMEOUT_MINUTES", "720", "upgrade_timeout_minutes", 720),
+        ("MIN_SOAK_HOURS", "0.25", "min_soak_hours", 0.25),
+        ("MIN_SOAK_HOURS", "48", "min_soak_hours", 48.0),
+    ],
+)
+def test_numbers_in_plain_ascii_digits_are_read(name: str, value: str, attribute: str, expected: float) -> None:
+    assert getattr(load(**{name: value}), attribute) == expected
