@@ -89,6 +89,9 @@ class Settings:
     version_store_connection: str | None = field(default=None, repr=False)
     version_store_endpoint: str | None = None
     slack_webhook_url: str | None = field(default=None, repr=False)
+    #: Waves the timer never starts: UPGRADE_SCHEDULE fires in UTC in Azure, and no firing falls
+    #: on the wave's weekday in the plan's time zone. A warning, not a bad setting.
+    schedule_warnings: tuple[str, ...] = ()
 
     def rollout_view(self) -> dict[str, Any]:
         """What the orchestrator needs to decide, as JSON (it may not read settings itself)."""
@@ -252,6 +255,7 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
 
     if problems:
         raise ConfigError(problems)
+    unreached = schedule.unreached_waves(schedule_text, plan)
     return Settings(
         rollout_plan=plan,
         upgrade_schedule=schedule_text,
@@ -276,4 +280,5 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
         version_store_connection=store_connection if store_endpoint is None else None,
         version_store_endpoint=store_endpoint,
         slack_webhook_url=webhook,
+        schedule_warnings=tuple(u.describe(schedule_text, plan.timezone) for u in unreached),
     )

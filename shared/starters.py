@@ -270,6 +270,8 @@ async def timer_start(schedule_status: dict[str, Any] | None, client: df.Durable
     except ConfigError as exc:
         logs.event(logging.ERROR, "timer: refusing to start: invalid settings", error=str(exc))
         return "refused"
+    for warning in settings.schedule_warnings:
+        logs.event(logging.WARNING, f"timer: {warning}")
     plan = settings.rollout_plan
     day = occurrence_date(schedule_status, plan.timezone)
     if day is None:

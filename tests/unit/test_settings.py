@@ -315,3 +315,24 @@ def test_min_soak_hours_accepts_ascii_digits_with_an_optional_fraction_only(valu
 )
 def test_numbers_in_plain_ascii_digits_are_read(name: str, value: str, attribute: str, expected: float) -> None:
     assert getattr(load(**{name: value}), attribute) == expected
+
+
+# -- the schedule fires in UTC: waves it never reaches are a warning, not a bad setting -----------
+def test_the_default_schedule_reaches_every_default_wave() -> None:
+    assert load().schedule_warnings == ()
+
+
+def test_a_late_utc_schedule_warns_that_the_lead_never_runs_in_oslo() -> None:
+    s = load(UPGRADE_SCHEDULE="0 30 23 * * 1-4")
+
+    [warning] = s.schedule_warnings
+    assert "'sandbox'" in warning and "Monday" in warning and "Europe/Oslo" in warning
+    assert "UPGRADE_SCHEDULE '0 30 23 * * 1-4'" in warning
+
+
+def test_a_sunday_only_schedule_warns_about_every_weekday_wave_in_plan_order() -> None:
+    s = load(UPGRADE_SCHEDULE="0 0 10 * * 0")
+
+    assert [w.split("'")[1] for w in s.schedule_warnings] == ["sandbox", "dev", "test", "prod"]
+    for warning, day in zip(s.schedule_warnings, ("Monday", "Tuesday", "Wednesday", "Thursday"), strict=True):
+        assert f"on {day}s" in warning
