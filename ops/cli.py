@@ -18,21 +18,71 @@ import json
 import logging
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from shared import settings as settings_mod
+from shared.domain import dates, numbers
+from shared.domain.text import shown
 from shared.errors import ConfigError, UsageError
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> Any:  # argparse exits 2 on usage errors too; keep its text
-        self.print_usage(sys.stderr)
-        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
+    def error(self, message: str) -> Any:
+        """A usage error is one line on stderr and exit 2 (argparse's default adds the usage block)."""
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def _date_flag(text: str) -> date:
+    """A date flag: the one strict date reader (exactly YYYY-MM-DD, a real date)."""
+    try:
+        return dates.parse_date(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _whole_number_flag(low: int, high: int) -> Callable[[str], int]:
+    """A whole-number flag in plain ASCII digits within low..high (int() also takes "5_0" and "٥")."""
+
+    def parse(text: str) -> int:
+        try:
+            value = numbers.parse_whole_number(text)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"{value} is not between {low} and {high}")
+        return value
+
+    return parse
+
+
+def _decimal_flag(text: str) -> float:
+    """A non-negative decimal flag in plain ASCII digits (float() also takes "nan", "1e3", "٥")."""
+    try:
+        return numbers.parse_decimal(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _number_list_flag(text: str) -> str:
+    """A comma-separated list of whole numbers >= 1, kept as written for the command to split."""
+    parse = _whole_number_flag(1, 10_000)
+    items = [item.strip() for item in text.split(",") if item.strip()]
+    if not items:
+        raise argparse.ArgumentTypeError(f"{shown(text)} is not a comma-separated list of whole numbers")
+    for item in items:
+        parse(item)
+    return text
+
+
+def _existing_file_flag(text: str) -> str:
+    if not os.path.isfile(text):
+        raise argparse.ArgumentTypeError(f"no such file: {shown(text)}")
+    return text
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -52,28 +102,31 @@ def build_parser() -> argparse.ArgumentParser:
 
     history = sub.add_parser("history", help="audit history: one row per cluster upgrade attempt")
     history.add_argument("--environment")
-    history.add_argument("--limit", type=int, default=50)
+    history.add_argument("--limit", type=_whole_number_flag(1, 10_000), default=50, help="rows to show, 1..10000")
     history.add_argument("--json", action="store_true")
 
     demo = sub.add_parser("demo", help="start the ARM emulator and Azurite and run a whole week (Mon..Thu)")
-    demo.add_argument("--week-of", help="a date in the week to run (default: the coming Monday)")
+    demo.add_argument("--week-of", type=_date_flag, help="YYYY-MM-DD, a date in the week to run (default: the coming Monday)")
     demo.add_argument("--json", action="store_true", help="(the JSON summary is always the last line)")
 
     emulator = sub.add_parser("emulator", help="the local ARM emulator on https://127.0.0.1")
-    emulator.add_argument("--port", type=int, default=0)
-    emulator.add_argument("--fleet")
+    emulator.add_argument("--port", type=_whole_number_flag(0, 65_535), default=0)
+    emulator.add_argument("--fleet", type=_existing_file_flag)
 
     bench = sub.add_parser("bench", help="discovery/planning and upgrade benchmark against the baseline")
-    bench.add_argument("--subscriptions", type=int, default=20)
-    bench.add_argument("--resource-groups", type=int, default=30)
-    bench.add_argument("--resources-per-group", type=int, default=10)
-    bench.add_argument("--clusters", type=int, default=200)
-    bench.add_argument("--latency-ms", type=float, default=20.0)
-    bench.add_argument("--operation-minutes", type=float, default=10.0)
-    bench.add_argument("--parallel", default="1,5,20", help="MAX_PARALLEL_UPGRADES values to measure")
-    bench.add_argument("--upgrade-clusters", type=int, help="clusters in the upgraded environment (default: --clusters)")
+    count = _whole_number_flag(1, 1_000_000)
+    bench.add_argument("--subscriptions", type=count, default=20)
+    bench.add_argument("--resource-groups", type=count, default=30)
+    bench.add_argument("--resources-per-group", type=count, default=10)
+    bench.add_argument("--clusters", type=count, default=200)
+    bench.add_argument("--latency-ms", type=_decimal_flag, default=20.0)
+    bench.add_argument("--operation-minutes", type=_decimal_flag, default=10.0)
+    bench.add_argument("--parallel", type=_number_list_flag, default="1,5,20", help="MAX_PARALLEL_UPGRADES values to measure")
+    bench.add_argument("--upgrade-clusters", type=count, help="clusters in the upgraded environment (default: --clusters)")
     bench.add_argument(
-        "--max-replay-rounds", type=int, help="cap on poll rounds per upgrade run (replay cost grows with the square); 0 = no cap"
+        "--max-replay-rounds",
+        type=_whole_number_flag(0, 1_000_000),
+        help="cap on poll rounds per upgrade run (replay cost grows with the square); 0 = no cap",
     )
     bench.add_argument("--json", action="store_true")
     return parser
@@ -86,7 +139,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         handler = _COMMANDS[args.command]
         return int(handler(args))
     except ConfigError as exc:
-        print(f"invalid settings: {exc}", file=sys.stderr)
+        print(str(exc), file=sys.stderr)  # already "invalid settings (N): NAME: why; ..."
         return EXIT_USAGE
     except UsageError as exc:
         print(f"usage error: {exc}", file=sys.stderr)
@@ -200,8 +253,7 @@ def cmd_history(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     from ops import demo
 
-    week_of = date.fromisoformat(args.week_of) if args.week_of else None
-    return demo.run_week(week_of)
+    return demo.run_week(args.week_of)
 
 
 def cmd_emulator(args: argparse.Namespace) -> int:

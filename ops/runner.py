@@ -13,7 +13,7 @@ from ops.durable import driver as driver_mod
 from ops.durable.registry import DurableRegistry, registry_from_app
 from shared import orchestration, runtime
 from shared import settings as settings_mod
-from shared.domain import rollout, schedule
+from shared.domain import dates, rollout, schedule
 from shared.domain.results import RunResult
 from shared.errors import UsageError
 
@@ -38,12 +38,11 @@ class RunOutcome:
 
 
 def parse_day(text: str) -> date:
+    """``--date``: the one strict date reader (exactly YYYY-MM-DD, a real date), as a usage error."""
     try:
-        if len(text) != 10:
-            raise ValueError
-        return date.fromisoformat(text)
-    except ValueError:
-        raise UsageError(f"--date must be YYYY-MM-DD, got {text!r}", "date") from None
+        return dates.parse_date(text)
+    except ValueError as exc:
+        raise UsageError(f"--date must be a real date as YYYY-MM-DD: {exc}", "date") from None
 
 
 def check_environment(settings: settings_mod.Settings, environment: str | None) -> None:

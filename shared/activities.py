@@ -12,12 +12,12 @@ import functools
 import logging
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, TypeVar
 
 from shared import logs, messages, runtime
 from shared.domain import clusters as clusters_mod
-from shared.domain import planning, versions
+from shared.domain import dates, planning, versions
 from shared.domain import upgrades as upgrades_mod
 from shared.domain.clusters import AvailableVersion, ClusterSnapshot, selected_for
 from shared.domain.planning import ClusterPlan, EnvironmentPlan
@@ -49,8 +49,8 @@ def _parallel(fn: Callable[[T], R], items: Iterable[T]) -> list[R]:
 
 
 def _parse_time(text: str) -> datetime:
-    value = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
+    """An orchestrator timestamp (always UTC; an offset-less one is UTC too)."""
+    return dates.parse_utc_instant(text, naive_means_utc=True)
 
 
 # -- settings ------------------------------------------------------------------------------------

@@ -10,14 +10,15 @@ from __future__ import annotations
 import ipaddress
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import time
 from typing import Any
 from urllib.parse import urlparse
 
-from shared.domain import freeze, rollout, schedule, targets
+from shared.domain import freeze, numbers, rollout, schedule, targets
 from shared.domain.clusters import SELECTORS
+from shared.domain.text import shown
 from shared.errors import ConfigError
 
 # Setting names: the contract of ARCHITECTURE.md (add, don't rename).
@@ -88,6 +89,9 @@ class Settings:
     version_store_connection: str | None = field(default=None, repr=False)
     version_store_endpoint: str | None = None
     slack_webhook_url: str | None = field(default=None, repr=False)
+    #: Waves the timer never starts: UPGRADE_SCHEDULE fires in UTC in Azure, and no firing falls
+    #: on the wave's weekday in the plan's time zone. A warning, not a bad setting.
+    schedule_warnings: tuple[str, ...] = ()
 
     def rollout_view(self) -> dict[str, Any]:
         """What the orchestrator needs to decide, as JSON (it may not read settings itself)."""
@@ -113,6 +117,21 @@ def is_loopback_url(url: str) -> bool:
         return False
 
 
+def _distinct_ignoring_case(values: Iterable[str]) -> tuple[str, ...]:
+    """Each value once, in first-seen order; ARM ids ignore case, so "ABC" repeats "abc".
+
+    A subscription listed twice would otherwise be searched twice, and every cluster in it
+    planned, upgraded and reported twice.
+    """
+    seen: set[str] = set()
+    kept: list[str] = []
+    for value in values:
+        if value.lower() not in seen:
+            seen.add(value.lower())
+            kept.append(value)
+    return tuple(kept)
+
+
 def load(environ: Mapping[str, str] | None = None) -> Settings:
     """Read and validate every setting; raise one ConfigError listing all bad ones."""
     env = dict(os.environ if environ is None else environ)
@@ -125,9 +144,9 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
     def integer(name: str, default: int, low: int, high: int) -> int:
         raw = text(name, str(default))
         try:
-            value = int(raw)
+            value = numbers.parse_whole_number(raw)
         except ValueError:
-            problems[name] = f"must be a whole number {low}..{high}, got {raw!r}"
+            problems[name] = f"must be a whole number {low}..{high} in plain ASCII digits, got {shown(raw)}"
             return default
         if not low <= value <= high:
             problems[name] = f"must be between {low} and {high}, got {value}"
@@ -147,7 +166,7 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
         problems[UPGRADE_SCHEDULE] = str(exc)
         time_of_day = time(10, 0)
 
-    subscriptions = tuple(s.strip() for s in text(SUBSCRIPTION_IDS).split(",") if s.strip())
+    subscriptions = _distinct_ignoring_case(s.strip() for s in text(SUBSCRIPTION_IDS).split(",") if s.strip())
     bad_subs = [s for s in subscriptions if not _GUID.match(s)]
     if bad_subs:
         problems[SUBSCRIPTION_IDS] = f"not subscription ids (GUIDs): {bad_subs}"
@@ -166,11 +185,11 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
 
     soak_raw = text(MIN_SOAK_HOURS, "20")
     try:
-        soak = float(soak_raw)
+        soak = numbers.parse_decimal(soak_raw)
         if not 0 <= soak <= 24 * 30:
             raise ValueError
     except ValueError:
-        problems[MIN_SOAK_HOURS] = f"must be a number of hours 0..720, got {soak_raw!r}"
+        problems[MIN_SOAK_HOURS] = f"must be a number of hours 0..720 in plain ASCII digits (e.g. 20 or 36.5), got {shown(soak_raw)}"
         soak = 20.0
 
     try:
@@ -236,6 +255,7 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
 
     if problems:
         raise ConfigError(problems)
+    unreached = schedule.unreached_waves(schedule_text, plan)
     return Settings(
         rollout_plan=plan,
         upgrade_schedule=schedule_text,
@@ -260,4 +280,5 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
         version_store_connection=store_connection if store_endpoint is None else None,
         version_store_endpoint=store_endpoint,
         slack_webhook_url=webhook,
+        schedule_warnings=tuple(u.describe(schedule_text, plan.timezone) for u in unreached),
     )

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import json
 import logging
-import re
+import math
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -17,14 +17,21 @@ import azure.functions as func
 
 from shared import logs, orchestration
 from shared import settings as settings_mod
-from shared.domain import rollout
+from shared.domain import dates, rollout
+from shared.domain.text import clip, shown
 from shared.errors import ConfigError, UsageError
 
 ORCHESTRATOR = "UpgradeOrchestrator"
 BODY_KEYS = ("environment", "date", "dryRun", "force")
 ACTIVE = ("Pending", "Running", "Suspended", "ContinuedAsNew")
 RESTARTABLE = ("Failed", "Terminated", "Canceled")
-_YYYY_MM_DD = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+# A start request is four small fields; anything near these limits is a mistake or an attack.
+MAX_BODY_BYTES = 64 * 1024
+MAX_NESTING = 32
+
+
+class BodyTooLargeError(UsageError):
+    """The body is over MAX_BODY_BYTES: answered 413, not 400."""
 
 
 @dataclass(frozen=True)
@@ -36,41 +43,92 @@ class StartRequest:
 
 
 def parse_date(value: Any, field: str = "date") -> date:
-    if not isinstance(value, str):
-        raise UsageError(f"{field} must be a YYYY-MM-DD string", field)
+    """The one strict date reader (exactly YYYY-MM-DD, a real date) as a UsageError naming ``field``."""
     try:
-        if not _YYYY_MM_DD.fullmatch(value):  # date.fromisoformat also takes "2026-W49-2", "2026W492"
-            raise ValueError
-        return date.fromisoformat(value)
-    except ValueError:
-        raise UsageError(f"{field} must be a real date as YYYY-MM-DD, got {value!r}", field) from None
+        return dates.parse_date(value)
+    except ValueError as exc:
+        raise UsageError(f"{field} must be a real date as YYYY-MM-DD: {exc}", field) from None
 
 
 def parse_environment(value: Any, plan: rollout.RolloutPlan, field: str = "environment") -> str:
     if not isinstance(value, str) or plan.wave_of(value) is None:
-        raise UsageError(f"unknown environment {value!r}; the plan has {list(plan.environments)}", field)
+        raise UsageError(f"unknown environment {shown(value)}; the plan has {list(plan.environments)}", field)
     return value
 
 
-def parse_start_body(raw: bytes, plan: rollout.RolloutPlan, today: date) -> StartRequest:
-    """The POST body (optional) → a start request; UsageError names the offending field."""
-    text = raw.decode("utf-8", errors="replace").strip() if raw else ""
+def nesting_exceeds(text: str, limit: int) -> bool:
+    """Do JSON arrays/objects in ``text`` nest deeper than ``limit``? Brackets inside strings don't count.
+
+    A loop, not a parser: Python's json module recurses once per level, so 100k ``[`` would
+    exhaust the stack before it could say the body is bad.
+    """
+    depth = 0
+    in_string = escaped = False
+    for char in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+            if depth > limit:
+                return True
+        elif char in "]}":
+            depth -= 1
+    return False
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):  # 1e999
+        raise ValueError("number out of range")
+    return value
+
+
+def read_json_body(raw: bytes) -> Any:
+    """The body as JSON ({} when empty), within the size, nesting and number limits; UsageError otherwise."""
+    if len(raw) > MAX_BODY_BYTES:
+        raise BodyTooLargeError(f"body is {len(raw)} bytes; the limit is {MAX_BODY_BYTES} bytes (64 KiB)", "body")
+    text = raw.decode("utf-8", errors="replace").strip()
     if not text:
-        data: Any = {}
-    else:
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError:
-            raise UsageError("body must be a JSON object", "body") from None
+        return {}
+    if nesting_exceeds(text, MAX_NESTING):
+        raise UsageError(f"body nests arrays or objects deeper than {MAX_NESTING} levels", "body")
+    try:
+        return json.loads(text, parse_constant=_refuse_constant, parse_float=_finite_float)
+    except json.JSONDecodeError as exc:
+        raise UsageError(f"body must be a JSON object (not valid JSON: {exc.msg} at position {exc.pos})", "body") from None
+    except ValueError:  # NaN, Infinity, 1e999, or an integer with more digits than Python converts
+        raise UsageError("body holds a number that does not parse (NaN, Infinity, out of range or too many digits)", "body") from None
+
+
+def parse_start_body(raw: bytes, plan: rollout.RolloutPlan, today: date) -> StartRequest:
+    """The POST body (optional) → a start request; UsageError names the offending field.
+
+    ``today`` is the date in the plan's time zone: a run for a later date is refused, since
+    its clock, freeze and soak decisions would be made about a day that has not come.
+    """
+    data = read_json_body(raw or b"")
     if not isinstance(data, dict):
         raise UsageError("body must be a JSON object", "body")
     for key in data:
         if key not in BODY_KEYS:
-            raise UsageError(f"unknown field {key!r}; allowed: {list(BODY_KEYS)}", key)
+            raise UsageError(f"unknown field {shown(key)}; allowed: {list(BODY_KEYS)}", clip(key))
     environment = None
     if data.get("environment") is not None:
         environment = parse_environment(data["environment"], plan)
     day = parse_date(data["date"]) if "date" in data else today
+    if day > today:
+        raise UsageError(f"date {day} is after today ({today} in {plan.timezone}); a run starts on its day or later", "date")
     flags = {}
     for key in ("dryRun", "force"):
         value = data.get(key, False)
@@ -94,7 +152,8 @@ def _json(status: int, body: dict[str, Any]) -> func.HttpResponse:
 
 
 def _bad(exc: UsageError) -> func.HttpResponse:
-    return _json(400, {"error": str(exc), "field": exc.field or "body"})
+    status = 413 if isinstance(exc, BodyTooLargeError) else 400
+    return _json(status, {"error": str(exc), "field": exc.field or "body"})
 
 
 def _settings() -> settings_mod.Settings:
@@ -199,9 +258,8 @@ def occurrence_date(schedule_status: dict[str, Any] | None, timezone: str) -> da
     raw = (schedule_status or {}).get("Next")
     if not raw:
         return None
-    moment = datetime.fromisoformat(str(raw).replace("Z", "+00:00"))
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)  # the host reports UTC unless WEBSITE_TIME_ZONE is set
+    # The host reports UTC, without an offset unless WEBSITE_TIME_ZONE is set.
+    moment = dates.parse_utc_instant(str(raw), naive_means_utc=True)
     return moment.astimezone(ZoneInfo(timezone)).date()
 
 
@@ -212,6 +270,8 @@ async def timer_start(schedule_status: dict[str, Any] | None, client: df.Durable
     except ConfigError as exc:
         logs.event(logging.ERROR, "timer: refusing to start: invalid settings", error=str(exc))
         return "refused"
+    for warning in settings.schedule_warnings:
+        logs.event(logging.WARNING, f"timer: {warning}")
     plan = settings.rollout_plan
     day = occurrence_date(schedule_status, plan.timezone)
     if day is None:

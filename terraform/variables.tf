@@ -207,7 +207,8 @@ variable "rollout_plan" {
     ROLLOUT_PLAN: the weekday map. The first wave is the lead environment (takes
     the newest version allowed by `target_policy`); each later wave follows the
     wave before it. Attributes:
-    - `timezone`: IANA time zone the days and `upgrade_schedule` are read in, e.g. `Europe/Oslo` (default `UTC`).
+    - `timezone`: IANA time zone the wave days are counted in, e.g. `Europe/Oslo`
+      (default `UTC`); a timer firing (UTC) runs the wave of its date in this zone.
     - `waves`: list of `{ day, environment }`; `day` is `Mon`..`Sun` or a full
       English weekday name in any case, `environment` a lower-case name that
       appears once, e.g. `{ day = "Tue", environment = "dev" }`.
@@ -249,10 +250,15 @@ variable "upgrade_schedule" {
   default     = "0 0 10 * * 1-4"
   nullable    = false
   description = <<-DESCRIPTION
-    UPGRADE_SCHEDULE: six-field NCRONTAB for TimerStarter, read in
-    `rollout_plan.timezone`, e.g. `0 0 10 * * 1-4` (10:00 Monday to Thursday).
-    Second, minute and hour must be plain numbers, because the orchestrator's
-    clock for a run starts at that time of day.
+    UPGRADE_SCHEDULE: six-field NCRONTAB (second minute hour day month weekday)
+    for TimerStarter, read as UTC: the Linux Consumption plan ignores
+    WEBSITE_TIME_ZONE. Each firing starts the wave of its date in
+    `rollout_plan.timezone`, so choose UTC times that fall on the waves' days
+    there: `0 0 10 * * 1-4` is 10:00 UTC Monday to Thursday (11:00 or 12:00 in
+    Oslo), while `0 30 23 * * 1-4` is already Tuesday to Friday in Oslo and
+    never starts a Monday wave. The app logs a warning for every wave no firing
+    reaches. Second, minute and hour must be plain numbers, because the
+    orchestrator's clock for a run starts at that time of day.
   DESCRIPTION
 
   validation {

@@ -31,6 +31,7 @@ from azure.core.exceptions import (
 from azure.data.tables import TableClient
 
 from shared import errors
+from shared.domain import dates
 
 #: Bounded retries so that an unreachable store fails within seconds, not minutes
 #: (azure-core's defaults retry 10 times with up to 120 s between tries).
@@ -159,8 +160,4 @@ def parse_utc(value: object) -> datetime:
         return to_utc(value)
     if not isinstance(value, str) or not value.strip():
         raise ValueError("not a date-time")
-    text = value.strip()
-    if text.endswith(("z", "Z")):
-        text = text[:-1] + "+00:00"
-    parsed = datetime.fromisoformat(text)
-    return to_utc(parsed)
+    return dates.parse_utc_instant(value.strip())

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import date
 
-# Exactly YYYY-MM-DD: date.fromisoformat (3.11) also takes "20261224" and ISO week dates "2026-W52-1".
-_ISO_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
+from shared.domain.dates import parse_date
+from shared.domain.text import shown
 
 
 @dataclass(frozen=True)
@@ -30,17 +29,14 @@ def parse_freeze_dates(text: str) -> tuple[FreezeWindow, ...]:
         if not item:
             continue
         first_text, sep, last_text = (part.strip() for part in item.partition(".."))
-        if not _ISO_DATE.match(first_text) or (sep and not _ISO_DATE.match(last_text)):
-            problems.append(f"{item!r} is not YYYY-MM-DD or YYYY-MM-DD..YYYY-MM-DD")
-            continue
         try:
-            first = date.fromisoformat(first_text)
-            last = date.fromisoformat(last_text) if sep else first
+            first = parse_date(first_text)
+            last = parse_date(last_text) if sep else first
         except ValueError:
-            problems.append(f"{item!r} is not a real date (YYYY-MM-DD)")
+            problems.append(f"{shown(item)} is not YYYY-MM-DD or YYYY-MM-DD..YYYY-MM-DD of real dates")
             continue
         if last < first:
-            problems.append(f"{item!r} ends before it starts")
+            problems.append(f"{shown(item)} ends before it starts")
             continue
         windows.append(FreezeWindow(first, last))
     if problems:

@@ -7,12 +7,19 @@ it and may only take what that one validated.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from datetime import date
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from shared.domain.text import shown
+
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _FULL_NAMES = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+# An environment name becomes a Table Storage key (which refuses /, backslash, #, ? and control
+# characters), part of a durable instance id and a tag value: ASCII letters, digits, - and _ only.
+_ENVIRONMENT_NAME = re.compile(r"[A-Za-z0-9_-]{1,63}")
+ENVIRONMENT_NAME_RULE = "1-63 characters of ASCII letters, digits, '-' and '_'"
 
 DEFAULT_PLAN_JSON = json.dumps(
     {
@@ -122,12 +129,15 @@ def parse_plan(text: str) -> RolloutPlan:
         if not isinstance(env, str) or not env.strip():
             problems.append(f"{where}.environment must be a non-empty string")
             continue
+        if not _ENVIRONMENT_NAME.fullmatch(env):
+            problems.append(f"{where}.environment must be {ENVIRONMENT_NAME_RULE}, got {shown(env)}")
+            continue
         try:
             weekday = parse_weekday(item.get("day", ""))
         except ValueError as exc:
             problems.append(f"{where}.day: {exc}")
             continue
-        waves.append(Wave(weekday, env.strip()))
+        waves.append(Wave(weekday, env))
     seen_envs: set[str] = set()
     seen_days: set[int] = set()
     for wave in waves:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from ops.emulator import FaultRule
 from tests.e2e.conftest import Conductor
 
@@ -93,3 +95,41 @@ def test_history_lists_the_attempts_of_a_run(conductor: Conductor) -> None:
     assert process.returncode == 0
     assert sorted(r["cluster"].rsplit("/", 1)[-1] for r in rows) == ["aks-sandbox-weu-1", "aks-sandbox-weu-2"]
     assert {r["result"] for r in rows} == {"upgraded"}
+
+
+USAGE_ERRORS = [
+    ("demo", "--week-of", "garbage"),
+    ("demo", "--week-of", "2026-W49-2"),  # date.fromisoformat takes ISO week dates
+    ("run", "--date", "2026-W49-2"),
+    ("run", "--date", "20261130"),
+    ("run", "--date", "٢٠٢٦-١١-٣٠"),  # Arabic-Indic digits
+    ("plan", "--date", "2026-W49-1"),
+    ("history", "--limit", "-5"),
+    ("history", "--limit", "0"),
+    ("history", "--limit", "5_0"),
+    ("run",),  # --date is required
+    ("run", "--date", "2026-11-30", "--bogus"),
+    ("bogus",),
+    (),
+]
+
+
+@pytest.mark.parametrize("args", USAGE_ERRORS, ids=" ".join)
+def test_every_usage_error_exits_2_with_one_line_on_stderr_and_contacts_nothing(conductor: Conductor, args: tuple[str, ...]) -> None:
+    process = conductor.cli(*args)
+
+    assert process.returncode == 2, process.stderr
+    assert len(process.stderr.strip().splitlines()) == 1, process.stderr
+    assert "Traceback" not in process.stderr
+    assert conductor.arm.requests == []
+    assert conductor.record("sandbox") is None
+
+
+def test_bad_settings_say_invalid_settings_once_on_one_line(conductor: Conductor) -> None:
+    process = conductor.cli("run", "--date", "2026-11-30", MAX_PARALLEL_UPGRADES="5_0", MIN_SOAK_HOURS="٥")
+
+    assert process.returncode == 2
+    [line] = process.stderr.strip().splitlines()
+    assert line.startswith("invalid settings (2): ") and line.count("invalid settings") == 1
+    assert "MAX_PARALLEL_UPGRADES" in line and "MIN_SOAK_HOURS" in line
+    assert conductor.arm.requests == []

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import urllib.error
 import urllib.request
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -25,6 +25,8 @@ from shared import settings as settings_mod
 from tests.integration.conftest import DEFAULT_PLAN
 
 WEEKDAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+# Fixed dates sent to the starter lie in the past (a date after today is refused); tests of
+# "today" and "tomorrow" compute them in the plan's time zone.
 DEV_ID = "aks-upgrade-dev-2026-12-01"  # 2026-12-01 is a Tuesday: dev's day
 
 
@@ -98,19 +100,19 @@ def test_post_environment_and_date_starts_the_fixed_instance(registry: DurableRe
 
 
 def test_explicit_environment_runs_on_any_day_and_flags_pass_through(registry: DurableRegistry, host: LocalDurableHost) -> None:
-    # 2026-12-05 is a Saturday: no wave, but an explicit environment runs anyway.
-    response = post(registry, host, {"environment": "prod", "date": "2026-12-05", "dryRun": True, "force": False})
+    # 2026-11-28 is a Saturday: no wave, but an explicit environment runs anyway.
+    response = post(registry, host, {"environment": "prod", "date": "2026-11-28", "dryRun": True, "force": False})
 
     assert response.status_code == 202
-    assert input_of(host, "aks-upgrade-prod-2026-12-05") == {"environment": "prod", "date": "2026-12-05", "dryRun": True, "force": False}
+    assert input_of(host, "aks-upgrade-prod-2026-11-28") == {"environment": "prod", "date": "2026-11-28", "dryRun": True, "force": False}
 
 
 def test_date_without_environment_takes_that_days_wave(registry: DurableRegistry, host: LocalDurableHost) -> None:
-    response = post(registry, host, {"date": "2026-12-02"})  # a Wednesday: test
+    response = post(registry, host, {"date": "2026-11-25"})  # a Wednesday: test
 
     assert response.status_code == 202
-    assert body_of(response)["id"] == "aks-upgrade-test-2026-12-02"
-    assert input_of(host, "aks-upgrade-test-2026-12-02")["date"] == "2026-12-02"
+    assert body_of(response)["id"] == "aks-upgrade-test-2026-11-25"
+    assert input_of(host, "aks-upgrade-test-2026-11-25")["date"] == "2026-11-25"
 
 
 # -- no body: today in the plan's time zone --------------------------------------------------
@@ -166,7 +168,7 @@ def test_no_body_on_a_day_without_a_wave_is_nothing_to_do(
 
 
 def test_date_without_a_wave_is_nothing_to_do(registry: DurableRegistry, host: LocalDurableHost) -> None:
-    response = post(registry, host, {"date": "2026-12-06"})  # Sunday
+    response = post(registry, host, {"date": "2026-11-29"})  # Sunday
 
     assert response.status_code == 200
     assert body_of(response)["status"] == "nothing-to-do"
@@ -400,3 +402,129 @@ def test_environment_without_date_runs_today_in_the_plans_time_zone(
 
     assert response.status_code == 202
     assert input_of(host, f"aks-upgrade-dev-{today}") == {"environment": "dev", "date": today, "dryRun": False, "force": False}
+
+
+# -- hostile bodies: size, nesting, numbers, echoes, future dates --------------------------------
+MAX_BODY = 64 * 1024
+
+
+def assert_refused(response: func.HttpResponse, host: LocalDurableHost, status: int, field: str) -> dict[str, Any]:
+    assert response.status_code == status, response.get_body()[:300]
+    payload = body_of(response)
+    assert set(payload) == {"error", "field"} and payload["field"] == field
+    assert host.requests == [] and host.instances == {}
+    return dict(payload)
+
+
+def test_a_body_of_exactly_64_kib_is_read(registry: DurableRegistry, host: LocalDurableHost) -> None:
+    body = json.dumps({"environment": "dev", "date": "2026-12-01"}).encode()
+    body += b" " * (MAX_BODY - len(body))
+
+    assert post(registry, host, body).status_code == 202
+
+
+@pytest.mark.parametrize("size", [MAX_BODY + 1, 20 * 1024 * 1024])
+def test_a_body_over_64_kib_answers_413_naming_the_body_without_echoing_it(
+    registry: DurableRegistry, host: LocalDurableHost, size: int
+) -> None:
+    # A well-formed start request with a huge environment name.
+    prefix, suffix = b'{"date": "2026-12-01", "environment": "', b'"}'
+    body = prefix + b"x" * (size - len(prefix) - len(suffix)) + suffix
+
+    response = post(registry, host, body)
+
+    assert_refused(response, host, 413, "body")
+    assert len(response.get_body()) < 500
+
+
+def test_deeply_nested_brackets_are_refused_naming_the_body_never_a_500(registry: DurableRegistry, host: LocalDurableHost) -> None:
+    assert_refused(post(registry, host, b"[" * 100_000), host, 413, "body")  # over 64 KiB
+    # Under the size limit, still far deeper than Python's json can recurse:
+    assert_refused(post(registry, host, b"[" * 60_000 + b"]" * 5_000), host, 400, "body")
+    assert_refused(post(registry, host, b'{"environment": ' + b"[" * 60_000), host, 400, "body")
+
+
+def nested(depth: int) -> Any:
+    """A JSON value of ``depth`` array levels."""
+    value: Any = []
+    for _ in range(depth - 1):
+        value = [value]
+    return value
+
+
+def test_nesting_is_refused_beyond_32_levels_and_brackets_in_strings_do_not_count(
+    registry: DurableRegistry, host: LocalDurableHost
+) -> None:
+    # The body object is level 1: 31 levels under "foo" make 32 in all, still read (then refused as an unknown field).
+    assert_refused(post(registry, host, {"foo": nested(31)}), host, 400, "foo")
+    assert_refused(post(registry, host, {"foo": nested(32)}), host, 400, "body")
+    assert_refused(post(registry, host, {"environment": "[{" * 100, "date": "2026-12-01"}), host, 400, "environment")
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"environment": "dev", "date": "2026-12-01", "force": ' + b"1" * 5000 + b"}",
+        b'{"environment": "dev", "date": "2026-12-01", "force": -' + b"9" * 5000 + b"}",
+        b'{"environment": "dev", "date": "2026-12-01", "force": NaN}',
+        b'{"environment": "dev", "date": "2026-12-01", "dryRun": Infinity}',
+        b'{"environment": "dev", "date": "2026-12-01", "dryRun": -Infinity}',
+        b'{"environment": "dev", "date": "2026-12-01", "dryRun": 1e999}',
+    ],
+    ids=["5000-digit integer", "negative 5000-digit integer", "NaN", "Infinity", "-Infinity", "1e999"],
+)
+def test_numbers_that_do_not_parse_answer_400_naming_the_body(registry: DurableRegistry, host: LocalDurableHost, body: bytes) -> None:
+    assert_refused(post(registry, host, body), host, 400, "body")
+
+
+def test_a_long_environment_name_is_quoted_at_most_200_characters(registry: DurableRegistry, host: LocalDurableHost) -> None:
+    name = "x" * 60_000
+
+    payload = assert_refused(post(registry, host, {"environment": name, "date": "2026-12-01"}), host, 400, "environment")
+
+    assert "x" * 201 not in payload["error"] and "x" * 100 in payload["error"] and "…" in payload["error"]
+
+
+def test_a_long_unknown_key_is_named_and_quoted_at_most_200_characters(registry: DurableRegistry, host: LocalDurableHost) -> None:
+    key = "k" * 60_000
+
+    response = post(registry, host, {key: True})
+
+    assert response.status_code == 400
+    payload = body_of(response)
+    assert payload["field"].startswith("k" * 200) and len(payload["field"]) <= 201
+    assert "k" * 201 not in payload["error"]
+    assert host.instances == {}
+
+
+def test_a_20_mb_environment_in_the_get_route_is_not_echoed(registry: DurableRegistry, host: LocalDurableHost) -> None:
+    response = get(registry, host, "e" * (20 * 1024 * 1024), "2026-12-01")
+
+    assert response.status_code == 400
+    assert len(response.get_body()) < 500 and body_of(response)["field"] == "environment"
+    assert host.requests == []
+
+
+def test_a_date_after_today_in_the_plans_time_zone_is_refused(
+    registry: DurableRegistry, host: LocalDurableHost, settings_env: pytest.MonkeyPatch
+) -> None:
+    zone = zone_whose_date_is_not_utcs()
+    settings_env.setenv(settings_mod.ROLLOUT_PLAN, json.dumps(every_day_plan(zone)))
+    tomorrow = datetime.now(ZoneInfo(zone)).date() + timedelta(days=1)
+
+    for body in ({"date": tomorrow.isoformat()}, {"environment": "env-mon", "date": tomorrow.isoformat(), "dryRun": True}):
+        payload = assert_refused(post(registry, host, body), host, 400, "date")
+        assert tomorrow.isoformat() in payload["error"]
+
+
+def test_today_in_the_plans_time_zone_is_not_after_today(
+    registry: DurableRegistry, host: LocalDurableHost, settings_env: pytest.MonkeyPatch
+) -> None:
+    zone = zone_whose_date_is_not_utcs()  # its today is UTC's tomorrow or yesterday
+    settings_env.setenv(settings_mod.ROLLOUT_PLAN, json.dumps(every_day_plan(zone)))
+    today = datetime.now(ZoneInfo(zone)).date()
+
+    response = post(registry, host, {"environment": "env-mon", "date": today.isoformat()})
+
+    assert response.status_code == 202, response.get_body()
+    assert input_of(host, f"aks-upgrade-env-mon-{today.isoformat()}")["date"] == today.isoformat()

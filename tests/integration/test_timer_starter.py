@@ -159,3 +159,32 @@ def test_broken_settings_start_nothing_and_name_the_setting(
 
     assert host.requests == [] and host.instances == {}
     assert any(r.levelno >= logging.ERROR and "TARGET_POLICY" in r.getMessage() for r in caplog.records)
+
+
+def test_each_firing_warns_once_per_wave_the_schedule_never_reaches_and_still_starts_its_wave(
+    registry: DurableRegistry, host: LocalDurableHost, settings_env: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    # In Azure the timer reads the schedule as UTC: 23:30 UTC Mon-Thu is Tue-Fri 00:30/01:30 in Oslo,
+    # so the lead's Monday never comes.
+    settings_env.setenv(settings_mod.UPGRADE_SCHEDULE, "0 30 23 * * 1-4")
+    caplog.set_level(logging.INFO)
+
+    fire(registry, host, "2026-11-30T23:30:00+00:00")  # Tuesday 00:30 in Oslo: dev
+    fire(registry, host, "2026-11-30T23:30:00+00:00")  # the same occurrence again (instance exists)
+
+    assert starts(host) == ["aks-upgrade-dev-2026-12-01"]
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 2  # one per firing, for the one unreached wave
+    for line in warnings:
+        assert "'sandbox'" in line and "Monday" in line and "UPGRADE_SCHEDULE '0 30 23 * * 1-4'" in line
+
+
+def test_a_schedule_that_reaches_every_wave_logs_no_warning(
+    registry: DurableRegistry, host: LocalDurableHost, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+
+    fire(registry, host, MONDAY_IN_OSLO)
+
+    assert starts(host) == [SANDBOX_ID]
+    assert [r for r in caplog.records if r.levelno >= logging.WARNING] == []

@@ -82,3 +82,10 @@ def test_every_malformed_item_is_named_at_once() -> None:
     for bad in ("'xmas'", "'2026-12-31..2026-12-30'", "'2026-02-30'"):
         assert bad in message
     assert "'2026-12-24'" not in message
+
+
+@pytest.mark.parametrize("item", ["٢٠٢٦-١٢-٢٤", "２０２６-１２-２４", "2026-12-24..٢٠٢٧-٠١-٠٢"], ids=repr)
+def test_dates_in_digits_of_other_scripts_are_not_freeze_dates(item: str) -> None:
+    with pytest.raises(ValueError) as caught:
+        freeze.parse_freeze_dates(item)
+    assert repr(item) in str(caught.value)

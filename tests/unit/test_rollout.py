@@ -143,3 +143,40 @@ def test_each_wave_follows_the_one_listed_before_it_not_the_calendar() -> None:
 def test_plan_survives_the_round_trip_through_plain_json() -> None:
     plan = rollout.parse_plan(plan_json([{"day": "monday", "environment": "sandbox"}, {"day": "TUE", "environment": "dev"}]))
     assert rollout.plan_from_dict(rollout.plan_to_dict(plan)) == plan
+
+
+# -- environment names: they become Table Storage keys, instance ids and tag values ---------------
+@pytest.mark.parametrize("name", ["a", "sandbox", "prod-eu_2", "A" * 63, "0dev", "-", "_x"])
+def test_environment_names_of_ascii_letters_digits_dash_and_underscore_are_accepted(name: str) -> None:
+    plan = rollout.parse_plan(plan_json([{"day": "Mon", "environment": name}]))
+    assert plan.environments == (name,)
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "dev/eu",  # Table Storage refuses / in keys
+        "dev#1",
+        "dev?",
+        "dev\\eu",
+        "dev\tx",
+        "dev\x00",
+        "dev\x7f",
+        "dev\n",
+        " dev",
+        "dev.eu",
+        "dev eu",
+        "prød",  # non-ASCII letters
+        "dev١",  # Arabic-Indic digit one
+        "ｄｅｖ",  # fullwidth letters
+        "A" * 64,
+        "x" * 2000,
+    ],
+    ids=lambda name: repr(name)[:24],
+)
+def test_environment_names_tables_cannot_key_are_refused_at_load_time(name: str) -> None:
+    with pytest.raises(ValueError) as caught:
+        rollout.parse_plan(plan_json([{"day": "Mon", "environment": name}]))
+    message = str(caught.value)
+    assert "waves[0].environment must be 1-63 characters of ASCII letters, digits, '-' and '_'" in message
+    assert len(message) < 400  # a 2,000-character name is not echoed in full

@@ -261,3 +261,78 @@ def test_the_rollout_view_is_plain_json_for_the_orchestrator() -> None:
     assert view["freezeDates"] == ["2026-12-24", "2026-12-28..2027-01-02"]
     assert view["plan"]["waves"][0] == {"day": "Mon", "environment": "sandbox"}
     assert (view["maxParallelUpgrades"], view["minSoakHours"], view["dryRun"]) == (5, 20, True)
+
+
+@pytest.mark.parametrize("name", ["dev/eu", "dev#1", "dev?x", "dev\x01", "x" * 2000, "prød"], ids=lambda name: repr(name)[:24])
+def test_an_environment_name_tables_cannot_key_is_a_bad_rollout_plan(name: str) -> None:
+    plan = json.dumps({"timezone": "UTC", "waves": [{"day": "Mon", "environment": "sandbox"}, {"day": "Tue", "environment": name}]})
+    found = problems(ROLLOUT_PLAN=plan)
+    assert set(found) == {"ROLLOUT_PLAN"}
+    assert "waves[1].environment must be 1-63 characters" in found["ROLLOUT_PLAN"]
+    assert len(found["ROLLOUT_PLAN"]) < 400
+
+
+def test_a_subscription_listed_twice_in_any_case_is_listed_once_in_first_seen_order() -> None:
+    first, second = "0000000a-0000-0000-0000-000000000001", "00000000-0000-0000-0000-000000000002"
+    s = load(SUBSCRIPTION_IDS=f"{first}, {second},{first.upper()} ,{first}, {second}")
+    assert s.subscription_ids == (first, second)
+
+
+# -- numbers are plain ASCII digits: what an operator reads is what the app uses -----------------
+@pytest.mark.parametrize("name", ["MAX_PARALLEL_UPGRADES", "POLL_INTERVAL_SECONDS", "UPGRADE_TIMEOUT_MINUTES"])
+@pytest.mark.parametrize(
+    "value",
+    ["5_0", "٥", "５", "𝟓", "+5", "5.0", "0x5", "5e1", "1" + "0" * 5000],
+    ids=lambda value: repr(value)[:16],
+)
+def test_a_whole_number_setting_accepts_ascii_digits_only(name: str, value: str) -> None:
+    found = problems(**{name: value})
+    assert set(found) == {name}
+    assert "plain ASCII digits" in found[name]
+    assert len(found[name]) < 400
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["2_0", "٢٠", "２０", "20e0", "1e3", "inf", "Infinity", "nan", "+20", ".5", "20.", "20.5.1", "0x14"],
+    ids=lambda value: repr(value)[:16],
+)
+def test_min_soak_hours_accepts_ascii_digits_with_an_optional_fraction_only(value: str) -> None:
+    found = problems(MIN_SOAK_HOURS=value)
+    assert set(found) == {"MIN_SOAK_HOURS"}
+    assert "plain ASCII digits" in found["MIN_SOAK_HOURS"]
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "attribute", "expected"),
+    [
+        ("MAX_PARALLEL_UPGRADES", "050", "max_parallel_upgrades", 50),
+        ("POLL_INTERVAL_SECONDS", " 30 ", "poll_interval_seconds", 30),
+        ("UPGRADE_TIMEOUT_MINUTES", "720", "upgrade_timeout_minutes", 720),
+        ("MIN_SOAK_HOURS", "0.25", "min_soak_hours", 0.25),
+        ("MIN_SOAK_HOURS", "48", "min_soak_hours", 48.0),
+    ],
+)
+def test_numbers_in_plain_ascii_digits_are_read(name: str, value: str, attribute: str, expected: float) -> None:
+    assert getattr(load(**{name: value}), attribute) == expected
+
+
+# -- the schedule fires in UTC: waves it never reaches are a warning, not a bad setting -----------
+def test_the_default_schedule_reaches_every_default_wave() -> None:
+    assert load().schedule_warnings == ()
+
+
+def test_a_late_utc_schedule_warns_that_the_lead_never_runs_in_oslo() -> None:
+    s = load(UPGRADE_SCHEDULE="0 30 23 * * 1-4")
+
+    [warning] = s.schedule_warnings
+    assert "'sandbox'" in warning and "Monday" in warning and "Europe/Oslo" in warning
+    assert "UPGRADE_SCHEDULE '0 30 23 * * 1-4'" in warning
+
+
+def test_a_sunday_only_schedule_warns_about_every_weekday_wave_in_plan_order() -> None:
+    s = load(UPGRADE_SCHEDULE="0 0 10 * * 0")
+
+    assert [w.split("'")[1] for w in s.schedule_warnings] == ["sandbox", "dev", "test", "prod"]
+    for warning, day in zip(s.schedule_warnings, ("Monday", "Tuesday", "Wednesday", "Thursday"), strict=True):
+        assert f"on {day}s" in warning

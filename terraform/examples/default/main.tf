@@ -21,7 +21,7 @@ module "aks_upgrade_conductor" {
 
   dry_run          = var.dry_run
   target_policy    = "latest"
-  upgrade_schedule = "0 0 10 * * 1-4"
+  upgrade_schedule = "0 0 10 * * 1-4" # read as UTC: 11:00 (winter) or 12:00 (summer) in Oslo, the same weekday
   rollout_plan = {
     timezone = "Europe/Oslo"
     waves = [
