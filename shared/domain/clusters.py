@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from shared.domain import timestamps, versions
+from shared.domain import dates, versions
 
 SELECTORS = ("tag", "subscription-name")
 ENVIRONMENT_TAG = "environment"
@@ -146,7 +146,7 @@ def override_problem(cluster: ClusterSnapshot, now: datetime) -> str | None:
     if not override.until:
         return "upgradeSettings.overrideSettings.forceUpgrade is true with no end (until not set)"
     try:
-        until = timestamps.parse_utc(override.until)
+        until = dates.parse_utc_instant(override.until)
     except ValueError:
         return f"upgradeSettings.overrideSettings.forceUpgrade is true until {override.until!r}, which is not a date-time"
     if until <= now:
