@@ -60,7 +60,7 @@ def refuse_simulated_clock_against_real_arm(settings: settings_mod.Settings, *, 
     schedule time. Against real ARM it would report real upgrades as timed out and write records
     with a back-dated validatedAt (which would shorten the next wave's soak), so it only acts on a
     loopback endpoint (the emulator). A dry run changes nothing and may look at real Azure."""
-    if dry_run or settings_mod.is_loopback_url(settings.arm_endpoint):
+    if dry_run or settings.dry_run or settings_mod.is_loopback_url(settings.arm_endpoint):
         return
     raise UsageError(
         f"ops run refuses {settings_mod.ARM_ENDPOINT}={settings.arm_endpoint}: it simulates time (durable timers fire at once, "

@@ -6,10 +6,19 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from datetime import timedelta
+from typing import Any
 
+import pytest
+
+from ops import runner
+from ops.durable import driver as driver_mod
 from ops.emulator import FaultRule
-from shared import activities
-from tests.e2e.conftest import MON, Conductor
+from shared import activities, orchestration, runtime
+from tests.e2e.conftest import FAST_ARM, MON, Conductor
+
+#: What the starters send: no runId, so the orchestrator makes its own.
+STARTER_INPUT = {"environment": None, "date": MON.isoformat(), "dryRun": False, "force": True}
 
 FAILED_CLUSTER = "aks-sandbox-weu-2"
 DRAIN_FAILED = "UpgradeFailed: Drain of node aks-nodepool1-123 did not complete."
@@ -80,3 +89,40 @@ def test_a_retried_history_activity_of_one_run_adds_no_rows(conductor: Conductor
 
     assert again == {"written": 2}
     assert conductor.history.list("sandbox") == before
+
+
+def _start_like_azure(conductor: Conductor, clock_offset: timedelta, **extra: str) -> driver_mod.OrchestrationRun:
+    """The orchestrator as a starter starts it (no runId in the input), at the schedule time plus
+    ``clock_offset``: in Azure each start of an instance id has its own clock."""
+    settings = conductor.settings(**extra)
+    runtime.install(runtime.build(settings, arm_client_options=FAST_ARM))
+    reg = runner.registry()
+    return driver_mod.run_orchestration(
+        reg.orchestrators["UpgradeOrchestrator"],
+        reg.activities,
+        f"aks-upgrade-sandbox-{MON}",
+        STARTER_INPUT,
+        runner.start_clock(settings, MON) + clock_offset,
+        name="UpgradeOrchestrator",
+    )
+
+
+def test_a_forced_rerun_started_by_a_starter_adds_rows_under_its_own_run_id(conductor: Conductor) -> None:
+    first = _start_like_azure(conductor, timedelta(0))
+    again = _start_like_azure(conductor, timedelta(hours=2))
+
+    assert first.output["status"] == again.output["status"] == "succeeded"
+    rows = conductor.history.list("sandbox")
+    assert Counter(r.result for r in rows) == Counter({"upgraded": 2, "already-current": 2})
+    assert len({r.run_id for r in rows}) == 2 and None not in {r.run_id for r in rows}
+
+
+def test_the_orchestrators_run_id_survives_continue_as_new(conductor: Conductor, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(orchestration, "ROUNDS_PER_EXECUTION", 1)
+
+    run = _start_like_azure(conductor, timedelta(0), MAX_PARALLEL_UPGRADES="1")
+
+    assert run.executions >= 3 and run.output["status"] == "succeeded"
+    last_input: dict[str, Any] = json.loads(run.input_json or "null")
+    assert isinstance(last_input.get("runId"), str)
+    assert {r.run_id for r in conductor.history.list("sandbox")} == {last_input["runId"]}
