@@ -171,19 +171,30 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_plan(args: argparse.Namespace) -> int:
     from ops import report, runner
     from shared import activities, runtime
-    from shared.domain import rollout
+    from shared.domain import gates
 
     settings = settings_mod.load()
     day = runner.parse_day(args.date) if args.date else _today(settings)
     runner.check_environment(settings, args.environment)
-    chosen = rollout.choose_wave(settings.rollout_plan, day, args.environment)
-    if chosen.environment is None:
+    # The run's own gate, so that a plan never says "ready" for a run that would be skipped; the
+    # run for D works on D (its clock starts on D), so D is also the work day.
+    gate = gates.decide(
+        settings.rollout_plan,
+        requested=day,
+        work_day=day,
+        environment=args.environment,
+        freeze_windows=settings.freeze_windows,
+        dry_run=settings.dry_run,
+    )
+    chosen = gate.wave
+    if not gate.may_act or chosen.environment is None:
         payload: dict[str, Any] = {
             "date": day.isoformat(),
-            "environment": None,
-            "role": "none",
-            "status": "nothing-to-do",
-            "reason": f"no wave on {day.strftime('%A')} {day} in ROLLOUT_PLAN",
+            "environment": chosen.environment,
+            "role": chosen.role,
+            "status": gate.status,
+            "reason": gate.reason,
+            "targetVersion": None,
             "clusters": [],
         }
     else:
@@ -216,6 +227,7 @@ def cmd_history(args: argparse.Namespace) -> int:
     rows = [
         {
             "instanceId": e.instance_id,
+            "runId": e.run_id,
             "environment": e.environment,
             "cluster": e.cluster_id,
             "from": e.from_version,

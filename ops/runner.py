@@ -4,6 +4,7 @@ driven through the durable SDK's replay by ``ops.durable``, with the run clock o
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -53,6 +54,21 @@ def check_environment(settings: settings_mod.Settings, environment: str | None) 
         )
 
 
+def refuse_simulated_clock_against_real_arm(settings: settings_mod.Settings, *, dry_run: bool) -> None:
+    """``ops run`` fires durable timers at once and starts its clock at the requested date's
+    schedule time. Against real ARM it would report real upgrades as timed out and write records
+    with a back-dated validatedAt (which would shorten the next wave's soak), so it only acts on a
+    loopback endpoint (the emulator). A dry run changes nothing and may look at real Azure."""
+    if dry_run or settings.dry_run or settings_mod.is_loopback_url(settings.arm_endpoint):
+        return
+    raise UsageError(
+        f"ops run refuses {settings_mod.ARM_ENDPOINT}={settings.arm_endpoint}: it simulates time (durable timers fire at once, "
+        "the clock starts at the date's schedule time), so real upgrades would be reported as timed out and records back-dated; "
+        "for a real run use the deployed app's HTTP starter (POST /api/upgrades), to look use `ops plan` or `ops run --dry-run`",
+        settings_mod.ARM_ENDPOINT,
+    )
+
+
 def start_clock(settings: settings_mod.Settings, day: date) -> datetime:
     return schedule.run_start(day, settings.run_time_of_day, settings.rollout_plan.timezone)
 
@@ -66,12 +82,19 @@ def execute(
     services: runtime.Services | None = None,
     on_clock_advance: Callable[[datetime], None] | None = None,
 ) -> RunOutcome:
-    """Run the instance for ``day`` (and ``environment``) to completion; return the contract JSON."""
+    """Run the instance for ``day`` (and ``environment``) to completion; return the contract JSON.
+
+    Refused (UsageError, nothing contacted) against a non-loopback ARM endpoint unless a dry run.
+    """
     check_environment(settings, environment)
+    dry_run = dry_run or settings.dry_run
+    refuse_simulated_clock_against_real_arm(settings, dry_run=dry_run)
     runtime.install(services or runtime.build(settings))
     chosen = rollout.choose_wave(settings.rollout_plan, day, environment)
-    instance_id = orchestration.instance_id_for(chosen.environment, day.isoformat())
-    request = orchestration.RunRequest(environment, day.isoformat(), dry_run, False)
+    instance_id = orchestration.instance_id_for(chosen.environment, day.isoformat(), dry_run=dry_run)
+    # A fresh run id per call: re-runs of a date share the simulated clock and the instance id,
+    # and their audit rows must add to the history, not replace the earlier attempt's.
+    request = orchestration.RunRequest(environment, day.isoformat(), dry_run, False, run_id=str(uuid.uuid4()))
     reg = registry()
     run = driver_mod.run_orchestration(
         reg.orchestrators[ORCHESTRATOR],

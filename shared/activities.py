@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 
 from shared import logs, messages, runtime
 from shared.domain import clusters as clusters_mod
-from shared.domain import dates, planning, versions
+from shared.domain import dates, gates, planning, versions
 from shared.domain import upgrades as upgrades_mod
 from shared.domain.clusters import AvailableVersion, ClusterSnapshot, selected_for
 from shared.domain.planning import ClusterPlan, EnvironmentPlan
@@ -169,7 +169,7 @@ def plan_follower_environment(payload: dict[str, Any]) -> dict[str, Any]:
     except ValueError:
         reason = f"version store: {predecessor}'s recorded version {record.version!r} is not a Kubernetes version; no upgrades"
         return EnvironmentPlan(environment, "follower", "failed", reason).to_dict()
-    waiting = planning.soak_problem(record, clock, float(payload.get("minSoakHours", svc.settings.min_soak_hours)))
+    waiting = gates.soak_problem(record, clock, float(payload.get("minSoakHours", svc.settings.min_soak_hours)))
     if waiting:
         return EnvironmentPlan(environment, "follower", "skipped", waiting, str(ceiling)).to_dict()
     try:
@@ -295,7 +295,9 @@ def record_validated_version(payload: dict[str, Any]) -> dict[str, Any]:
 
 
 def record_upgrade_history(payload: dict[str, Any]) -> dict[str, Any]:
-    """Audit rows, one per cluster attempt; history is for people, so a failure here is only logged."""
+    """Audit rows, one per cluster attempt, added to what earlier runs wrote (the run id is in the
+    row key, so a retried or replayed call of this run rewrites its own rows and duplicates
+    nothing); history is for people, so a failure here is only logged."""
     entries = [
         AuditEntry(
             instance_id=payload["instanceId"],
@@ -307,6 +309,7 @@ def record_upgrade_history(payload: dict[str, Any]) -> dict[str, Any]:
             reason=c.get("reason"),
             started_at=_parse_time(payload["startedAt"]),
             finished_at=_parse_time(payload["finishedAt"]),
+            run_id=payload.get("runId"),
         )
         for c in payload.get("clusters", [])
     ]

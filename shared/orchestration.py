@@ -15,7 +15,7 @@ from typing import Any
 
 import azure.durable_functions as df
 
-from shared.domain import freeze, results, rollout
+from shared.domain import freeze, gates, results, rollout, schedule
 from shared.domain import upgrades as upgrades_mod
 from shared.domain.planning import ClusterPlan, EnvironmentPlan
 from shared.domain.results import ClusterOutcome, RunResult
@@ -39,26 +39,49 @@ ROUNDS_PER_EXECUTION = 50
 
 @dataclass(frozen=True)
 class RunRequest:
-    """The orchestrator's input: ``{"environment", "date", "dryRun", "force"}``."""
+    """The orchestrator's input: ``{"environment", "date", "dryRun", "force"}``, plus ``runId``
+    when a harness gives one.
+
+    ``run_id`` tells this run's audit rows apart from an earlier run of the same environment and
+    date, so that history is appended to, never replaced. The starters leave it out (their input
+    shape is a contract) and the orchestrator then takes ``context.new_uuid()``, which differs
+    between runs in Azure because each start has its own clock. ``ops run`` re-runs a date with
+    the same simulated clock and instance id, so it passes a fresh id of its own.
+    """
 
     environment: str | None
     date: str
     dry_run: bool = False
     force: bool = False
+    run_id: str | None = None
 
     @classmethod
     def from_input(cls, data: Any) -> RunRequest:
         if not isinstance(data, dict) or not isinstance(data.get("date"), str):
             raise ValueError('orchestrator input must be {"environment", "date", "dryRun", "force"}')
-        return cls(data.get("environment"), data["date"], bool(data.get("dryRun", False)), bool(data.get("force", False)))
+        run_id = data.get("runId")
+        return cls(
+            data.get("environment"),
+            data["date"],
+            bool(data.get("dryRun", False)),
+            bool(data.get("force", False)),
+            run_id if isinstance(run_id, str) and run_id else None,
+        )
 
     def to_input(self) -> dict[str, Any]:
-        return {"environment": self.environment, "date": self.date, "dryRun": self.dry_run, "force": self.force}
+        body: dict[str, Any] = {"environment": self.environment, "date": self.date, "dryRun": self.dry_run, "force": self.force}
+        if self.run_id is not None:
+            body["runId"] = self.run_id
+        return body
 
 
-def instance_id_for(environment: str | None, day: str) -> str:
-    """One fixed instance id per environment and date, shared by both starters and ``ops run``."""
-    return f"aks-upgrade-{environment or 'none'}-{day}"
+def instance_id_for(environment: str | None, day: str, *, dry_run: bool = False) -> str:
+    """One fixed instance id per environment and date, shared by both starters and ``ops run``.
+
+    A dry run has its own id: under the real one, a completed dry run would make the timer (and
+    any start without ``force``) believe the real run had already happened.
+    """
+    return f"aks-upgrade-{environment or 'none'}-{day}" + ("-dry-run" if dry_run else "")
 
 
 def _iso(moment: datetime) -> str:
@@ -72,26 +95,33 @@ def run(context: df.DurableOrchestrationContext) -> Generator[Any, Any, dict[str
         # A later execution of a long upgrade (continue_as_new keeps each history short).
         return (yield from _upgrade_and_conclude(context, request, Carried.from_dict(raw_input["continuation"])))
     started = context.current_utc_datetime
+    if request.run_id is None:
+        # Deterministic on replay, different for every start of this instance id in Azure.
+        request = replace(request, run_id=str(context.new_uuid()))
     try:
         config = yield context.call_activity_with_retry(LOAD_SETTINGS, ACTIVITY_RETRY, None)
     except Exception as exc:  # noqa: BLE001 - bad settings: refuse to work, say which
         refused = RunResult(context.instance_id, request.date, request.environment, "none", "failed", f"refused: {_first_line(exc)}")
         return refused.to_dict()
     plan = rollout.plan_from_dict(config["plan"])
-    day = date.fromisoformat(request.date)
-    chosen = rollout.choose_wave(plan, day, request.environment)
-    dry_run = request.dry_run or bool(config["dryRun"])
+    gate = gates.decide(
+        plan,
+        requested=date.fromisoformat(request.date),
+        # The day the work runs: a re-run of an unfrozen date during a freeze must not act either.
+        work_day=schedule.local_date(started, plan.timezone),
+        environment=request.environment,
+        freeze_windows=freeze.parse_freeze_dates(",".join(config["freezeDates"])),
+        dry_run=request.dry_run or bool(config["dryRun"]),
+    )
+    chosen = gate.wave
+    dry_run = gate.dry_run
 
     def finish(status: str, reason: str | None = None, **extra: Any) -> RunResult:
         return RunResult(context.instance_id, request.date, chosen.environment, chosen.role, status, reason, **extra)
 
-    if chosen.environment is None:
-        return finish("nothing-to-do", f"no wave on {day.strftime('%A')} {day} in ROLLOUT_PLAN").to_dict()
+    if not gate.may_act or chosen.environment is None:
+        return finish(gate.status, gate.reason).to_dict()
     environment = chosen.environment
-    windows = freeze.parse_freeze_dates(",".join(config["freezeDates"]))
-    frozen = freeze.freeze_covering(day, windows)
-    if frozen is not None:
-        return finish("skipped", f"{day} is frozen (FREEZE_DATES {frozen}); no upgrade starts").to_dict()
 
     context.set_custom_status({"phase": "planning", "environment": environment})
     payload = {
@@ -106,23 +136,23 @@ def run(context: df.DurableOrchestrationContext) -> Generator[Any, Any, dict[str
         raw_plan = yield context.call_activity_with_retry(PLAN_LEAD if chosen.role == "lead" else PLAN_FOLLOWER, ACTIVITY_RETRY, payload)
     except Exception as exc:  # noqa: BLE001 - retries exhausted: report, never guess
         result = finish("failed", f"planning failed after retries: {_first_line(exc)}")
-        return (yield from _close(context, result, started))
+        return (yield from _close(context, result, started, run_id=request.run_id))
     env_plan = EnvironmentPlan.from_dict(raw_plan)
     target_version = env_plan.target_version
 
     if env_plan.status in ("skipped", "failed"):
         result = finish(env_plan.status, env_plan.reason, target_version=target_version)
-        return (yield from _close(context, result, started))
+        return (yield from _close(context, result, started, run_id=request.run_id))
     outcomes = {p.id: results.outcome_from_plan(p, dry_run=dry_run) for p in env_plan.clusters}
     if not env_plan.has_eligible:
         result = finish(
             "nothing-to-do", f"no eligible cluster in {environment}", target_version=target_version, clusters=tuple(outcomes.values())
         )
-        return (yield from _close(context, result, started))
+        return (yield from _close(context, result, started, run_id=request.run_id))
     if dry_run:
         status, reason = results.overall_status(list(outcomes.values()), dry_run=True)
         result = finish(status, reason, target_version=target_version, clusters=tuple(outcomes.values()))
-        return (yield from _close(context, result, started, notify_and_audit=False))
+        return (yield from _close(context, result, started, run_id=request.run_id, notify_and_audit=False))
 
     carried = Carried(
         config=config,
@@ -238,7 +268,7 @@ def _upgrade_and_conclude(
         clusters=ordered,
     )
     started = datetime.fromisoformat(carried.started)
-    return (yield from _close(context, result, started))
+    return (yield from _close(context, result, started, run_id=request.run_id))
 
 
 def _upgrade_all(
@@ -365,9 +395,18 @@ def _upgrade_all(
 
 
 def _close(
-    context: df.DurableOrchestrationContext, result: RunResult, started: datetime, *, notify_and_audit: bool = True
+    context: df.DurableOrchestrationContext,
+    result: RunResult,
+    started: datetime,
+    *,
+    run_id: str | None,
+    notify_and_audit: bool = True,
 ) -> Generator[Any, Any, dict[str, Any]]:
-    """Audit and notify (best effort, never failing the run), then return the contract JSON."""
+    """Audit and notify (best effort, never failing the run), then return the contract JSON.
+
+    The audit rows carry ``run_id``: a re-run of the same instance id adds rows instead of
+    replacing the earlier attempt's, while a retried history activity of this run rewrites its own.
+    """
     output = result.to_dict()
     context.set_custom_status(_progress("done", result.environment, list(result.clusters), status=result.status))
     if notify_and_audit and result.clusters:
@@ -376,6 +415,7 @@ def _close(
                 RECORD_HISTORY,
                 {
                     **output,
+                    "runId": run_id,
                     "startedAt": _iso(started),
                     "finishedAt": _iso(context.current_utc_datetime),
                 },

@@ -17,7 +17,7 @@ import azure.functions as func
 
 from shared import logs, orchestration
 from shared import settings as settings_mod
-from shared.domain import dates, rollout
+from shared.domain import dates, gates, rollout
 from shared.domain.text import clip, shown
 from shared.errors import ConfigError, UsageError
 
@@ -138,6 +138,16 @@ def parse_start_body(raw: bytes, plan: rollout.RolloutPlan, today: date) -> Star
     return StartRequest(environment, day.isoformat(), flags["dryRun"], flags["force"])
 
 
+def parse_dry_run_query(value: str | None, default: bool) -> bool:
+    """``?dryRun=true|false`` on a status request; without it, the DRY_RUN setting decides,
+    since that is the kind of run (and so the instance id) the starters create."""
+    if value is None:
+        return default
+    if value.strip().lower() in ("true", "false"):
+        return value.strip().lower() == "true"
+    raise UsageError(f"dryRun must be true or false, got {value[:200]!r}", "dryRun")
+
+
 def may_start(runtime_status: str | None, force: bool) -> bool:
     """Start (again) under the fixed id? Never over an active instance; over a completed one only with force."""
     if runtime_status is None or runtime_status in RESTARTABLE:
@@ -186,14 +196,23 @@ async def http_start(req: func.HttpRequest, client: df.DurableOrchestrationClien
         request = parse_start_body(req.get_body(), plan, today)
     except UsageError as exc:
         return _bad(exc)
-    chosen = rollout.choose_wave(plan, date.fromisoformat(request.date), request.environment)
-    if chosen.environment is None:
-        day = date.fromisoformat(request.date)
-        return _json(200, {"status": "nothing-to-do", "reason": f"no wave on {day.strftime('%A')} {day} in ROLLOUT_PLAN"})
-    instance_id = orchestration.instance_id_for(chosen.environment, request.date)
+    gate = gates.decide(
+        plan,
+        requested=date.fromisoformat(request.date),
+        work_day=today,  # the run starts now, so its work happens today
+        environment=request.environment,
+        freeze_windows=settings.freeze_windows,
+        dry_run=request.dry_run or settings.dry_run,
+    )
+    chosen = gate.wave
+    if not gate.may_act or chosen.environment is None:
+        # Starting would only record a skip, and with force it would replace a completed result.
+        return _json(200, {"status": gate.status, "reason": gate.reason})
+    instance_id = orchestration.instance_id_for(chosen.environment, request.date, dry_run=gate.dry_run)
     existing = await _status(client, instance_id)
     runtime_status = _runtime_name(existing)
-    if not may_start(runtime_status, request.force):
+    # A dry run changes nothing, so a completed one is simply run again.
+    if not may_start(runtime_status, request.force or gate.dry_run):
         urls = client.create_http_management_payload(instance_id)
         hint = ' (send "force": true to run it again)' if runtime_status == "Completed" else ""
         return _json(
@@ -205,7 +224,8 @@ async def http_start(req: func.HttpRequest, client: df.DurableOrchestrationClien
                 "statusQueryGetUri": urls["statusQueryGetUri"],
             },
         )
-    run = orchestration.RunRequest(chosen.environment, request.date, request.dry_run, request.force)
+    # The input says what the instance id says: a dry run (by the body or by DRY_RUN) is one.
+    run = orchestration.RunRequest(chosen.environment, request.date, gate.dry_run, request.force)
     await client.start_new(ORCHESTRATOR, instance_id, run.to_input())
     logs.event(logging.INFO, "started", environment=chosen.environment, instance_id=instance_id, trigger="http")
     response: func.HttpResponse = client.create_check_status_response(req, instance_id)
@@ -220,9 +240,10 @@ async def http_status(req: func.HttpRequest, client: df.DurableOrchestrationClie
     try:
         environment = parse_environment(req.route_params.get("environment"), settings.rollout_plan)
         day = parse_date(req.route_params.get("date"))
+        dry_run = parse_dry_run_query(req.params.get("dryRun"), settings.dry_run)
     except UsageError as exc:
         return _bad(exc)
-    instance_id = orchestration.instance_id_for(environment, day.isoformat())
+    instance_id = orchestration.instance_id_for(environment, day.isoformat(), dry_run=dry_run)
     status = await _status(client, instance_id)
     if status is None:
         return _json(404, {"error": f"no run for {environment} on {day}", "instanceId": instance_id})
@@ -277,15 +298,23 @@ async def timer_start(schedule_status: dict[str, Any] | None, client: df.Durable
     if day is None:
         logs.event(logging.ERROR, "timer: no schedule status (Next) to take the date from; not starting")
         return "no-date"
-    chosen = rollout.choose_wave(plan, day, None)
-    if chosen.environment is None:
-        logs.event(logging.INFO, f"timer: no wave on {day.strftime('%A')} {day}; nothing started")
-        return "nothing-to-do"
-    instance_id = orchestration.instance_id_for(chosen.environment, day.isoformat())
+    gate = gates.decide(
+        plan,
+        requested=day,
+        work_day=datetime.now(ZoneInfo(plan.timezone)).date(),  # a past-due firing works today
+        freeze_windows=settings.freeze_windows,
+        dry_run=settings.dry_run,
+    )
+    chosen = gate.wave
+    if not gate.may_act or chosen.environment is None:
+        logs.event(logging.INFO, f"timer: {gate.reason}; nothing started")
+        return gate.status
+    instance_id = orchestration.instance_id_for(chosen.environment, day.isoformat(), dry_run=gate.dry_run)
     runtime_status = _runtime_name(await _status(client, instance_id))
-    if not may_start(runtime_status, force=False):
+    if not may_start(runtime_status, force=gate.dry_run):
         logs.event(logging.INFO, f"timer: instance is {runtime_status}; not starting again", instance_id=instance_id)
         return f"exists:{runtime_status}"
-    await client.start_new(ORCHESTRATOR, instance_id, orchestration.RunRequest(chosen.environment, day.isoformat()).to_input())
+    run = orchestration.RunRequest(chosen.environment, day.isoformat(), gate.dry_run)
+    await client.start_new(ORCHESTRATOR, instance_id, run.to_input())
     logs.event(logging.INFO, "started", environment=chosen.environment, instance_id=instance_id, trigger="timer")
     return "started"

@@ -1,30 +1,32 @@
-"""Audit history: one Table Storage row per cluster upgrade attempt, for operators.
+"""Audit history: one Table Storage row per cluster upgrade attempt, append-only, for operators.
 
 Row layout (its own table, e.g. ``AKSUpgradeHistory``):
 
 - PartitionKey: the environment.
 - RowKey: ``<inverted startedAt, 18 digits>_<attempt key>``, so a partition lists newest
-  first. The attempt key is the first 32 hex digits of sha256(instanceId NUL clusterId):
-  ARM ids are full of ``/``, which keys may not contain, and the pair (instance, cluster)
-  is what makes an attempt unique. The full cluster id is kept in ``clusterId``.
-- Properties: instanceId, attemptKey, clusterId, fromVersion, toVersion, result, reason
-  (absent when None), startedAt, finishedAt (Edm.DateTime).
+  first. The attempt key is the first 32 hex digits of sha256(instanceId NUL clusterId NUL
+  runId): ARM ids are full of ``/``, which keys may not contain, and the triple (instance,
+  cluster, run) is what makes an attempt unique. The full cluster id is kept in ``clusterId``.
+- Properties: instanceId, runId (absent on rows from before runs had ids), attemptKey,
+  clusterId, fromVersion, toVersion, result, reason (absent when None), startedAt, finishedAt
+  (Edm.DateTime).
 
-Recording the same instance and cluster again replaces the row. If its startedAt moved
-(a replayed activity), the row key moves too, so the old row is deleted in the same
-transaction as the new one is written.
+A re-run of the same environment and date is the same instance id but another run, so its
+rows are added next to the earlier attempt's, which stay (a failure is never erased by the
+re-run that fixed it). Recording the same run again (a retried or replayed activity) writes
+the same keys, so it duplicates nothing.
 """
 
 from __future__ import annotations
 
 import builtins
 import hashlib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from azure.core.credentials import TokenCredential
-from azure.core.exceptions import ResourceNotFoundError
+from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
 from azure.data.tables import TableClient, TransactionOperation, UpdateMode
 
 from shared import errors
@@ -38,16 +40,19 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MAX_MICROS = 253_402_300_800_000_000
 
 
-def attempt_key(instance_id: str, cluster_id: str) -> str:
-    """What identifies one attempt: the instance and the (case-insensitive) ARM cluster id."""
-    digest = hashlib.sha256(f"{instance_id}\x00{cluster_id.lower()}".encode())
-    return digest.hexdigest()[:32]
+def attempt_key(instance_id: str, cluster_id: str, run_id: str | None = None) -> str:
+    """What identifies one attempt: the instance, the (case-insensitive) ARM cluster id and the run.
+
+    Without a run id the key is the one rows had before runs had ids.
+    """
+    name = f"{instance_id}\x00{cluster_id.lower()}" + (f"\x00{run_id}" if run_id is not None else "")
+    return hashlib.sha256(name.encode()).hexdigest()[:32]
 
 
 def row_key(entry: AuditEntry) -> str:
     started = tables.to_utc(entry.started_at)
     micros = (started - _EPOCH) // timedelta(microseconds=1)
-    return f"{_MAX_MICROS - micros:018d}_{attempt_key(entry.instance_id, entry.cluster_id)}"
+    return f"{_MAX_MICROS - micros:018d}_{attempt_key(entry.instance_id, entry.cluster_id, entry.run_id)}"
 
 
 class TableHistoryStore:
@@ -71,54 +76,33 @@ class TableHistoryStore:
     # -- writes -------------------------------------------------------------------------
 
     def record(self, entries: Sequence[AuditEntry]) -> None:
-        """Write ``entries``; an (instance, cluster) already recorded is replaced, not duplicated.
+        """Add ``entries``; an attempt of a run already recorded is rewritten, never duplicated.
 
-        One transaction per environment and per 100 operations; creates the table on first use.
+        Rows of other runs are never touched. One transaction per environment and per 100
+        operations; creates the table on first use.
         """
         by_partition: dict[str, dict[str, dict[str, Any]]] = {}
         for entry in entries:
             entity = self._to_entity(entry)
-            # The last entry for an attempt wins, as a second record() call would.
-            rows = by_partition.setdefault(entity["PartitionKey"], {})
-            for key, existing in list(rows.items()):
-                if existing["attemptKey"] == entity["attemptKey"]:
-                    del rows[key]
-            rows[entity["RowKey"]] = entity
+            # The same attempt twice in one batch: the last one wins, as a second record() would.
+            by_partition.setdefault(entity["PartitionKey"], {})[entity["RowKey"]] = entity
         for partition, rows in by_partition.items():
             self._write_partition(partition, builtins.list(rows.values()))
 
     def _write_partition(self, partition: str, entities: builtins.list[dict[str, Any]]) -> None:
-        action = f"recording history for {partition!r}"
-        with tables.translated(self._client, action):
-            try:
-                stale = self._stale_rows(partition, entities)
-            except ResourceNotFoundError as err:
-                if not tables.is_table_missing(err):
-                    raise
-                tables.create_table_if_missing(self._client)
-                stale = []
-            operations: builtins.list[tuple[TransactionOperation, Any, Mapping[str, Any]]] = [
-                (TransactionOperation.DELETE, row, {}) for row in stale
-            ]
-            operations += [(TransactionOperation.UPSERT, entity, {"mode": UpdateMode.REPLACE}) for entity in entities]
+        operations: builtins.list[tuple[TransactionOperation, Any, Mapping[str, Any]]] = [
+            (TransactionOperation.UPSERT, entity, {"mode": UpdateMode.REPLACE}) for entity in entities
+        ]
+        with tables.translated(self._client, f"recording history for {partition!r}"):
             for start in range(0, len(operations), MAX_TRANSACTION):
-                self._client.submit_transaction(operations[start : start + MAX_TRANSACTION])
-
-    def _stale_rows(self, partition: str, entities: Iterable[Mapping[str, Any]]) -> builtins.list[dict[str, str]]:
-        """Rows of the same attempts under another row key (their startedAt changed)."""
-        wanted = {entity["attemptKey"]: entity["RowKey"] for entity in entities}
-        stale: builtins.list[dict[str, str]] = []
-        for instance_id in sorted({entity["instanceId"] for entity in entities}):
-            found = self._client.query_entities(
-                "PartitionKey eq @pk and instanceId eq @iid",
-                parameters={"pk": partition, "iid": instance_id},
-                select=["PartitionKey", "RowKey", "attemptKey"],
-            )
-            for row in found:
-                key = row.get("attemptKey")
-                if key in wanted and wanted[key] != row["RowKey"]:
-                    stale.append({"PartitionKey": partition, "RowKey": row["RowKey"]})
-        return stale
+                chunk = operations[start : start + MAX_TRANSACTION]
+                try:
+                    self._client.submit_transaction(chunk)
+                except HttpResponseError as err:
+                    if not tables.is_table_missing(err):
+                        raise
+                    tables.create_table_if_missing(self._client)
+                    self._client.submit_transaction(chunk)
 
     def _to_entity(self, entry: AuditEntry) -> dict[str, Any]:
         where = f"table {self.table_name!r}"
@@ -139,7 +123,7 @@ class TableHistoryStore:
         entity: dict[str, Any] = {
             "PartitionKey": entry.environment,
             "RowKey": row_key(entry),
-            "attemptKey": attempt_key(entry.instance_id, entry.cluster_id),
+            "attemptKey": attempt_key(entry.instance_id, entry.cluster_id, entry.run_id),
             "instanceId": entry.instance_id,
             "clusterId": entry.cluster_id,
             "result": entry.result,
@@ -147,6 +131,7 @@ class TableHistoryStore:
             "finishedAt": times["finishedAt"],
         }
         for name, optional in (
+            ("runId", entry.run_id),
             ("fromVersion", entry.from_version),
             ("toVersion", entry.to_version),
             ("reason", entry.reason),
@@ -214,4 +199,5 @@ class TableHistoryStore:
             reason=text("reason", False),
             started_at=when("startedAt"),
             finished_at=when("finishedAt"),
+            run_id=text("runId", False),
         )

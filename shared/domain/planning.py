@@ -6,16 +6,14 @@ call these functions; the orchestrator receives the resulting plan as plain JSON
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from shared.domain import clusters as clusters_mod
 from shared.domain import targets, versions
 from shared.domain.clusters import AvailableVersion, ClusterSnapshot, Selection
-from shared.domain.records import ValidatedRecord
 
 ACTIONS = ("upgrade", "already-current", "skipped", "failed")
 
@@ -282,19 +280,6 @@ def lead_target_version(plans: Sequence[ClusterPlan]) -> str | None:
     found = [versions.parse(p.to_version) for p in plans if p.action in ("upgrade", "already-current") and p.to_version]
     newest = versions.newest(found)
     return str(newest) if newest else None
-
-
-def soak_problem(record: ValidatedRecord, clock: datetime, min_soak_hours: float) -> str | None:
-    """Why a follower must wait for its predecessor's version to soak longer, or None when it may go."""
-    age = clock - record.validated_at
-    if age >= timedelta(hours=min_soak_hours):
-        return None
-    # Rounded down, so that a run 1 s short of 20 h does not read "20.0 h ... waiting".
-    hours = math.floor(max(age.total_seconds(), 0) / 360) / 10
-    return (
-        f"{record.environment} validated {record.version} at {record.validated_at.isoformat()}, "
-        f"{hours:.1f} h before this run; MIN_SOAK_HOURS is {min_soak_hours:g}: waiting for next week"
-    )
 
 
 def sorted_plans(plans: Sequence[ClusterPlan]) -> tuple[ClusterPlan, ...]:

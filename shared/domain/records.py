@@ -41,3 +41,6 @@ class AuditEntry:
     reason: str | None
     started_at: datetime
     finished_at: datetime
+    #: The run this attempt belongs to: re-runs of one instance id (same environment and date)
+    #: are told apart by it. None on rows written before runs had ids.
+    run_id: str | None = None

@@ -4,6 +4,7 @@ and Azurite, with the orchestrator driven by the durable SDK's own replay."""
 from __future__ import annotations
 
 import copy
+import json
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
@@ -174,7 +175,13 @@ def test_replaying_a_finished_run_gives_the_same_actions_and_output_without_runn
     put_count = len(conductor.puts())
     handle = registry().orchestrators["UpgradeOrchestrator"]
 
-    run_input = {"environment": None, "date": "2026-11-30", "dryRun": False, "force": False}
+    run_input = json.loads(outcome.run.input_json or "null")
+    assert {k: run_input[k] for k in ("environment", "date", "dryRun", "force")} == {
+        "environment": None,
+        "date": MON.isoformat(),
+        "dryRun": False,
+        "force": False,
+    }
     replayed = driver_mod.replay(handle, outcome.run.history, run_input, outcome.run.instance_id)
 
     assert replayed.is_done and replayed.output == outcome.result

@@ -75,30 +75,49 @@ def test_limit_keeps_the_newest_entries(history_store: TableHistoryStore) -> Non
     assert history_store.list(limit=0) == []
 
 
-def test_recording_the_same_attempt_twice_replaces_it(history_store: TableHistoryStore) -> None:
+def test_recording_the_same_attempt_of_a_run_again_duplicates_nothing(history_store: TableHistoryStore) -> None:
+    # A retried or replayed history activity records the same run's attempt again.
+    attempt = _entry(result="failed", reason="Timeout", run_id="run-1")
+    history_store.record([attempt])
+    history_store.record([attempt])
+    assert history_store.list() == [attempt]
+
+
+def test_a_rerun_of_the_same_instance_adds_rows_and_keeps_the_earlier_failure(history_store: TableHistoryStore) -> None:
+    # GIVEN a failed attempt, then a re-run of the same environment and date (same instance id,
+    # and in `ops run` the same simulated start time) that upgrades the cluster
+    failed = _entry(result="failed", reason="UpgradeFailed: drain did not complete", run_id="run-1")
+    upgraded = _entry(result="upgraded", run_id="run-2")
+    assert (failed.instance_id, failed.cluster_id, failed.started_at) == (upgraded.instance_id, upgraded.cluster_id, upgraded.started_at)
+    history_store.record([failed])
+    history_store.record([upgraded])
+    # THEN both attempts are in the history
+    assert sorted(history_store.list(), key=lambda e: e.run_id or "") == [failed, upgraded]
+
+
+def test_a_later_attempt_never_replaces_an_earlier_one_with_another_start_time(history_store: TableHistoryStore) -> None:
     first = _entry(result="failed", reason="Timeout")
+    later = _entry(minutes=3, instance_id=first.instance_id)
     history_store.record([first])
-    again = _entry(result="upgraded")
-    history_store.record([again])
-    history_store.record([again])
-    assert history_store.list() == [again]
-
-
-def test_rerecording_with_a_moved_start_time_does_not_leave_a_duplicate(history_store: TableHistoryStore) -> None:
-    # GIVEN an attempt recorded once, then again (same instance and cluster) after a replay
-    # moved its startedAt, which moves its row key
-    first = _entry()
-    moved = _entry(minutes=3, instance_id=first.instance_id)
-    history_store.record([first])
-    history_store.record([moved])
-    assert history_store.list() == [moved]
+    history_store.record([later])
+    assert history_store.list() == [later, first]
 
 
 def test_the_last_of_two_entries_for_one_attempt_in_a_batch_wins(history_store: TableHistoryStore) -> None:
-    planned = _entry(result="planned")
-    done = _entry(minutes=1, instance_id=planned.instance_id)
+    planned = _entry(result="planned", run_id="run-1")
+    done = _entry(run_id="run-1")
     history_store.record([planned, done])
     assert history_store.list() == [done]
+
+
+def test_rows_written_before_runs_had_ids_still_list(azurite: Azurite, history_store: TableHistoryStore, history_table_name: str) -> None:
+    history_store.record([_entry(run_id="run-1")])
+    raw = _raw(azurite, history_table_name)
+    row = dict(next(iter(raw.list_entities())))
+    del row["runId"]
+    row["RowKey"] = row["RowKey"] + "0"
+    raw.upsert_entity(row)
+    assert sorted((e.run_id or "") for e in history_store.list()) == ["", "run-1"]
 
 
 def test_same_cluster_in_different_instances_keeps_both(history_store: TableHistoryStore) -> None:

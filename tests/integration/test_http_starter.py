@@ -28,6 +28,9 @@ WEEKDAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 # Fixed dates sent to the starter lie in the past (a date after today is refused); tests of
 # "today" and "tomorrow" compute them in the plan's time zone.
 DEV_ID = "aks-upgrade-dev-2026-12-01"  # 2026-12-01 is a Tuesday: dev's day
+DEV_DRY_RUN_ID = "aks-upgrade-dev-2026-12-01-dry-run"
+DEV_INPUT = {"environment": "dev", "date": "2026-12-01", "dryRun": False, "force": False}
+DEV_DRY_RUN_INPUT = {**DEV_INPUT, "dryRun": True}
 
 
 def post(registry: DurableRegistry, host: LocalDurableHost, body: Any = None) -> func.HttpResponse:
@@ -101,10 +104,10 @@ def test_post_environment_and_date_starts_the_fixed_instance(registry: DurableRe
 
 def test_explicit_environment_runs_on_any_day_and_flags_pass_through(registry: DurableRegistry, host: LocalDurableHost) -> None:
     # 2026-11-28 is a Saturday: no wave, but an explicit environment runs anyway.
-    response = post(registry, host, {"environment": "prod", "date": "2026-11-28", "dryRun": True, "force": False})
+    response = post(registry, host, {"environment": "prod", "date": "2026-11-28", "dryRun": False, "force": True})
 
     assert response.status_code == 202
-    assert input_of(host, "aks-upgrade-prod-2026-11-28") == {"environment": "prod", "date": "2026-11-28", "dryRun": True, "force": False}
+    assert input_of(host, "aks-upgrade-prod-2026-11-28") == {"environment": "prod", "date": "2026-11-28", "dryRun": False, "force": True}
 
 
 def test_date_without_environment_takes_that_days_wave(registry: DurableRegistry, host: LocalDurableHost) -> None:
@@ -528,3 +531,139 @@ def test_today_in_the_plans_time_zone_is_not_after_today(
 
     assert response.status_code == 202, response.get_body()
     assert input_of(host, f"aks-upgrade-env-mon-{today.isoformat()}")["date"] == today.isoformat()
+
+
+# -- the gate: freeze -----------------------------------------------------------------------
+
+
+def test_a_frozen_date_answers_skipped_and_starts_nothing(
+    registry: DurableRegistry, host: LocalDurableHost, settings_env: pytest.MonkeyPatch
+) -> None:
+    settings_env.setenv(settings_mod.FREEZE_DATES, "2026-11-28..2026-12-02")
+
+    response = post(registry, host, {"environment": "dev", "date": "2026-12-01"})
+
+    assert response.status_code == 200
+    payload = body_of(response)
+    assert set(payload) == {"status", "reason"}
+    assert payload["status"] == "skipped"
+    assert "2026-12-01 is frozen" in payload["reason"] and "2026-11-28..2026-12-02" in payload["reason"]
+    assert starts(host) == [] and host.instances == {}
+
+
+def test_force_never_replaces_a_completed_result_on_a_frozen_date(
+    registry: DurableRegistry, host: LocalDurableHost, settings_env: pytest.MonkeyPatch
+) -> None:
+    seeded = host.seed(DEV_ID, "Completed", input=DEV_INPUT, output={"status": "succeeded", "recordedVersion": "1.31.2"})
+    settings_env.setenv(settings_mod.FREEZE_DATES, "2026-12-01")
+
+    response = post(registry, host, {"environment": "dev", "date": "2026-12-01", "force": True})
+
+    assert response.status_code == 200
+    assert body_of(response)["status"] == "skipped"
+    assert starts(host) == []
+    assert host.get(DEV_ID) is seeded
+    assert (seeded.runtime_status, seeded.output) == ("Completed", {"status": "succeeded", "recordedVersion": "1.31.2"})
+
+
+def test_a_rerun_of_an_unfrozen_date_on_a_frozen_today_is_skipped_naming_both_days(
+    registry: DurableRegistry, host: LocalDurableHost, settings_env: pytest.MonkeyPatch
+) -> None:
+    # The freeze spans a day either side of today, so that a midnight between the test and the
+    # starter reading the clock still falls inside it.
+    today = datetime.now(ZoneInfo(str(DEFAULT_PLAN["timezone"]))).date()
+    settings_env.setenv(settings_mod.FREEZE_DATES, f"{today - timedelta(days=1)}..{today + timedelta(days=1)}")
+    old_date = (today - timedelta(days=14)).isoformat()
+
+    response = post(registry, host, {"environment": "dev", "date": old_date, "force": True})
+
+    assert response.status_code == 200
+    payload = body_of(response)
+    assert payload["status"] == "skipped"
+    assert old_date in payload["reason"] and "frozen" in payload["reason"]
+    assert any(str(today + timedelta(days=d)) in payload["reason"] for d in (0, 1))
+    assert starts(host) == [] and host.instances == {}
+
+
+# -- dry runs: their own instance id ----------------------------------------------------------
+
+
+def test_a_dry_run_starts_under_its_own_instance_id(registry: DurableRegistry, host: LocalDurableHost) -> None:
+    response = post(registry, host, {"environment": "dev", "date": "2026-12-01", "dryRun": True})
+
+    assert response.status_code == 202
+    assert body_of(response)["id"] == DEV_DRY_RUN_ID
+    assert input_of(host, DEV_DRY_RUN_ID) == DEV_DRY_RUN_INPUT
+    assert host.get(DEV_ID) is None
+
+
+def test_a_completed_dry_run_does_not_block_the_real_run(registry: DurableRegistry, host: LocalDurableHost) -> None:
+    host.seed(DEV_DRY_RUN_ID, "Completed", input=DEV_DRY_RUN_INPUT, output={"status": "planned"})
+
+    response = post(registry, host, {"environment": "dev", "date": "2026-12-01"})
+
+    assert response.status_code == 202
+    assert body_of(response)["id"] == DEV_ID
+    assert input_of(host, DEV_ID) == DEV_INPUT
+
+
+def test_a_completed_dry_run_is_run_again_without_force(registry: DurableRegistry, host: LocalDurableHost) -> None:
+    host.seed(DEV_DRY_RUN_ID, "Completed", input=DEV_DRY_RUN_INPUT, output={"status": "planned"})
+
+    response = post(registry, host, {"environment": "dev", "date": "2026-12-01", "dryRun": True})
+
+    assert response.status_code == 202
+    record = host.get(DEV_DRY_RUN_ID)
+    assert record is not None and record.runtime_status == "Pending" and record.output is None
+    assert record.input == DEV_DRY_RUN_INPUT
+
+
+def test_a_completed_real_run_does_not_block_a_dry_run(registry: DurableRegistry, host: LocalDurableHost) -> None:
+    seeded = host.seed(DEV_ID, "Completed", input=DEV_INPUT, output={"status": "succeeded"})
+
+    response = post(registry, host, {"environment": "dev", "date": "2026-12-01", "dryRun": True})
+
+    assert response.status_code == 202
+    assert body_of(response)["id"] == DEV_DRY_RUN_ID
+    assert host.get(DEV_ID) is seeded and seeded.output == {"status": "succeeded"}
+
+
+@pytest.mark.parametrize("runtime_status", ["Pending", "Running"])
+def test_an_active_dry_run_answers_409(registry: DurableRegistry, host: LocalDurableHost, runtime_status: str) -> None:
+    seeded = host.seed(DEV_DRY_RUN_ID, runtime_status, input=DEV_DRY_RUN_INPUT)
+
+    response = post(registry, host, {"environment": "dev", "date": "2026-12-01", "dryRun": True})
+
+    assert response.status_code == 409
+    assert body_of(response)["instanceId"] == DEV_DRY_RUN_ID
+    assert starts(host) == [] and host.get(DEV_DRY_RUN_ID) is seeded
+
+
+def test_the_dry_run_setting_uses_the_dry_run_instance_id(
+    registry: DurableRegistry, host: LocalDurableHost, settings_env: pytest.MonkeyPatch
+) -> None:
+    settings_env.setenv(settings_mod.DRY_RUN, "true")
+    host.seed(DEV_ID, "Completed", input=DEV_INPUT, output={"status": "succeeded"})
+
+    response = post(registry, host, {"environment": "dev", "date": "2026-12-01"})
+
+    assert response.status_code == 202
+    assert body_of(response)["id"] == DEV_DRY_RUN_ID
+    assert input_of(host, DEV_DRY_RUN_ID) == DEV_DRY_RUN_INPUT
+
+
+def test_get_reports_the_dry_run_when_asked_for_it(registry: DurableRegistry, host: LocalDurableHost) -> None:
+    host.seed(DEV_ID, "Completed", output={"status": "succeeded"})
+    host.seed(DEV_DRY_RUN_ID, "Completed", output={"status": "planned"})
+    req = func.HttpRequest(
+        "GET",
+        f"{host.base_url}/api/upgrades/dev/2026-12-01?dryRun=true",
+        body=b"",
+        route_params={"environment": "dev", "date": "2026-12-01"},
+        params={"dryRun": "true"},
+    )
+
+    payload = body_of(registry.starters["HttpStarter"].call(host.client_json, req=req))
+
+    assert (payload["instanceId"], payload["output"]) == (DEV_DRY_RUN_ID, {"status": "planned"})
+    assert body_of(get(registry, host, "dev", "2026-12-01"))["instanceId"] == DEV_ID

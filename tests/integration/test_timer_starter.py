@@ -188,3 +188,44 @@ def test_a_schedule_that_reaches_every_wave_logs_no_warning(
 
     assert starts(host) == [SANDBOX_ID]
     assert [r for r in caplog.records if r.levelno >= logging.WARNING] == []
+
+
+# -- the gate: freeze and dry runs -------------------------------------------------------------
+
+SANDBOX_DRY_RUN_ID = "aks-upgrade-sandbox-2026-11-30-dry-run"
+
+
+def test_a_frozen_day_logs_the_freeze_and_starts_nothing(
+    registry: DurableRegistry, host: LocalDurableHost, settings_env: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    settings_env.setenv(settings_mod.FREEZE_DATES, "2026-11-30")
+    caplog.set_level(logging.INFO)
+
+    fire(registry, host, MONDAY_IN_OSLO)
+
+    assert host.requests == [] and host.instances == {}
+    assert "2026-11-30 is frozen (FREEZE_DATES 2026-11-30)" in logged(caplog)
+
+
+def test_a_completed_dry_run_does_not_block_the_timers_real_run(registry: DurableRegistry, host: LocalDurableHost) -> None:
+    host.seed(SANDBOX_DRY_RUN_ID, "Completed", input={**SANDBOX_INPUT, "dryRun": True}, output={"status": "planned"})
+
+    fire(registry, host, MONDAY_IN_OSLO)
+
+    assert starts(host) == [SANDBOX_ID]
+    assert host.get(SANDBOX_ID).input == SANDBOX_INPUT  # type: ignore[union-attr]
+
+
+def test_with_the_dry_run_setting_the_timer_starts_a_dry_run_and_repeats_a_completed_one(
+    registry: DurableRegistry, host: LocalDurableHost, settings_env: pytest.MonkeyPatch
+) -> None:
+    settings_env.setenv(settings_mod.DRY_RUN, "true")
+    host.seed(SANDBOX_DRY_RUN_ID, "Completed", input={**SANDBOX_INPUT, "dryRun": True}, output={"status": "planned"})
+
+    fire(registry, host, MONDAY_IN_OSLO)
+
+    assert starts(host) == [SANDBOX_DRY_RUN_ID]
+    record = host.get(SANDBOX_DRY_RUN_ID)
+    assert record is not None and record.runtime_status == "Pending" and record.output is None
+    assert record.input == {**SANDBOX_INPUT, "dryRun": True}
+    assert host.get(SANDBOX_ID) is None

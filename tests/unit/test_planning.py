@@ -1,16 +1,15 @@
-"""An environment's plan: per-cluster decisions, the lead's target version, and the soak gate."""
+"""An environment's plan: per-cluster decisions and the lead's target version (the soak gate is in test_gates)."""
 
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import pytest
 
 from shared.domain import planning, versions
 from shared.domain.clusters import AvailableVersion, ClusterSnapshot, NodePool, Selection
 from shared.domain.planning import ClusterPlan, EnvironmentPlan
-from shared.domain.records import ValidatedRecord
 
 CLOCK = datetime(2026, 3, 3, 9, 0, tzinfo=UTC)
 SANDBOX = Selection("sandbox", "tag", "aks-upgrade")
@@ -40,10 +39,6 @@ def snapshot(
 
 def offers(*texts: str) -> list[AvailableVersion]:
     return [AvailableVersion(versions.parse(t), False) for t in texts]
-
-
-def record(validated_at: datetime, version: str = "1.31.2") -> ValidatedRecord:
-    return ValidatedRecord("sandbox", version, validated_at, "sandbox-2026-03-02", ("aks1",))
 
 
 # -- decide_cluster -------------------------------------------------------------------------------
@@ -158,43 +153,6 @@ def test_lead_target_version_is_the_highest_target_of_its_acting_clusters() -> N
 
 def test_lead_target_version_is_none_without_acting_clusters() -> None:
     assert planning.lead_target_version([ClusterPlan("d", "d", "s", "rg", "l", "1.30.5", None, "skipped")]) is None
-
-
-# -- soak -----------------------------------------------------------------------------------------
-@pytest.mark.parametrize(
-    ("age", "allowed"),
-    [
-        (timedelta(hours=20), True),
-        (timedelta(hours=20, seconds=-1), False),
-        (timedelta(hours=20, seconds=1), True),
-        (timedelta(days=6), True),
-        (timedelta(0), False),
-        (timedelta(hours=-3), False),  # a record from the future never counts as soaked
-    ],
-)
-def test_soak_allows_a_follower_exactly_at_min_soak_hours_and_not_a_second_before(age: timedelta, allowed: bool) -> None:
-    problem = planning.soak_problem(record(CLOCK - age), CLOCK, 20)
-    assert (problem is None) is allowed
-
-
-def test_the_soak_reason_names_the_hours_without_rounding_up_to_the_limit() -> None:
-    # GIVEN a record validated one second less than 20 hours before the run
-    problem = planning.soak_problem(record(CLOCK - timedelta(hours=20, seconds=-1)), CLOCK, 20)
-    # THEN the reason says who validated what, its age, and the setting
-    assert problem is not None
-    assert "sandbox validated 1.31.2" in problem
-    assert "19.9 h before this run" in problem
-    assert "MIN_SOAK_HOURS is 20" in problem
-
-
-def test_zero_soak_hours_lets_a_follower_go_at_once() -> None:
-    assert planning.soak_problem(record(CLOCK), CLOCK, 0) is None
-
-
-def test_fractional_soak_hours_are_honoured() -> None:
-    assert planning.soak_problem(record(CLOCK - timedelta(minutes=90)), CLOCK, 1.5) is None
-    problem = planning.soak_problem(record(CLOCK - timedelta(minutes=89)), CLOCK, 1.5)
-    assert problem is not None and "MIN_SOAK_HOURS is 1.5" in problem
 
 
 # -- plain JSON across the durable boundary -------------------------------------------------------
