@@ -17,7 +17,7 @@ def test_ops_run_prints_the_contract_json_as_its_last_line(conductor: Conductor)
     assert set(result) == CONTRACT_KEYS
     assert all(set(c) == CLUSTER_KEYS for c in result["clusters"])
     assert (result["environment"], result["role"], result["status"], result["targetVersion"]) == ("sandbox", "lead", "succeeded", "1.31.2")
-    assert result["instanceId"] == "aks-upgrade-sandbox-2026-11-30"
+    assert result["instanceId"] == instance_id("sandbox", MON)
 
 
 def test_a_failed_run_exits_1_and_names_armss_error_code(conductor: Conductor) -> None:

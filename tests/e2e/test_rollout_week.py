@@ -28,10 +28,11 @@ def test_a_week_takes_sandbox_to_the_newest_ga_and_every_follower_to_the_same_ve
     ]
     assert all(r["targetVersion"] == NEWEST_GA and r["recordedVersion"] == NEWEST_GA for r in results)
     assert "1.32.0" not in conductor.put_targets().values()
-    for environment, result in zip(("sandbox", "dev", "test", "prod"), results, strict=True):
+    for environment, day, result in zip(("sandbox", "dev", "test", "prod"), (MON, TUE, WED, THU), results, strict=True):
         record = conductor.record(environment)
         assert record is not None and record.version == NEWEST_GA
-        assert record.instance_id == result["instanceId"] == f"aks-upgrade-{environment}-{result['date']}"
+        assert result["date"] == iso(day)
+        assert record.instance_id == result["instanceId"] == instance_id(environment, day)
 
 
 def test_a_cluster_two_minors_behind_moves_one_minor_toward_the_validated_version(conductor: Conductor) -> None:
