@@ -380,7 +380,7 @@ def test_latency_overlaps_across_concurrent_requests(arm: ArmEmulator, container
     def get() -> None:
         try:
             client.managed_clusters.get(DEV_RG, "aks-dev-weu-1")
-        except Exception as err:  # noqa: BLE001 - collected and asserted below
+        except Exception as err:  # collected and asserted below
             failures.append(err)
 
     threads = [threading.Thread(target=get) for _ in range(6)]
