@@ -116,6 +116,10 @@ class ArmEmulator:
         self._fleet = fleet
         self._port = port
         self.latency_ms = latency_ms
+        #: How a handler thread waits out latency (``latency_ms`` or a latency fault), given
+        #: seconds. Tests swap in a barrier or a recorder to prove which requests waited and
+        #: that their waits overlapped, without measuring time.
+        self.latency_wait: Callable[[float], None] = time.sleep
         self._clock = clock
         self.page_size = page_size
         self._seed = seed
@@ -551,12 +555,12 @@ class _Handler(BaseHTTPRequestHandler):
             return
 
         if emu.latency_ms:
-            time.sleep(emu.latency_ms / 1000.0)
+            emu.latency_wait(emu.latency_ms / 1000.0)
 
         fired = emu._faults.fire(method, path)
         for rule in fired:
             if rule.kind == "latency" and rule.latency_ms:
-                time.sleep(rule.latency_ms / 1000.0)
+                emu.latency_wait(rule.latency_ms / 1000.0)
         for rule in fired:
             if rule.kind == "drop":
                 emu._record_status(slot, rec, 0)

@@ -3,6 +3,11 @@ through the durable SDK's replay, against the ARM emulator (HTTPS, real SDK clie
 
 ``conductor`` gives each test fresh tables and a fresh sample fleet; ``conductor.run(...)`` is
 ``python -m ops run`` minus the process boundary, ``conductor.cli(...)`` is the real command line.
+
+Dates: every test takes its days from ``MON``..``SAT`` below, and its instance ids, freeze ranges
+and expected clocks from the helpers here, never from literals. ``E2E_WEEK_OF=YYYY-MM-DD`` moves
+the whole layer to the week holding that date (default: the week of 2026-11-30), so that running
+it a year forward and a year back (``make e2e-shifted``) proves no test depends on today's date.
 """
 
 from __future__ import annotations
@@ -12,9 +17,10 @@ import os
 import subprocess
 import sys
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -31,9 +37,44 @@ from shared.errors import VersionTableMissingError
 REPO = Path(__file__).resolve().parents[2]
 FAST_ARM = {"retry_backoff_factor": 0.01, "retry_backoff_max": 0.2}
 
-# One rollout week: Monday 2026-11-30 .. Saturday 2026-12-05.
-MON, TUE, WED = date(2026, 11, 30), date(2026, 12, 1), date(2026, 12, 2)
-THU, FRI, SAT = date(2026, 12, 3), date(2026, 12, 4), date(2026, 12, 5)
+WEEK_OF_VARIABLE = "E2E_WEEK_OF"
+DEFAULT_WEEK_OF = "2026-11-30"
+#: The default settings' run clock: UPGRADE_SCHEDULE 10:00 in ROLLOUT_PLAN's Europe/Oslo.
+SCHEDULE_TIME, PLAN_ZONE = time(10, 0), ZoneInfo("Europe/Oslo")
+
+
+def week_monday(text: str) -> date:
+    """The Monday of the week holding ``text`` (YYYY-MM-DD); a bad value names the variable."""
+    try:
+        day = date.fromisoformat(text.strip())
+    except ValueError:
+        raise pytest.UsageError(f"{WEEK_OF_VARIABLE} must be a date YYYY-MM-DD, got {text!r}") from None
+    return day - timedelta(days=day.weekday())
+
+
+# One rollout week: Monday .. Saturday of E2E_WEEK_OF's week (default 2026-11-30 .. 2026-12-05).
+MON, TUE, WED, THU, FRI, SAT = (week_monday(os.environ.get(WEEK_OF_VARIABLE) or DEFAULT_WEEK_OF) + timedelta(days=n) for n in range(6))
+
+
+def iso(day: date) -> str:
+    """``day`` as the CLI, the HTTP API and instance ids spell it."""
+    return day.isoformat()
+
+
+def instance_id(environment: str, day: date) -> str:
+    """The durable instance id of ``environment``'s run for ``day``: aks-upgrade-<env>-<date>."""
+    return f"aks-upgrade-{environment}-{iso(day)}"
+
+
+def freeze_range(first: date, last: date) -> str:
+    """A FREEZE_DATES range covering ``first`` .. ``last``."""
+    return f"{iso(first)}..{iso(last)}"
+
+
+def schedule_start(day: date) -> datetime:
+    """When a run for ``day`` starts under the default settings, in UTC, worked out with zoneinfo
+    (so a week on the other side of a daylight-saving change gets its own UTC hour)."""
+    return datetime.combine(day, SCHEDULE_TIME, tzinfo=PLAN_ZONE).astimezone(UTC)
 
 
 @dataclass

@@ -8,12 +8,13 @@ PUT (409, 412, 503, dropped) changed nothing.
 from __future__ import annotations
 
 from collections import Counter
+from datetime import timedelta
 
 import pytest
 
 from ops.emulator import FaultRule
 from shared.domain.records import ValidatedRecord
-from tests.e2e.conftest import MON, TUE, Conductor, by_name
+from tests.e2e.conftest import MON, TUE, Conductor, by_name, schedule_start
 
 NEWEST_GA = "1.31.2"
 SANDBOX = ("aks-sandbox-weu-1", "aks-sandbox-weu-2")
@@ -265,7 +266,7 @@ def test_a_malformed_stored_version_stops_the_follower_with_a_clear_reason(condu
             "PartitionKey": "validated",
             "RowKey": "sandbox",
             "version": "1.31",
-            "validatedAt": "2026-11-01T00:00:00+00:00",
+            "validatedAt": schedule_start(MON - timedelta(days=29)).isoformat(),
             "instanceId": "x",
             "clusters": "[]",
         }

@@ -6,13 +6,13 @@ from __future__ import annotations
 import copy
 import json
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from ops.durable import driver as driver_mod
 from ops.emulator import sample_fleet
 from ops.runner import registry
 from shared.domain.records import ValidatedRecord
-from tests.e2e.conftest import FRI, MON, SAT, THU, TUE, WED, Conductor, by_name
+from tests.e2e.conftest import FRI, MON, SAT, THU, TUE, WED, Conductor, by_name, freeze_range, instance_id, iso, schedule_start
 from tests.plugins.arm_emulator import NONPROD_SUBSCRIPTION
 
 NEWEST_GA = "1.31.2"  # the sample catalogue also lists 1.32.0, but only as a preview
@@ -29,10 +29,11 @@ def test_a_week_takes_sandbox_to_the_newest_ga_and_every_follower_to_the_same_ve
     ]
     assert all(r["targetVersion"] == NEWEST_GA and r["recordedVersion"] == NEWEST_GA for r in results)
     assert "1.32.0" not in conductor.put_targets().values()
-    for environment, result in zip(("sandbox", "dev", "test", "prod"), results, strict=True):
+    for environment, day, result in zip(("sandbox", "dev", "test", "prod"), (MON, TUE, WED, THU), results, strict=True):
         record = conductor.record(environment)
         assert record is not None and record.version == NEWEST_GA
-        assert record.instance_id == result["instanceId"] == f"aks-upgrade-{environment}-{result['date']}"
+        assert result["date"] == iso(day)
+        assert record.instance_id == result["instanceId"] == instance_id(environment, day)
 
 
 def test_a_cluster_two_minors_behind_moves_one_minor_toward_the_validated_version(conductor: Conductor) -> None:
@@ -97,14 +98,34 @@ def test_a_follower_waits_until_its_predecessor_has_soaked(conductor: Conductor)
     assert not any("aks-dev" in r.path for r in conductor.puts())
 
 
+def first_tuesday_at_or_after(moment: datetime) -> date:
+    """The first Tuesday (dev's wave) whose run starts at or after ``moment``."""
+    day = moment.date() - timedelta(days=1)
+    while day.weekday() != TUE.weekday() or schedule_start(day) < moment:
+        day += timedelta(days=1)
+    return day
+
+
 def test_the_original_aksversion_row_counts_as_the_leads_record(conductor: Conductor) -> None:
-    table = conductor.versions._client  # the legacy row is written the way the original app wrote it
+    # GIVEN only the row the original app wrote; its time is Azurite's real Timestamp, so the
+    # run dates are chosen relative to it, not to a fixed week
+    table = conductor.versions._client
     table.create_table()
     table.create_entity({"PartitionKey": "aksversion", "RowKey": "1", "versionnumber": "1.30.5"})
+    legacy = conductor.versions.read_legacy()
+    assert legacy is not None
+    soak_hours = conductor.settings().min_soak_hours
+    soaked_tuesday = first_tuesday_at_or_after(legacy.validated_at + timedelta(hours=soak_hours))
 
-    result = conductor.run(TUE, MIN_SOAK_HOURS="0")
+    # WHEN dev runs on the Tuesday before the row has soaked, THEN it waits for it
+    early = conductor.run(soaked_tuesday - timedelta(days=7))
+    assert (early["environment"], early["status"]) == ("dev", "skipped")
+    assert f"validated 1.30.5 at {legacy.validated_at.isoformat()}" in early["reason"] and "MIN_SOAK_HOURS" in early["reason"]
+    assert conductor.puts() == []
 
-    assert result["status"] == "succeeded" and result["targetVersion"] == "1.30.5"
+    # WHEN it runs on the first Tuesday at least MIN_SOAK_HOURS after the row, THEN it takes that version
+    result = conductor.run(soaked_tuesday)
+    assert (result["environment"], result["status"], result["targetVersion"]) == ("dev", "succeeded", "1.30.5")
     assert set(conductor.put_targets().values()) == {"1.30.5"}
 
 
@@ -147,7 +168,7 @@ def test_a_day_without_a_wave_has_nothing_to_do(conductor: Conductor) -> None:
 
 
 def test_a_frozen_date_starts_no_upgrade(conductor: Conductor) -> None:
-    result = conductor.run(MON, FREEZE_DATES="2026-11-28..2026-12-02")
+    result = conductor.run(MON, FREEZE_DATES=freeze_range(MON - timedelta(days=2), WED))
 
     assert result["status"] == "skipped" and result["environment"] == "sandbox" and result["role"] == "lead"
     assert "frozen" in result["reason"]
@@ -158,7 +179,7 @@ def test_an_explicit_environment_runs_its_wave_on_any_date(conductor: Conductor)
     result = conductor.run(SAT, "sandbox")
 
     assert result["environment"] == "sandbox" and result["role"] == "lead" and result["status"] == "succeeded"
-    assert result["instanceId"] == "aks-upgrade-sandbox-2026-12-05"
+    assert result["instanceId"] == instance_id("sandbox", SAT)
 
 
 def test_validated_at_is_the_orchestrator_clock_not_the_machine_clock(conductor: Conductor) -> None:
@@ -166,7 +187,7 @@ def test_validated_at_is_the_orchestrator_clock_not_the_machine_clock(conductor:
     record = conductor.versions.read_validated("sandbox")
 
     assert isinstance(record, ValidatedRecord)
-    start = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)  # 10:00 Europe/Oslo
+    start = schedule_start(MON)  # 10:00 Europe/Oslo
     assert start <= record.validated_at <= start + timedelta(hours=6)
 
 
@@ -178,7 +199,7 @@ def test_replaying_a_finished_run_gives_the_same_actions_and_output_without_runn
     run_input = json.loads(outcome.run.input_json or "null")
     assert {k: run_input[k] for k in ("environment", "date", "dryRun", "force")} == {
         "environment": None,
-        "date": MON.isoformat(),
+        "date": iso(MON),
         "dryRun": False,
         "force": False,
     }
@@ -198,7 +219,7 @@ def test_upgrade_history_has_one_row_per_cluster_attempt(conductor: Conductor) -
         ("1.30.4", NEWEST_GA, "upgraded"),
         ("1.31.1", NEWEST_GA, "upgraded"),
     }
-    assert {r.instance_id for r in rows} == {"aks-upgrade-sandbox-2026-11-30"}
+    assert {r.instance_id for r in rows} == {instance_id("sandbox", MON)}
 
 
 def _profile_reads(conductor: Conductor) -> list[str]:

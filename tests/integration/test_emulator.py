@@ -6,7 +6,6 @@ import copy
 import json
 import ssl
 import threading
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
@@ -365,29 +364,48 @@ def test_state_fault_changes_the_cluster_between_get_and_put(arm: ArmEmulator, c
 
 
 def test_latency_overlaps_across_concurrent_requests(arm: ArmEmulator, container_service: CS) -> None:
+    # GIVEN each request's latency wait is a meeting point that lets no one through until six
+    # requests wait at once: served one after the other, the first would wait alone and break it
+    meeting = threading.Barrier(6)
+    waits: list[float] = []
+
+    def wait_for_all_six(seconds: float) -> None:
+        waits.append(seconds)
+        meeting.wait(timeout=60)  # a safety net only: the six normally meet at once
+
     arm.latency_ms = 300
+    arm.latency_wait = wait_for_all_six
     client = container_service()
-    threads = [threading.Thread(target=client.managed_clusters.get, args=(DEV_RG, "aks-dev-weu-1")) for _ in range(6)]
-    start = time.monotonic()
+    failures: list[BaseException] = []
+
+    def get() -> None:
+        try:
+            client.managed_clusters.get(DEV_RG, "aks-dev-weu-1")
+        except Exception as err:  # collected and asserted below
+            failures.append(err)
+
+    threads = [threading.Thread(target=get) for _ in range(6)]
+    # WHEN six requests are sent at once
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    elapsed = time.monotonic() - start
-    assert len(arm.requests) == 6
-    assert 0.3 <= elapsed < 6 * 0.3  # less than one after the other: the latencies overlapped
+    # THEN all six were inside their latency at the same time, and each was answered
+    assert failures == [] and not meeting.broken
+    assert waits == [0.3] * 6
+    assert [r.status for r in arm.requests] == [200] * 6
 
 
 def test_latency_fault_slows_only_matching_requests(arm: ArmEmulator, container_service: CS) -> None:
     arm.add_fault(FaultRule(kind="latency", cluster="aks-dev-weu-2", latency_ms=250))
+    waits: list[float] = []
+    arm.latency_wait = waits.append
     client = container_service()
-    start = time.monotonic()
+
     client.managed_clusters.get(DEV_RG, "aks-dev-weu-1")
-    fast = time.monotonic() - start
-    start = time.monotonic()
+    assert waits == []
     client.managed_clusters.get(DEV_RG, "aks-dev-weu-2")
-    slow = time.monotonic() - start
-    assert slow >= 0.25 > fast
+    assert waits == [0.25]
 
 
 # --- control over HTTP ------------------------------------------------------------------------

@@ -12,8 +12,9 @@ from __future__ import annotations
 import json
 import urllib.error
 import urllib.request
-from datetime import UTC, datetime, timedelta
-from typing import Any
+from collections.abc import Callable
+from datetime import UTC, date, datetime, timedelta
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 import azure.functions as func
@@ -27,6 +28,7 @@ from tests.integration.conftest import DEFAULT_PLAN
 WEEKDAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 # Fixed dates sent to the starter lie in the past (a date after today is refused); tests of
 # "today" and "tomorrow" compute them in the plan's time zone.
+T = TypeVar("T")
 DEV_ID = "aks-upgrade-dev-2026-12-01"  # 2026-12-01 is a Tuesday: dev's day
 DEV_DRY_RUN_ID = "aks-upgrade-dev-2026-12-01-dry-run"
 DEV_INPUT = {"environment": "dev", "date": "2026-12-01", "dryRun": False, "force": False}
@@ -131,6 +133,14 @@ def zone_whose_date_is_not_utcs() -> str:
     raise AssertionError("one of UTC+14 and UTC-11 always has another date than UTC")
 
 
+def days_around(zone: str, action: Callable[[], T]) -> tuple[T, set[date]]:
+    """``action``'s result and the date(s) in ``zone`` it can have taken as today: the date before
+    and the date after it, which differ only when it ran across midnight."""
+    before = datetime.now(ZoneInfo(zone)).date()
+    result = action()
+    return result, {before, datetime.now(ZoneInfo(zone)).date()}
+
+
 def every_day_plan(timezone: str) -> dict[str, Any]:
     return {"timezone": timezone, "waves": [{"day": d, "environment": f"env-{d.lower()}"} for d in WEEKDAY_NAMES]}
 
@@ -142,13 +152,14 @@ def test_no_body_starts_todays_wave_in_the_plans_time_zone(
     zone = zone_whose_date_is_not_utcs()
     settings_env.setenv(settings_mod.ROLLOUT_PLAN, json.dumps(every_day_plan(zone)))
 
-    response = post(registry, host, body)
-    today = datetime.now(ZoneInfo(zone)).date()
+    response, days = days_around(zone, lambda: post(registry, host, body))
 
     assert response.status_code == 202, response.get_body()
+    started = {f"aks-upgrade-env-{WEEKDAY_NAMES[d.weekday()].lower()}-{d.isoformat()}": d for d in days}
+    today = started.get(body_of(response)["id"])
+    assert today is not None, (body_of(response)["id"], days)
     environment = f"env-{WEEKDAY_NAMES[today.weekday()].lower()}"
     instance_id = f"aks-upgrade-{environment}-{today.isoformat()}"
-    assert body_of(response)["id"] == instance_id
     assert input_of(host, instance_id) == {"environment": environment, "date": today.isoformat(), "dryRun": False, "force": False}
     assert [r.path.rsplit("/", 1)[-1] for r in starts(host)] == [instance_id]
 
@@ -158,15 +169,15 @@ def test_no_body_on_a_day_without_a_wave_is_nothing_to_do(
 ) -> None:
     zone = zone_whose_date_is_not_utcs()
     today = datetime.now(ZoneInfo(zone)).date()
-    other_day = WEEKDAY_NAMES[(today.weekday() + 1) % 7]  # tomorrow's weekday only
+    other_day = WEEKDAY_NAMES[(today.weekday() + 2) % 7]  # neither today nor, past midnight, tomorrow
     settings_env.setenv(settings_mod.ROLLOUT_PLAN, json.dumps({"timezone": zone, "waves": [{"day": other_day, "environment": "only"}]}))
 
-    response = post(registry, host, {})
+    response, days = days_around(zone, lambda: post(registry, host, {}))
 
     assert response.status_code == 200
     payload = body_of(response)
     assert payload["status"] == "nothing-to-do"
-    assert isinstance(payload["reason"], str) and today.isoformat() in payload["reason"]
+    assert isinstance(payload["reason"], str) and any(d.isoformat() in payload["reason"] for d in days | {today})
     assert starts(host) == [] and host.instances == {}
 
 
@@ -400,10 +411,11 @@ def test_environment_without_date_runs_today_in_the_plans_time_zone(
     zone = zone_whose_date_is_not_utcs()
     settings_env.setenv(settings_mod.ROLLOUT_PLAN, json.dumps({**DEFAULT_PLAN, "timezone": zone}))
 
-    response = post(registry, host, {"environment": "dev"})
-    today = datetime.now(ZoneInfo(zone)).date().isoformat()
+    response, days = days_around(zone, lambda: post(registry, host, {"environment": "dev"}))
 
     assert response.status_code == 202
+    assert body_of(response)["id"] in {f"aks-upgrade-dev-{d.isoformat()}" for d in days}
+    today = body_of(response)["id"].removeprefix("aks-upgrade-dev-")
     assert input_of(host, f"aks-upgrade-dev-{today}") == {"environment": "dev", "date": today, "dryRun": False, "force": False}
 
 

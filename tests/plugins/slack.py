@@ -6,7 +6,9 @@
 - ``messages``: the JSON bodies posted so far, in order (recorded before answering);
 - ``answer(status, body)``: answer every later post with this status and body (Slack answers
   200 ``ok``; a removed webhook 404 ``no_service``; an outage 500);
-- ``hang(seconds)``: wait this long before answering (the client's timeout fires first);
+- ``hang(seconds)``: hold every later post unanswered until ``close()`` (or, as a safety net
+  against a client without a timeout, until ``seconds`` pass);
+- ``answered``: how many posts were answered so far (a held post is not);
 - ``close()``: stop listening, so posts get "connection refused".
 """
 
@@ -21,12 +23,15 @@ from typing import Any
 import pytest
 
 WEBHOOK_PATH = "/services/T0CONDUCTOR/B0NOTIFY/s3cr3tW3bh00kT0k3n"
+#: How long ``hang()`` holds a post at most: far beyond any client timeout a test sets.
+HOLD_S = 120.0
 
 
 class FakeSlackWebhook:
     def __init__(self) -> None:
         self.messages: list[Any] = []
         self.requests: list[tuple[str, str]] = []  # (method, path) of every request
+        self.answered = 0
         self._status = 200
         self._body = "ok"
         self._delay_s = 0.0
@@ -44,7 +49,7 @@ class FakeSlackWebhook:
         with self._lock:
             self._status, self._body = status, body
 
-    def hang(self, seconds: float) -> None:
+    def hang(self, seconds: float = HOLD_S) -> None:
         with self._lock:
             self._delay_s = seconds
 
@@ -79,6 +84,8 @@ class FakeSlackWebhook:
                     status, body = 404, "no_service"
                 if delay:
                     fake._released.wait(delay)
+                with fake._lock:
+                    fake.answered += 1
                 data = body.encode()
                 try:
                     self.send_response(status)

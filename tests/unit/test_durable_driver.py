@@ -7,7 +7,6 @@ The toy app below is a genuine ``df.DFApp``: the driver gets its callables throu
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Generator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -38,6 +37,7 @@ class Toy:
         self.flaky_failures_left: dict[str, int] = {}
         self.running = 0
         self.max_running = 0
+        self.meeting: threading.Barrier | None = None  # set by a test: Meet activities wait there
         self.operation_done_at: datetime | None = None
         self.emulated_now = START
         self.app = app = df.DFApp(http_auth_level=func.AuthLevel.ANONYMOUS)
@@ -47,14 +47,13 @@ class Toy:
             order = context.get_input()
             doubled = yield context.call_activity("Double", order["x"])
             context.set_custom_status({"phase": "fan-out"})
-            slept = yield context.task_all([context.call_activity("Sleep", {"id": i, "seconds": 0}) for i in range(3)])
+            met = yield context.task_all([context.call_activity("Meet", i) for i in range(3)])
             context.set_custom_status({"phase": "done"})
-            return {"doubled": doubled, "slept": slept}
+            return {"doubled": doubled, "met": met}
 
         @app.orchestration_trigger(context_name="context")
         def FanOut(context: Ctx) -> Generator[Any, Any, Any]:
-            seconds = context.get_input()["seconds"]
-            results = yield context.task_all([context.call_activity("Sleep", {"id": i, "seconds": seconds}) for i in range(5)])
+            results = yield context.task_all([context.call_activity("Meet", i) for i in range(context.get_input()["width"])])
             return results
 
         @app.orchestration_trigger(context_name="context")
@@ -163,18 +162,20 @@ class Toy:
             self._record("Echo", value)
             return value
 
-        @app.activity_trigger(input_name="spec")
-        def Sleep(spec: dict[str, Any]) -> int:
+        @app.activity_trigger(input_name="number")
+        def Meet(number: int) -> int:
+            """Counts the activities in flight; with ``meeting`` set, waits there for the others."""
             with self.lock:
                 self.running += 1
                 self.max_running = max(self.max_running, self.running)
             try:
-                time.sleep(spec["seconds"])
+                if self.meeting is not None:
+                    self.meeting.wait()
             finally:
                 with self.lock:
                     self.running -= 1
-            self._record("Sleep", spec)
-            return int(spec["id"])
+            self._record("Meet", number)
+            return number
 
         @app.activity_trigger(input_name="key")
         async def Flaky(key: str) -> str:  # async on purpose: the driver must await it
@@ -235,7 +236,7 @@ def events_of(run: Any, event_type: int) -> list[dict[str, Any]]:
 
 def test_registry_finds_orchestrators_and_activities_by_function_name(toy: Toy) -> None:
     assert {"Chain", "FanOut", "Retried", "Monitor"} <= set(toy.registry.orchestrators)
-    assert {"Double", "Sleep", "Flaky", "PollOperation"} <= set(toy.registry.activities)
+    assert {"Double", "Meet", "Flaky", "PollOperation"} <= set(toy.registry.activities)
     assert toy.registry.activities["Double"](4) == 8
     assert toy.registry.activities["Flaky"]("k") == "k-ok"  # async activity run to completion
 
@@ -244,11 +245,11 @@ def test_chain_and_fan_out_produce_the_orchestrator_output(toy: Toy) -> None:
     run = toy.run("Chain", {"x": 21})
 
     assert run.runtime_status == "Completed"
-    assert run.output == {"doubled": 42, "slept": [0, 1, 2]}
+    assert run.output == {"doubled": 42, "met": [0, 1, 2]}
     assert run.error is None
     assert run.custom_statuses == [{"phase": "fan-out"}, {"phase": "done"}]
     assert run.custom_status == {"phase": "done"}
-    assert run.activity_calls == [("Double", 21)] + [("Sleep", {"id": i, "seconds": 0}) for i in range(3)]
+    assert run.activity_calls == [("Double", 21)] + [("Meet", i) for i in range(3)]
     assert run.episodes == 3
 
 
@@ -266,9 +267,15 @@ def test_history_is_built_episode_by_episode_like_the_extension(toy: Toy) -> Non
 
 
 def test_fan_out_runs_activities_concurrently(toy: Toy) -> None:
-    run = toy.run("FanOut", {"seconds": 0.3})
+    # GIVEN five activities that each wait until all five are running: run one after the other,
+    # the first would wait alone until the barrier's timeout broke it and failed the activity
+    toy.meeting = threading.Barrier(5, timeout=60)
 
+    run = toy.run("FanOut", {"width": 5})
+
+    assert run.runtime_status == "Completed", run.error
     assert run.output == [0, 1, 2, 3, 4]
+    assert not toy.meeting.broken
     assert toy.max_running == 5  # all five were inside their activity at the same time
 
 
@@ -479,5 +486,5 @@ def test_a_plain_handle_callable_reports_one_custom_status_per_episode(toy: Toy)
 
     run = run_orchestration(plain, toy.registry.activities, "c-1", {"x": 2}, START)
 
-    assert run.output == {"doubled": 4, "slept": [0, 1, 2]}
+    assert run.output == {"doubled": 4, "met": [0, 1, 2]}
     assert run.custom_statuses == [{"phase": "fan-out"}, {"phase": "done"}]
