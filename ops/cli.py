@@ -208,9 +208,13 @@ def cmd_plan(args: argparse.Namespace) -> int:
         }
         planner = activities.plan_lead_environment if chosen.role == "lead" else activities.plan_follower_environment
         payload = {"date": day.isoformat(), **planner(request)}
+    # Waves the timer (UPGRADE_SCHEDULE, read as UTC in Azure) never reaches: a warning, not an error.
+    payload["warnings"] = list(settings.schedule_warnings)
     if args.json:
         _print_json(payload)
     else:
+        for warning in settings.schedule_warnings:
+            print(f"warning: {warning}")
         print(f"plan for {day}:")
         print(report.plan_summary(payload))
     return EXIT_FAILED if payload.get("status") == "failed" else EXIT_OK

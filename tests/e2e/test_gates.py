@@ -92,6 +92,19 @@ def test_ops_plan_text_shows_the_freeze(conductor: Conductor) -> None:
     assert "status=skipped" in process.stdout and f"{MON} is frozen" in process.stdout
 
 
+def test_ops_plan_shows_the_waves_the_schedule_never_reaches(conductor: Conductor) -> None:
+    # 23:30 UTC Mon-Thu lands on Tue-Fri in Oslo: the Monday lead never starts on its own.
+    late = {"UPGRADE_SCHEDULE": "0 30 23 * * 1-4"}
+
+    as_json = conductor.last_json(conductor.cli("plan", "--date", MON.isoformat(), "--json", **late))
+    as_text = conductor.cli("plan", "--date", MON.isoformat(), **late)
+
+    [warning] = as_json["warnings"]
+    assert "'sandbox'" in warning and "Monday" in warning and "'0 30 23 * * 1-4'" in warning
+    assert as_text.returncode == 0 and f"warning: {warning}" in as_text.stdout
+    assert conductor.last_json(conductor.cli("plan", "--date", MON.isoformat(), "--json"))["warnings"] == []
+
+
 # -- dry runs ----------------------------------------------------------------------------------
 
 
