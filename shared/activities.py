@@ -12,7 +12,7 @@ import functools
 import logging
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from shared import logs, messages, runtime
@@ -209,7 +209,9 @@ def start_cluster_upgrade(payload: dict[str, Any]) -> dict[str, Any]:
     plan = ClusterPlan.from_dict(payload["cluster"])
     target = plan.to_version or ""
     environment = payload["environment"]
-    now = _parse_time(payload["clock"])
+    # The orchestrator's clock when it asked (an override "until" is judged against it); an
+    # orchestration started before the clock was passed along falls back to this worker's clock.
+    now = _parse_time(payload["clock"]) if payload.get("clock") else datetime.now(UTC)
     arm = runtime.services().arm
     selection = _selection(environment)
     log = functools.partial(logs.event, cluster_id=plan.id, environment=environment, instance_id=payload.get("instanceId"))
