@@ -219,6 +219,13 @@ class ArmEmulator:
             self._world.change_cluster(cs, changes)
             return copy.deepcopy(cs.doc)
 
+    def adopt_cluster_document(self, document: dict[str, Any]) -> dict[str, Any]:
+        """Serve ``document`` (a managed cluster in REST field names, e.g. a published ARM example)
+        as it is, at the place its ``id`` names, in a subscription of the fleet. GETs and lists
+        return it unchanged; a PUT to it is validated like any other. Returns the stored resource."""
+        with self._lock:
+            return copy.deepcopy(self._world.adopt(document).doc)
+
     def add_fault(self, rule: faults_mod.FaultRule) -> None:
         self._faults.add(rule)
 

@@ -362,6 +362,34 @@ class World:
             self.group(sub, rg)
         return [cs.doc for key, cs in self.clusters.items() if key[0] == sub.lower() and (rg is None or key[1] == rg.lower())]
 
+    def adopt(self, document: dict[str, Any]) -> ClusterState:
+        """Store a managed-cluster document exactly as given (REST field names, e.g. a published
+        ARM example), where its ``id`` says, replacing any cluster stored there.
+
+        Its subscription must be one of the fleet's; its resource group exists from now on. A
+        document without ``eTag`` gets one, as ARM always returns one. Upgrades offered to it
+        come from the fleet's catalogue for its ``location``.
+        """
+        if not isinstance(document, dict) or not isinstance(document.get("properties"), dict):
+            raise ValueError("a managed-cluster document needs an object under 'properties'")
+        parts = str(document.get("id") or "").strip("/").split("/")
+        lowered = [p.lower() for p in parts]
+        try:
+            sub = parts[lowered.index("subscriptions") + 1]
+            rg = parts[lowered.index("resourcegroups") + 1]
+            name = parts[lowered.index("managedclusters") + 1]
+        except (ValueError, IndexError):
+            raise ValueError(f"not a managed cluster id: {document.get('id')!r}") from None
+        if sub.lower() not in self.subscriptions:
+            raise ValueError(f"subscription {sub} is not in the fleet; known: {sorted(self.subscriptions)}")
+        doc = copy.deepcopy(document)
+        doc.setdefault("eTag", new_etag())
+        location = str(doc.get("location") or "")
+        self.groups.setdefault((sub.lower(), rg.lower()), fleet_mod.ResourceGroup(sub, rg, location))
+        cs = ClusterState(doc, None)
+        self.clusters[(sub.lower(), rg.lower(), name.lower())] = cs
+        return cs
+
     def catalogue(self, location: str) -> tuple[fleet_mod.CatalogueVersion, ...]:
         return tuple(self.fleet.kubernetes_versions.get(location.lower(), ()))
 

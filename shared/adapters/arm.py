@@ -136,18 +136,6 @@ def _arm_errors() -> Iterator[None]:
         raise classify(exc) from exc
 
 
-def _available(entries: Any) -> list[AvailableVersion]:
-    """Upgrade-profile entries → domain versions; an unreadable version is an ARM answer we refuse."""
-    found = []
-    for entry in entries or []:
-        raw = entry.get("kubernetesVersion") if isinstance(entry, Mapping) else None
-        try:
-            found.append(AvailableVersion(versions.parse(raw or ""), bool(entry.get("isPreview") or False)))
-        except ValueError as exc:
-            raise ArmPermanentError("InvalidUpgradeProfile", f"upgrade profile lists {raw!r}: {exc}") from exc
-    return found
-
-
 class ArmGateway:
     """The ARM operations the conductor uses, over one credential and reused clients."""
 
@@ -234,22 +222,13 @@ class ArmGateway:
         sub, group, name = parse_cluster_id(cluster_id)
         with _arm_errors():
             profile = self._aks(sub).managed_clusters.get_upgrade_profile(group, name)
-        control = (profile.get("properties") or {}).get("controlPlaneProfile") or {}
-        return _available(control.get("upgrades"))
+        return available_from_profile(profile)
 
     def region_versions(self, subscription_id: str, location: str) -> list[AvailableVersion]:
         """Every patch the region offers (for the stable policy's "newest GA minor")."""
         with _arm_errors():
             result = self._aks(subscription_id).managed_clusters.list_kubernetes_versions(location)
-        found = []
-        for minor in result.get("values") or []:
-            preview = bool(minor.get("isPreview", False))
-            for patch in minor.get("patchVersions") or {}:
-                try:
-                    found.append(AvailableVersion(versions.parse(patch), preview))
-                except ValueError as exc:
-                    raise ArmPermanentError("InvalidVersionList", f"region {location} lists {patch!r}") from exc
-        return found
+        return region_versions_from_list(result, location)
 
     # -- upgrades -----------------------------------------------------------------------------
     def get_cluster(self, cluster_id: str, subscription_name: str = "") -> ClusterSnapshot:
@@ -309,6 +288,44 @@ class ArmGateway:
             raise ArmTransientError("InvalidOperationStatus", "operation status was not JSON") from exc
         error = body.get("error") or {}
         return OperationStatus(str(body.get("status", "")), error.get("code"), error.get("message"))
+
+
+def available_from_profile(profile: Mapping[str, Any]) -> list[AvailableVersion]:
+    """A managed cluster's upgrade profile (REST field names) → the control plane's one-step
+    upgrades, in the profile's order (which AKS does not guarantee).
+
+    Only the control plane's entries count: the agent pools' entries can differ (the published
+    example marks a version preview for the control plane and GA for a pool) and a managed-cluster
+    PUT moves pools only to the control plane's version. The service leaves ``isPreview`` out when
+    it is false, and ``upgrades`` is optional (absent: nothing offered). An unreadable version is
+    an ARM answer we refuse rather than guess at.
+    """
+    control = (profile.get("properties") or {}).get("controlPlaneProfile") or {}
+    found = []
+    for entry in control.get("upgrades") or []:
+        raw = entry.get("kubernetesVersion") if isinstance(entry, Mapping) else None
+        try:
+            found.append(AvailableVersion(versions.parse(raw or ""), bool(entry.get("isPreview") or False)))
+        except ValueError as exc:
+            raise ArmPermanentError("InvalidUpgradeProfile", f"upgrade profile lists {raw!r}: {exc}") from exc
+    return found
+
+
+def region_versions_from_list(result: Mapping[str, Any], location: str) -> list[AvailableVersion]:
+    """A location's Kubernetes version list (REST field names) → every patch it offers.
+
+    ``isPreview`` is given per minor (and left out when false), so each patch of a preview minor is
+    a preview. An unreadable patch is an ARM answer we refuse, naming the location.
+    """
+    found = []
+    for minor in result.get("values") or []:
+        preview = bool(minor.get("isPreview", False))
+        for patch in minor.get("patchVersions") or {}:
+            try:
+                found.append(AvailableVersion(versions.parse(patch), preview))
+            except ValueError as exc:
+                raise ArmPermanentError("InvalidVersionList", f"region {location} lists {patch!r}") from exc
+    return found
 
 
 def snapshot_from_document(mc: Mapping[str, Any], subscription_id: str, subscription_name: str) -> ClusterSnapshot:
