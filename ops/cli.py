@@ -1,4 +1,5 @@
-"""The operators' command line (contract in ARCHITECTURE.md):
+"""The operators' command line, a contract for operators and test harnesses (docs/architecture.md,
+"Command line"):
 
     python -m ops plan [--environment ENV] [--date YYYY-MM-DD] [--json]
     python -m ops run --date YYYY-MM-DD [--environment ENV] [--dry-run] [--json]

@@ -21,7 +21,8 @@ from shared.domain.clusters import SELECTORS
 from shared.domain.text import shown
 from shared.errors import ConfigError
 
-# Setting names: the contract of ARCHITECTURE.md (add, don't rename).
+# Setting names are a contract with deployments, Terraform and test harnesses (docs/architecture.md,
+# "Settings"): add, don't rename.
 ROLLOUT_PLAN = "ROLLOUT_PLAN"
 UPGRADE_SCHEDULE = "UPGRADE_SCHEDULE"
 SUBSCRIPTION_IDS = "SUBSCRIPTION_IDS"

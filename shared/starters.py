@@ -1,5 +1,5 @@
 """Rules shared by the two starters (HTTP and timer): body validation, the fixed instance id, and
-when an existing instance may be started again. See "HTTP starter" in ARCHITECTURE.md.
+when an existing instance may be started again. The rules: docs/architecture.md, "HTTP API".
 """
 
 from __future__ import annotations

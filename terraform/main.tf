@@ -17,7 +17,7 @@ locals {
 
   slack_webhook_secret_uri = "${azurerm_key_vault.this.vault_uri}secrets/${var.slack_webhook_secret_name}"
 
-  # Every setting of the contract in ARCHITECTURE.md plus the identity wiring.
+  # Every setting the app reads (docs/architecture.md, "Settings") plus the identity wiring.
   # Values are strings: app settings are environment variables. Nothing here is
   # a secret: storage is reached with the managed identity (VERSION_STORE_ENDPOINT,
   # not a connection string) and the Slack webhook is a Key Vault reference.

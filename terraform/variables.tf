@@ -182,7 +182,7 @@ variable "publishing_basic_auth_enabled" {
 }
 
 # ---------------------------------------------------------------------------
-# Optional inputs: app settings (the contract in ARCHITECTURE.md)
+# Optional inputs: app settings (docs/architecture.md, "Settings")
 # ---------------------------------------------------------------------------
 
 variable "rollout_plan" {

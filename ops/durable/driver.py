@@ -7,7 +7,7 @@ actions, executes the activities it asked for, and appends the outcomes as the n
 The orchestrator code is the real generator and is replayed from its first line each time,
 exactly as in Azure.
 
-Host behaviours reproduced here (facts in /work/shared/DURABLE-REPLAY.md):
+Host behaviours reproduced here (the SDK facts behind each are in docs/durable-replay.md):
 
 - episodes are ``OrchestratorStarted, <completions>, <newly scheduled>, OrchestratorCompleted``;
 - one task-id counter per instance, in the order tasks are yielded; retry timers and

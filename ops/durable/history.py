@@ -3,8 +3,8 @@
 The Functions host sends an orchestrator its whole history as a list of event dicts and
 reads back a list of actions. These helpers build the events exactly as the extension
 does (field names, ``EventId`` conventions, ``Z`` timestamps) and flatten the actions the
-SDK returns, so the driver and its tests share one vocabulary. See
-/work/shared/DURABLE-REPLAY.md for the checked facts behind each shape.
+SDK returns, so the driver and its tests share one vocabulary. docs/durable-replay.md has the
+checked facts behind each shape.
 """
 
 from __future__ import annotations
@@ -57,7 +57,8 @@ WAIT_FOR_EXTERNAL_EVENT = 6
 WHEN_ANY = 11
 WHEN_ALL = 12
 
-#: Action types that take a task id from the per-instance sequence (gotcha 5).
+#: Action types that take a task id from the per-execution counter, in the order they are yielded;
+#: continue-as-new and waiting for an external event (matched by name) take none.
 ID_TAKING_ACTIONS = frozenset(
     {CALL_ACTIVITY, CALL_ACTIVITY_WITH_RETRY, CALL_SUB_ORCHESTRATOR, CALL_SUB_ORCHESTRATOR_WITH_RETRY, CREATE_TIMER}
 )
@@ -66,7 +67,8 @@ _TIMESTAMP_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
 
 
 def to_utc(moment: datetime) -> datetime:
-    """Return ``moment`` in UTC; refuse naive datetimes (gotcha 4: never mix zones)."""
+    """Return ``moment`` in UTC; refuse naive datetimes (the SDK compares event timestamps, and mixing
+    aware and naive ones raises TypeError)."""
     if moment.tzinfo is None or moment.utcoffset() is None:
         raise ValueError(f"expected a timezone-aware datetime, got naive {moment!r}")
     return moment.astimezone(UTC)

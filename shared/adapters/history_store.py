@@ -56,7 +56,8 @@ def row_key(entry: AuditEntry) -> str:
 
 
 class TableHistoryStore:
-    """Appends and lists upgrade attempts through one TableClient (STYLE item 10)."""
+    """Appends and lists upgrade attempts through the one TableClient it is given (built from Settings
+    by ``runtime.build``, or around Azurite in tests), so tests exercise this very adapter."""
 
     def __init__(self, client: TableClient) -> None:
         self._client = client

@@ -1,7 +1,7 @@
 """What the Table Storage adapters share: client factories and error translation.
 
 Every azure-core exception raised by a TableClient call is translated here, once, into the
-conductor's error tree (STYLE item 8):
+conductor's error tree, so that callers decide on our types and never on azure-core's:
 
 - the table does not exist                    -> VersionTableMissingError (names the table)
 - connection refused, timeouts, 408/429/5xx   -> StoreUnavailableError (transient)

@@ -1,6 +1,6 @@
 """The version store: each environment's validated Kubernetes version, in Table Storage.
 
-Rows (table ``VERSION_TABLE``, see ARCHITECTURE.md "Version store records"):
+Rows (table ``VERSION_TABLE``; docs/architecture.md, "Version store and audit history"):
 
 - ``validated``/<environment>: ``version``, ``validatedAt`` (ISO 8601 UTC with ``+00:00``;
   ``Z`` and Edm.DateTime are read too), ``instanceId``, ``clusters`` (JSON list of ids).
@@ -37,7 +37,8 @@ _VERSION = re.compile(r"^\d+\.\d+\.\d+$")
 
 
 class TableVersionStore:
-    """Reads and writes validated-version records through one TableClient (STYLE item 10)."""
+    """Reads and writes validated-version records through the one TableClient it is given (built from
+    Settings by ``runtime.build``, or around Azurite in tests), so tests exercise this very adapter."""
 
     def __init__(self, client: TableClient) -> None:
         self._client = client

@@ -31,8 +31,8 @@ class ClusterPlan:
     to_version: str | None
     action: str  # one of ACTIONS
     reason: str | None = None
-    #: Selected, not opted out, Running and Succeeded when planned (ARCHITECTURE.md "Eligible
-    #: cluster"). An eligible cluster may still be skipped ("above target", no upgrade offered);
+    #: Selected, not opted out, Running and Succeeded when planned (docs/architecture.md,
+    #: "Eligibility"). An eligible cluster may still be skipped ("above target", no upgrade offered);
     #: it then counts for the record with the version it runs.
     #: Defaults to "not skipped"; planning passes True for eligible clusters it leaves alone.
     eligible: bool | None = None

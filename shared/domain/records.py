@@ -10,7 +10,8 @@ from datetime import datetime
 class ValidatedRecord:
     """An environment's validated version: every attempted upgrade in it ended Succeeded.
 
-    Stored as PartitionKey ``validated``, RowKey = environment (see ARCHITECTURE.md), or read
+    Stored as PartitionKey ``validated``, RowKey = environment (docs/architecture.md, "Version store
+    and audit history"), or read
     from the original ``aksversion``/``1`` row when the lead has no record of its own.
     """
 

@@ -1,4 +1,5 @@
-"""The run's result (the JSON contract of ARCHITECTURE.md) and the record decision.
+"""The run's result (the JSON ``ops run --json`` prints and the orchestrator returns, described in
+docs/architecture.md, "The run result") and the record decision.
 
 Kept pure so that the orchestrator, the CLI and the tests all derive status, reasons and the
 version to record the same way.

@@ -4,7 +4,7 @@ The starter is the function the app registers (``function_app.app``), called the
 calls it: an ``azure.functions.HttpRequest`` plus the ``durableClient`` binding JSON. Instances are
 created but not run (``run_on_start=False``), so nothing needs ARM or Table Storage; the tests
 assert what the starter answered and what it created in the durable store (id and input).
-See "HTTP starter" in ARCHITECTURE.md.
+See docs/architecture.md, "HTTP API".
 """
 
 from __future__ import annotations

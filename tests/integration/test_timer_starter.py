@@ -3,7 +3,7 @@ DurableOrchestrationClient against LocalDurableHost.
 
 The date is the one of the occurrence the timer fired for (``schedule_status["Next"]``, past due
 or not) in ROLLOUT_PLAN's time zone, never the machine's clock; the HTTP starter's rules apply
-without ``force``. See the TimerStarter paragraph of "Contracts" in ARCHITECTURE.md.
+without ``force``. See docs/architecture.md, "The timer".
 """
 
 from __future__ import annotations

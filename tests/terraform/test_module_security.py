@@ -15,7 +15,8 @@ import pytest
 
 from tests.terraform.hcl import MODULE_DIR, REPO, Expr, Module, block, load_module
 
-# The ARM operations the app performs, and nothing else (ARCHITECTURE.md, ops).
+# The ARM operations the app performs, and nothing else: list subscriptions and clusters, read upgrade
+# profiles and the region's version list, GET and PUT managed clusters (with their pools), poll operations.
 CONDUCTOR_ACTIONS = {
     "Microsoft.ContainerService/managedClusters/read",
     "Microsoft.ContainerService/managedClusters/write",

@@ -289,7 +289,8 @@ def test_retried_activity_that_fails_twice_then_succeeds(toy: Toy) -> None:
     assert [f["Reason"] for f in failures] == ["transient failure of k"] * 2
     assert failures[0]["Details"].startswith("ConnectionError")
     assert "Traceback" in failures[0]["Details"]
-    # gotcha 6: TaskFailed(n), TimerCreated(n+1, now+interval), TimerFired, TaskScheduled(n+2)
+    # the host's retry protocol (docs/durable-replay.md, fact 6):
+    # TaskFailed(n), TimerCreated(n+1, now+interval), TimerFired, TaskScheduled(n+2)
     assert [e["EventId"] for e in events_of(run, h.TASK_SCHEDULED)] == [0, 2, 4]
     timers = events_of(run, h.TIMER_CREATED)
     assert [(t["EventId"], t["FireAt"]) for t in timers] == [(1, "2024-03-04T10:00:05.000000Z"), (3, "2024-03-04T10:00:10.000000Z")]
