@@ -59,7 +59,19 @@ def refuse_simulated_clock_against_real_arm(settings: settings_mod.Settings, *, 
     schedule time. Against real ARM it would report real upgrades as timed out and write records
     with a back-dated validatedAt (which would shorten the next wave's soak), so it only acts on a
     loopback endpoint (the emulator). A dry run changes nothing and may look at real Azure."""
-    if dry_run or settings.dry_run or settings_mod.is_loopback_url(settings.arm_endpoint):
+    if dry_run or settings.dry_run:
+        return
+    if settings_mod.is_loopback_url(settings.arm_endpoint) and not _store_is_loopback(settings):
+        # Emulated clusters, simulated clock: records written into a real table would be
+        # versions no real cluster ran, with a made-up validatedAt that real followers would trust.
+        setting = settings_mod.VERSION_STORE_ENDPOINT if settings.version_store_endpoint else settings_mod.VERSION_STORE_CONNECTION
+        raise UsageError(
+            f"ops run refuses a version store that is not on loopback ({setting}): it would write records of emulated "
+            "clusters, with a simulated validatedAt, where real followers read them; point it at Azurite "
+            "(see README, 'Against the local emulator by hand'), or use `ops run --dry-run`",
+            setting,
+        )
+    if settings_mod.is_loopback_url(settings.arm_endpoint):
         return
     raise UsageError(
         f"ops run refuses {settings_mod.ARM_ENDPOINT}={settings.arm_endpoint}: it simulates time (durable timers fire at once, "
@@ -67,6 +79,15 @@ def refuse_simulated_clock_against_real_arm(settings: settings_mod.Settings, *, 
         "for a real run use the deployed app's HTTP starter (POST /api/upgrades), to look use `ops plan` or `ops run --dry-run`",
         settings_mod.ARM_ENDPOINT,
     )
+
+
+def _store_is_loopback(settings: settings_mod.Settings) -> bool:
+    """Whether the version store (and the history beside it) is a local one (Azurite)."""
+    if settings.version_store_endpoint:
+        return settings_mod.is_loopback_url(settings.version_store_endpoint)
+    parts = dict(part.split("=", 1) for part in (settings.version_store_connection or "").split(";") if "=" in part)
+    endpoint = next((value for key, value in parts.items() if key.strip().lower() == "tableendpoint"), "")
+    return bool(endpoint) and settings_mod.is_loopback_url(endpoint.strip())
 
 
 def start_clock(settings: settings_mod.Settings, day: date) -> datetime:

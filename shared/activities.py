@@ -92,7 +92,7 @@ def _plan_clusters(environment: str, *, role: str, ceiling: versions.KubernetesV
                 role=role,
                 policy=policy,
                 ceiling=ceiling,
-                region_versions=region_versions.get(cluster.location.lower(), ()),
+                region_versions=region_versions.get(cluster.location.lower(), ()) if role == "lead" else None,
             )
         except ArmPermanentError as exc:
             return planning.failed(cluster, f"{exc.code}: {exc.arm_message}")

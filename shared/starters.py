@@ -122,7 +122,8 @@ def parse_start_body(raw: bytes, plan: rollout.RolloutPlan, today: date) -> Star
         raise UsageError("body must be a JSON object", "body")
     for key in data:
         if key not in BODY_KEYS:
-            raise UsageError(f"unknown field {shown(key)}; allowed: {list(BODY_KEYS)}", clip(key))
+            # The key is echoed twice (message and field): 40 + 160 characters of input at most.
+            raise UsageError(f"unknown field {shown(key, 40)}; allowed: {list(BODY_KEYS)}", clip(key, 160))
     environment = None
     if data.get("environment") is not None:
         environment = parse_environment(data["environment"], plan)

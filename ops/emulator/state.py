@@ -507,7 +507,13 @@ class World:
                 f"[{available.replace(',', ' ')}]. Please see https://aka.ms/aks-supported-k8s-ver for version details.",
             )
         power = (old_props.get("powerState") or {}).get("code", "Running")
-        if power == "Stopped" and requested != str(old_props.get("kubernetesVersion")):
+        old_pool_versions = {p.get("name"): p.get("orchestratorVersion") for p in old_props.get("agentPoolProfiles") or []}
+        pool_moves = any(
+            isinstance(p, dict) and p.get("orchestratorVersion") not in (None, old_pool_versions.get(p.get("name")))
+            for p in props.get("agentPoolProfiles") or []
+        )
+        # Stricter than certain: any version change of a stopped cluster, also a pool-only one, is refused.
+        if power == "Stopped" and (requested != str(old_props.get("kubernetesVersion")) or pool_moves):
             raise ArmError(
                 400,
                 "OperationNotAllowed",
@@ -559,6 +565,15 @@ class World:
         """
         pools = [p for p in props.get("agentPoolProfiles") or [] if isinstance(p, dict)]
         old_pools = {p.get("name"): p for p in old_props.get("agentPoolProfiles") or []}
+        added = sorted(str(p.get("name")) for p in pools if p.get("name") not in old_pools)
+        if added:
+            raise ArmError(
+                400,
+                "OperationNotAllowed",
+                f"A new agent pool was introduced ({', '.join(added)}). Adding agent pools to an existing cluster is not "
+                "allowed through managed cluster operations. For agent pool specific change, please use per agent pool "
+                "operations: https://aka.ms/agent-pool-rest-api",
+            )
         specified = [p for p in pools if p.get("orchestratorVersion")]
         if specified and len(specified) != len(pools):
             raise ArmError(400, "NotAllAgentPoolOrchestratorVersionSpecifiedAndUnchanged", NOT_ALL_POOLS_MESSAGE)
@@ -628,6 +643,11 @@ class World:
                 pool["powerState"] = copy.deepcopy(was["powerState"])
             pool.setdefault("orchestratorVersion", was.get("orchestratorVersion", requested))
             pool["provisioningState"] = "Upgrading"
+        # A pool left out of a managed-cluster PUT is not deleted: AKS leaves it as it is.
+        named = {pool.get("name") for pool in props.get("agentPoolProfiles") or [] if isinstance(pool, dict)}
+        kept = [copy.deepcopy(p) for p in old_props.get("agentPoolProfiles") or [] if p.get("name") not in named]
+        if kept:
+            props["agentPoolProfiles"] = [*(props.get("agentPoolProfiles") or []), *kept]
         lb = (props.get("networkProfile") or {}).get("loadBalancerProfile")
         old_lb = (old_props.get("networkProfile") or {}).get("loadBalancerProfile") or {}
         if isinstance(lb, dict) and "effectiveOutboundIPs" in old_lb:
@@ -660,9 +680,17 @@ class World:
             elif key == "agentPools":
                 # {"pool name": "version"}: that pool (orchestratorVersion and what it runs) only.
                 pools = {str(p.get("name")): p for p in props.get("agentPoolProfiles") or []}
+                # A name the cluster lacks adds a pool (a copy of its first one); None removes the pool.
+                profiles = props.setdefault("agentPoolProfiles", [])
                 for pool_name, version in dict(value).items():
+                    if version is None:
+                        profiles[:] = [p for p in profiles if p.get("name") != pool_name]
+                        continue
                     if pool_name not in pools:
-                        raise ValueError(f"no node pool {pool_name!r}; the cluster has {sorted(pools)}")
+                        if not profiles:
+                            raise ValueError(f"cannot add node pool {pool_name!r} to a cluster without pools")
+                        pools[pool_name] = {**copy.deepcopy(profiles[0]), "name": pool_name, "mode": "User"}
+                        profiles.append(pools[pool_name])
                     pools[pool_name]["orchestratorVersion"] = version
                     pools[pool_name]["currentOrchestratorVersion"] = resolve(self.catalogue(cs.doc.get("location", "")), str(version))
             elif key == "upgradeSettings":

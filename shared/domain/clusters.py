@@ -90,10 +90,6 @@ class ClusterSnapshot:
             return self.control_plane_version
         return str(min(parsed))
 
-    def lagging_pools(self) -> tuple[NodePool, ...]:
-        """Pools that run a version other than the control plane's (they are brought up first)."""
-        return tuple(p for p in self.node_pools if p.current_version != self.control_plane_version)
-
 
 @dataclass(frozen=True)
 class Selection:
@@ -137,18 +133,20 @@ def override_problem(cluster: ClusterSnapshot, now: datetime) -> str | None:
 
     An upgrade that starts while ``forceUpgrade`` is effective skips AKS's checks for deprecated
     API use and PodDisruptionBudgets. The conductor never starts one, and never clears the
-    operator's setting either: it skips the cluster until the override has ended. An override
-    without an end, or with an end we cannot read, is treated as effective (the stricter reading).
+    operator's setting either: it skips the cluster until the override has ended.
+
+    AKS applies an override only when ``until`` is set ("it must be set for the overrides to take
+    effect") and only to upgrades that start before it, so an override without an end has no
+    effect and does not hold the cluster back. ARM writes UTC; an ``until`` without an offset is
+    read as UTC, and one we cannot read at all is treated as effective (the stricter reading).
     """
     override = cluster.override
-    if override is None or not override.force_upgrade:
+    if override is None or not override.force_upgrade or not override.until:
         return None
-    if not override.until:
-        return "upgradeSettings.overrideSettings.forceUpgrade is true with no end (until not set)"
     try:
-        until = dates.parse_utc_instant(override.until)
-    except ValueError:
-        return f"upgradeSettings.overrideSettings.forceUpgrade is true until {override.until!r}, which is not a date-time"
+        until = dates.parse_utc_instant(override.until, naive_means_utc=True)
+    except ValueError as exc:
+        return f"upgradeSettings.overrideSettings.forceUpgrade is true until an end that cannot be read ({exc})"
     if until <= now:
         return None
     return f"upgradeSettings.overrideSettings.forceUpgrade is true until {until.isoformat()}"
@@ -167,6 +165,30 @@ def owner_veto(cluster: ClusterSnapshot, selection: Selection, now: datetime) ->
     override = override_problem(cluster, now)
     if override is not None:
         return f"operator override: {override}; upgrades wait until it ends"
+    return None
+
+
+#: provisioningState values AKS shows while a version change runs (an upgrade PUT is an update).
+UPGRADING_STATES = ("upgrading", "updating")
+
+
+def upgrading_to(cluster: ClusterSnapshot) -> str | None:
+    """The version an upgrade in progress is moving the whole cluster to, or None.
+
+    The cluster is upgrading or updating (not deleting, stopping, ...) and its spec asks for more than it
+    runs: ``kubernetesVersion`` differs from the control plane's current version, or a pool's
+    ``orchestratorVersion`` from its current one; and every pool not yet at ``kubernetesVersion``
+    is asked for exactly that, so that when the operation ends the whole cluster runs it. This
+    is what this app's own PUT leaves behind (also a pool-only one), so a re-run or a retried
+    start joins it instead of sending it again. Anything else in flight is someone else's work.
+    """
+    wanted = cluster.requested_version
+    if cluster.provisioning_state.lower() not in UPGRADING_STATES or not wanted:
+        return None
+    pools_behind = [p for p in cluster.node_pools if p.current_version != wanted]
+    asks_more = wanted != cluster.control_plane_version or any(p.requested_version != p.current_version for p in cluster.node_pools)
+    if asks_more and all(p.requested_version == wanted for p in pools_behind):
+        return wanted
     return None
 
 

@@ -149,7 +149,7 @@ def decide_cluster(
     role: str,
     policy: str = "latest",
     ceiling: versions.KubernetesVersion | None = None,
-    region_versions: Sequence[AvailableVersion] = (),
+    region_versions: Sequence[AvailableVersion] | None = None,
 ) -> ClusterPlan:
     """Decide one eligible cluster's move (lead by policy, follower capped at ``ceiling``).
 
@@ -166,12 +166,15 @@ def decide_cluster(
         bad = next(t for t in texts if not versions.is_version(t))
         return failed(cluster, f"InvalidClusterVersion: the cluster reports version {bad!r}, which is not a Kubernetes version")
     lowest = min([control_plane, *pools])
-    preview = preview_among(region_versions, [control_plane, *pools])
-    if preview is not None:
-        return skipped(cluster, f"runs preview {preview}: a preview is never upgraded from or recorded")
+    if region_versions is not None:
+        for part in sorted({control_plane, *pools}, reverse=True):
+            doubt = not_known_ga(region_versions, part)
+            if doubt is not None:
+                return skipped(cluster, doubt)
+        available = [a for a in available if not_known_ga(region_versions, a.version) is None]
     lagging = lowest if lowest < control_plane else None
     if role == "lead":
-        decision = targets.lead_target(control_plane, available, policy, region_versions, lowest=lagging)
+        decision = targets.lead_target(control_plane, available, policy, region_versions or (), lowest=lagging)
     else:
         if ceiling is None:
             raise ValueError("a follower needs its predecessor's validated version")
@@ -180,12 +183,28 @@ def decide_cluster(
     return _base(cluster, decision.action, target, decision.reason, eligible=True)
 
 
-def preview_among(
-    region_versions: Sequence[AvailableVersion], running: Sequence[versions.KubernetesVersion]
-) -> versions.KubernetesVersion | None:
-    """The first of ``running`` that the region lists as a preview (GA when listed GA or not listed)."""
-    previews = {a.version for a in region_versions if a.is_preview}
-    return next((v for v in running if v in previews), None)
+def not_known_ga(region_versions: Sequence[AvailableVersion], version: versions.KubernetesVersion) -> str | None:
+    """Why the region's version list does not vouch for ``version`` being GA (a skip reason), or
+    None when it does.
+
+    The list flags previews per minor, so a patch counts as preview when its minor does, listed
+    or not. A minor above the newest GA minor the region lists (or any version, when it lists
+    no GA at all) is not known to be GA either: an unlisted preview patch must not pass as GA.
+    A minor below that is an older GA line the region no longer offers.
+    """
+    minors: dict[tuple[int, int], bool] = {}
+    for entry in region_versions:
+        line = entry.version.minor_line
+        minors[line] = minors.get(line, True) and entry.is_preview
+    if minors.get(version.minor_line) is True:
+        return f"runs preview {version}: a preview is never upgraded from or recorded"
+    unknown = "a version not known to be GA is never upgraded from or recorded"
+    newest_ga = max((line for line, preview in minors.items() if not preview), default=None)
+    if newest_ga is None:
+        return f"runs {version}, and the region's version list vouches for no GA version: {unknown}"
+    if version.minor_line > newest_ga:
+        return f"runs {version}, above every GA minor the region lists: {unknown}"
+    return None
 
 
 def needs_upgrade_profile(cluster: ClusterSnapshot, *, role: str, ceiling: versions.KubernetesVersion | None) -> bool:
@@ -205,9 +224,6 @@ def needs_upgrade_profile(cluster: ClusterSnapshot, *, role: str, ceiling: versi
     return role == "lead" or ceiling is None or control_plane < ceiling
 
 
-IN_FLIGHT_STATES = ("upgrading", "updating")
-
-
 def plan_cluster(
     cluster: ClusterSnapshot,
     available: Sequence[AvailableVersion],
@@ -217,7 +233,7 @@ def plan_cluster(
     role: str,
     policy: str = "latest",
     ceiling: versions.KubernetesVersion | None = None,
-    region_versions: Sequence[AvailableVersion] = (),
+    region_versions: Sequence[AvailableVersion] | None = None,
 ) -> ClusterPlan:
     """One selected cluster's plan: skipped with the reason it is not eligible, resumed when an
     upgrade to exactly this run's target already runs, otherwise decided by role and policy."""
@@ -247,11 +263,7 @@ def reads_upgrade_profile(
 
 
 def _may_resume(cluster: ClusterSnapshot) -> bool:
-    return (
-        cluster.provisioning_state.lower() in IN_FLIGHT_STATES
-        and bool(cluster.requested_version)
-        and cluster.requested_version != cluster.control_plane_version
-    )
+    return clusters_mod.upgrading_to(cluster) is not None
 
 
 def resumable(
@@ -261,7 +273,7 @@ def resumable(
     role: str,
     policy: str = "latest",
     ceiling: versions.KubernetesVersion | None = None,
-    region_versions: Sequence[AvailableVersion] = (),
+    region_versions: Sequence[AvailableVersion] | None = None,
 ) -> ClusterPlan | None:
     """A cluster already upgrading to exactly the version this run would choose (a re-run after a
     crash between PUT and record): plan it as an upgrade, so the run resumes monitoring it instead
@@ -270,7 +282,7 @@ def resumable(
         return None
     settled = replace(cluster, provisioning_state="Succeeded", power_state="Running")
     plan = decide_cluster(settled, available, role=role, policy=policy, ceiling=ceiling, region_versions=region_versions)
-    if plan.action == "upgrade" and plan.to_version == cluster.requested_version:
+    if plan.action == "upgrade" and plan.to_version == clusters_mod.upgrading_to(cluster):
         return replace(plan, reason=f"resuming: an upgrade to {plan.to_version} is already running")
     return None
 

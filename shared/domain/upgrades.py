@@ -13,7 +13,6 @@ from datetime import datetime
 from shared.domain import clusters, versions
 from shared.domain.clusters import ClusterSnapshot, Selection
 
-TERMINAL_STATES = ("succeeded", "failed", "canceled", "cancelled")
 #: What a cluster that joined someone's (or an earlier attempt's) upgrade reports: no PUT went out.
 JOINED = "joined an upgrade already in progress to {target} (this run sent no PUT)"
 
@@ -42,14 +41,17 @@ def decide_start(fresh: ClusterSnapshot, *, target: str, selection: Selection, n
     def changed(why: str) -> StartDecision:
         return StartDecision("skipped", f"changed since planning: {why}; not upgraded")
 
+    running_to = clusters.upgrading_to(fresh)
     veto = clusters.owner_veto(fresh, selection, now)
     if veto is not None:
+        if running_to is not None:
+            # Possibly this run's own PUT whose answer was lost: say so rather than "not upgraded".
+            return StartDecision(
+                "skipped", f"changed since planning: {veto}; an upgrade to {running_to} is already running and is not monitored"
+            )
         return changed(veto)
-    if fresh.provisioning_state.lower() not in TERMINAL_STATES and fresh.requested_version == target:
+    if running_to == target:
         return StartDecision("resume", JOINED.format(target=target))
-    veto = clusters.state_veto(fresh)
-    if veto is not None:
-        return changed(veto)
     try:
         wanted = versions.parse(target)
         control_plane = versions.parse(fresh.control_plane_version)
@@ -60,11 +62,16 @@ def decide_start(fresh: ClusterSnapshot, *, target: str, selection: Selection, n
             f"InvalidClusterVersion: the cluster reports versions {fresh.control_plane_version!r}, "
             f"{[p.current_version for p in fresh.node_pools]!r}; not upgraded",
         )
+    moving = tuple(sorted(name for name, version in pools.items() if version != wanted))
+    healthy_enough = fresh.power_state.lower() == "running" and fresh.provisioning_state.lower() not in ("failed", "canceled", "cancelled")
+    if control_plane == wanted and not moving and healthy_enough:
+        # It runs the target, whatever else it is busy with: nothing to send.
+        return StartDecision("already-current")
+    veto = clusters.state_veto(fresh)
+    if veto is not None:
+        return changed(veto)
     if control_plane > wanted:
         return changed(f"the control plane now runs {control_plane}, above the target {wanted}")
-    moving = tuple(sorted(name for name, version in pools.items() if version != wanted))
-    if control_plane == wanted and not moving:
-        return StartDecision("already-current")
     for name, version in sorted(pools.items()):
         if version > wanted:
             return changed(f"node pool {name} runs {version}, above the target {wanted}")
@@ -72,6 +79,10 @@ def decide_start(fresh: ClusterSnapshot, *, target: str, selection: Selection, n
             return changed(f"node pool {name} runs {version}, more than one minor below the target {wanted}")
     if not versions.is_one_hop(control_plane, wanted):
         return changed(f"the control plane runs {control_plane}, more than one minor below the target {wanted}")
+    unspecified = sorted(p.name for p in fresh.node_pools if not p.requested_version)
+    if unspecified:
+        # A managed-cluster PUT must give every pool an orchestratorVersion or none (AKS refuses a mix).
+        return changed(f"node pools {', '.join(unspecified)} report no orchestratorVersion")
     return StartDecision("put", pools=moving)
 
 

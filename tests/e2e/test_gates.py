@@ -122,6 +122,20 @@ def test_ops_run_dry_run_has_its_own_instance_id(conductor: Conductor) -> None:
 # -- ops run and real ARM ----------------------------------------------------------------------
 
 
+def test_ops_run_refuses_a_real_version_store_behind_the_emulator_and_contacts_nothing(conductor: Conductor) -> None:
+    # Production's tables left in the shell: emulated records with a simulated clock must not land there.
+    real_store = "DefaultEndpointsProtocol=https;AccountName=prodconductor;AccountKey=a2V5;EndpointSuffix=core.windows.net"
+
+    process = conductor.cli("run", "--date", MON.isoformat(), "--json", VERSION_STORE_CONNECTION=real_store)
+
+    assert process.returncode == 2
+    [line] = [line for line in process.stderr.splitlines() if "VERSION_STORE_CONNECTION" in line]
+    assert "not on loopback" in line and "--dry-run" in line and "a2V5" not in process.stderr
+    assert conductor.arm.requests == []
+    dry = conductor.cli("run", "--date", MON.isoformat(), "--json", "--dry-run")
+    assert dry.returncode == 0, dry.stderr
+
+
 def test_ops_run_refuses_a_real_arm_endpoint_and_contacts_nothing(conductor: Conductor) -> None:
     real = {"ARM_ENDPOINT": "https://management.azure.com", "AZURE_CREDENTIAL_KIND": "default"}
 

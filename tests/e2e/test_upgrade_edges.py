@@ -214,3 +214,17 @@ def test_a_cluster_already_upgrading_to_the_target_is_joined_and_says_no_put_was
     assert cluster["reason"] == f"joined an upgrade already in progress to {NEWEST_GA} (this run sent no PUT)"
     assert by_name(result)["aks-sandbox-weu-1"]["reason"] is None  # its upgrade was this run's own
     assert accepted_puts(conductor) == Counter({"aks-sandbox-weu-1": 1})
+
+
+def test_a_pool_added_while_the_cluster_waited_is_seen_before_the_put(conductor: Conductor) -> None:
+    # sandbox-weu-2 (1.31.1 -> 1.31.2) gets a new pool on 1.29.9 while it waits for its slot
+    conductor.arm.add_fault(change_while_the_first_upgrade_runs("aks-sandbox-weu-2", agentPools={"spot": "1.29.9"}))
+
+    result = conductor.run(MON, MAX_PARALLEL_UPGRADES="1")
+
+    cluster = by_name(result)["aks-sandbox-weu-2"]
+    assert cluster["result"] == "skipped"
+    assert (
+        cluster["reason"] == "changed since planning: node pool spot runs 1.29.9, more than one minor below the target 1.31.2; not upgraded"
+    )
+    assert accepted_puts(conductor) == Counter({"aks-sandbox-weu-1": 1})

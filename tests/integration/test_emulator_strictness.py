@@ -157,3 +157,44 @@ def test_a_force_upgrade_override_is_served_and_kept_through_a_put(arm: ArmEmula
     _put(client, mc)
     stored = arm.cluster(CLUSTER)["properties"]["upgradeSettings"]
     assert stored["overrideSettings"]["forceUpgrade"] is True
+
+
+def test_a_pool_added_through_the_managed_cluster_put_is_refused(arm: ArmEmulator, container_service: CS) -> None:
+    client = container_service()
+    mc = client.managed_clusters.get(SANDBOX_RG, CLUSTER)
+    extra = dict(mc.properties.agent_pool_profiles[1])
+    extra["name"] = "user2"
+    mc.properties.agent_pool_profiles.append(type(mc.properties.agent_pool_profiles[1])(extra))
+    error = _refused(client, mc)
+    assert error.error is not None and error.error.code == "OperationNotAllowed"
+    assert "A new agent pool was introduced (user2)" in str(error.message)
+
+
+def test_a_pool_left_out_of_the_put_is_kept_as_it_was(arm: ArmEmulator, container_service: CS) -> None:
+    client = container_service()
+    mc = client.managed_clusters.get(SANDBOX_RG, CLUSTER)
+    del mc.properties.agent_pool_profiles[1]  # user1
+    _put(client, mc)
+    done = _finish(arm, client)
+    assert [p["name"] for p in done["properties"]["agentPoolProfiles"]] == ["system", "user1"]
+
+
+def test_a_pool_only_upgrade_of_a_stopped_cluster_is_refused(arm: ArmEmulator, container_service: CS) -> None:
+    arm.set_cluster_state(CLUSTER, agentPools={"user1": "1.29.9"})
+    arm.set_cluster_state(CLUSTER, powerState="Stopped")
+    client = container_service()
+    mc = client.managed_clusters.get(SANDBOX_RG, CLUSTER)
+    mc.properties.agent_pool_profiles[1].orchestrator_version = "1.30.4"  # up to the control plane's version
+    error = _refused(client, mc)
+    assert error.error is not None and error.error.code == "OperationNotAllowed" and "stopped" in str(error.message)
+
+
+def test_pools_can_be_added_and_removed_by_someone_else(arm: ArmEmulator) -> None:
+    arm.set_cluster_state(CLUSTER, agentPools={"spot": "1.29.9"})
+    assert {p["name"]: p["currentOrchestratorVersion"] for p in arm.cluster(CLUSTER)["properties"]["agentPoolProfiles"]} == {
+        "system": "1.30.4",
+        "user1": "1.30.4",
+        "spot": "1.29.9",
+    }
+    arm.set_cluster_state(CLUSTER, agentPools={"spot": None})
+    assert [p["name"] for p in arm.cluster(CLUSTER)["properties"]["agentPoolProfiles"]] == ["system", "user1"]

@@ -233,3 +233,47 @@ def test_the_upgrade_profile_is_read_only_when_it_can_change_the_decision(
         with_profile = planning.decide_cluster(snapshot("aks1", current), rich, role=role, ceiling=cap)
         without = planning.decide_cluster(snapshot("aks1", current), [], role=role, ceiling=cap)
         assert (without.action, without.to_version, without.reason) == (with_profile.action, with_profile.to_version, with_profile.reason)
+
+
+def test_a_pool_only_upgrade_in_flight_is_resumed_on_a_rerun() -> None:
+    cluster = replace(
+        snapshot("a", "1.31.2", state="Upgrading"),
+        requested_version="1.31.2",
+        node_pools=(NodePool("system", "1.31.2", "1.31.2"), NodePool("user", "1.30.5", "1.31.2")),
+    )
+    plan = planning.resumable(cluster, offers(), role="follower", ceiling=versions.parse("1.31.2"))
+    assert plan is not None and (plan.action, plan.from_version, plan.to_version) == ("upgrade", "1.30.5", "1.31.2")
+
+
+# -- only versions the region vouches for as GA are upgraded from, to, or recorded --------------------
+REGION = [
+    AvailableVersion(versions.parse("1.33.2"), False),
+    AvailableVersion(versions.parse("1.33.5"), False),
+    AvailableVersion(versions.parse("1.34.1"), True),
+]
+
+
+@pytest.mark.parametrize(
+    ("runs", "region", "reason_start"),
+    [
+        ("1.34.0", REGION, "runs preview 1.34.0"),  # unlisted patch of a preview minor
+        ("1.34.1", REGION, "runs preview 1.34.1"),
+        ("1.35.0", REGION, "runs 1.35.0, above every GA minor the region lists"),
+        ("1.33.2", [], "runs 1.33.2, and the region's version list vouches for no GA version"),
+    ],
+)
+def test_a_lead_cluster_on_a_version_not_known_to_be_ga_is_skipped(runs: str, region: list[AvailableVersion], reason_start: str) -> None:
+    plan = planning.decide_cluster(snapshot("a", runs), offers(), role="lead", region_versions=region)
+    assert plan.action == "skipped" and plan.eligible is False
+    assert plan.reason is not None and plan.reason.startswith(reason_start)
+
+
+def test_an_older_minor_the_region_no_longer_lists_is_still_ga_and_upgraded() -> None:
+    plan = planning.decide_cluster(snapshot("a", "1.32.9"), offers("1.33.5"), role="lead", region_versions=REGION)
+    assert (plan.action, plan.to_version) == ("upgrade", "1.33.5")
+
+
+def test_an_offer_on_a_minor_the_region_marks_preview_is_never_a_target() -> None:
+    # The profile lists 1.34.2 without isPreview; the region says minor 1.34 is a preview.
+    plan = planning.decide_cluster(snapshot("a", "1.33.5"), offers("1.34.2"), role="lead", region_versions=REGION)
+    assert plan.action == "already-current" and plan.to_version == "1.33.5"

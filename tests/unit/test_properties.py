@@ -256,7 +256,7 @@ def cluster_with_pools(draw: st.DrawFn) -> ClusterSnapshot:
         provisioning_state="Succeeded",
         power_state="Running",
         tags=(("environment", "dev"),),
-        node_pools=tuple(clusters.NodePool(f"pool{i}", str(v)) for i, v in enumerate(pools)),
+        node_pools=tuple(clusters.NodePool(f"pool{i}", str(v), str(v)) for i, v in enumerate(pools)),
     )
 
 

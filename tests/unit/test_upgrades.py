@@ -22,11 +22,18 @@ def fresh(
     power: str = "Running",
     current: str = "1.30.5",
     requested: str | None = None,
-    pools: tuple[tuple[str, str], ...] | None = None,
+    pools: tuple[tuple[str, ...], ...] | None = None,
     tags: dict[str, str] | None = None,
     override: ForceUpgradeOverride | None = None,
 ) -> ClusterSnapshot:
-    """A fresh GET: by default a Running, Succeeded dev cluster with one pool at the control plane's version."""
+    """A fresh GET: by default a Running, Succeeded dev cluster with one pool at the control plane's version.
+
+    ``pools`` are (name, current) or (name, current, orchestratorVersion); by default a pool's
+    orchestratorVersion is the cluster's kubernetesVersion when the cluster is busy (what an
+    upgrade PUT leaves behind) and its own current version otherwise.
+    """
+    busy = state.lower() not in ("succeeded", "failed", "canceled")
+    wanted = requested if requested is not None else current
     return ClusterSnapshot(
         id="/subscriptions/s/resourceGroups/rg/providers/Microsoft.ContainerService/managedClusters/aks-dev-1",
         name="aks-dev-1",
@@ -38,8 +45,11 @@ def fresh(
         provisioning_state=state,
         power_state=power,
         tags=tuple((tags if tags is not None else {"environment": "dev"}).items()),
-        requested_version=requested if requested is not None else current,
-        node_pools=tuple(NodePool(name, version) for name, version in (pools if pools is not None else (("system", current),))),
+        requested_version=wanted,
+        node_pools=tuple(
+            NodePool(p[0], p[1], p[2] if len(p) > 2 else (wanted if busy else p[1]))
+            for p in (pools if pools is not None else (("system", current),))
+        ),
         override=override,
     )
 
@@ -103,8 +113,9 @@ def test_a_control_plane_at_the_target_with_a_lagging_pool_gets_the_put_that_bri
     ("override", "skipped"),
     [
         (ForceUpgradeOverride(True, "2026-12-03T00:00:00Z"), True),  # ends after the run's clock
-        (ForceUpgradeOverride(True, None), True),  # no end: effective, the stricter reading
-        (ForceUpgradeOverride(True, "soon"), True),  # an end we cannot read: effective
+        (ForceUpgradeOverride(True, None), False),  # no end: AKS applies an override only with an until
+        (ForceUpgradeOverride(True, "soon"), True),  # an end we cannot read: effective, the stricter reading
+        (ForceUpgradeOverride(True, "2026-12-03T00:00:00"), True),  # no offset: ARM's UTC
         (ForceUpgradeOverride(True, "2026-11-30T00:00:00Z"), False),  # ended before the run
         (ForceUpgradeOverride(False, "2026-12-03T00:00:00Z"), False),  # not forcing
     ],
@@ -185,3 +196,34 @@ def test_retry_delay_backs_off_exponentially_is_capped_and_honours_retry_after(
     attempt: int, retry_after: float | None, delay: float
 ) -> None:
     assert upgrades.retry_delay_seconds(attempt, retry_after) == delay
+
+
+# -- joining only what this app's own PUT would have started ---------------------------------------
+def test_a_busy_cluster_whose_pool_is_not_asked_for_the_target_is_not_joined_but_skipped() -> None:
+    # Control plane already at the target, pool behind and NOT asked to move: someone's scale or update.
+    cluster = fresh(state="Updating", current=TARGET, pools=(("system", TARGET), ("user", "1.30.5", "1.30.5")))
+    decision = decide(cluster)
+    assert decision.kind == "skipped"
+    assert decision.reason is not None and "provisioningState is Updating" in decision.reason
+
+
+def test_a_pool_only_upgrade_this_app_sent_is_joined() -> None:
+    cluster = fresh(state="Upgrading", current=TARGET, pools=(("system", TARGET), ("user", "1.30.5", TARGET)))
+    assert decide(cluster).kind == "resume"
+
+
+def test_a_cluster_fully_at_the_target_but_busy_with_something_else_is_already_current() -> None:
+    assert decide(fresh(state="Updating", current=TARGET)) == upgrades.StartDecision("already-current")
+
+
+def test_an_opt_out_beats_a_running_upgrade_and_says_it_is_not_monitored() -> None:
+    cluster = fresh(state="Upgrading", requested=TARGET, tags={"environment": "dev", "aks-upgrade": "skip"})
+    decision = decide(cluster)
+    assert decision.kind == "skipped"
+    assert decision.reason is not None and decision.reason.endswith(f"an upgrade to {TARGET} is already running and is not monitored")
+
+
+def test_pools_without_an_orchestrator_version_are_not_put_half_specified() -> None:
+    decision = decide(fresh(pools=(("system", "1.30.5", "1.30.5"), ("user", "1.30.5", ""))))
+    assert decision.kind == "skipped"
+    assert decision.reason is not None and "node pools user report no orchestratorVersion" in decision.reason
