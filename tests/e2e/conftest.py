@@ -43,6 +43,17 @@ DEFAULT_WEEK_OF = "2026-11-30"
 SCHEDULE_TIME, PLAN_ZONE = time(10, 0), ZoneInfo("Europe/Oslo")
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test in this folder carries the ``e2e`` marker (``pytest -m "not e2e"`` leaves the layer out).
+
+    pytest calls this hook with every collected item, not only this folder's, hence the path check.
+    """
+    here = Path(__file__).parent
+    for item in items:
+        if here in item.path.parents:
+            item.add_marker(pytest.mark.e2e)
+
+
 def week_monday(text: str) -> date:
     """The Monday of the week holding ``text`` (YYYY-MM-DD); a bad value names the variable."""
     try:
