@@ -198,7 +198,7 @@ async def http_start(req: func.HttpRequest, client: df.DurableOrchestrationClien
         return _bad(exc)
     gate = gates.decide(
         plan,
-        requested=date.fromisoformat(request.date),
+        requested=dates.parse_date(request.date),
         work_day=today,  # the run starts now, so its work happens today
         environment=request.environment,
         freeze_windows=settings.freeze_windows,
