@@ -23,7 +23,6 @@ from shared.errors import ConfigError, UsageError
 
 ORCHESTRATOR = "UpgradeOrchestrator"
 BODY_KEYS = ("environment", "date", "dryRun", "force")
-ACTIVE = ("Pending", "Running", "Suspended", "ContinuedAsNew")
 RESTARTABLE = ("Failed", "Terminated", "Canceled")
 # A start request is four small fields; anything near these limits is a mistake or an attack.
 MAX_BODY_BYTES = 64 * 1024
