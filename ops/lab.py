@@ -1,5 +1,7 @@
 """A whole local estate in one process: Azurite + the ARM emulator, and the settings that point
-the app at them. Used by the demo, the end-to-end tests and the benchmark, so they cannot drift."""
+the app at them. The demo and the benchmark run in a :func:`local_lab`; the end-to-end tests keep
+one emulator and one Azurite for their whole session but build their settings with the same
+:func:`app_environ`, so the demo, the benchmark and the tests cannot drift apart."""
 
 from __future__ import annotations
 
@@ -39,14 +41,20 @@ class Lab:
 
     def environ(self, **overrides: str) -> dict[str, str]:
         """Settings for the app against this lab (on top of nothing: the shell does not leak in)."""
-        env = {
-            "ARM_ENDPOINT": self.emulator.base_url,
-            "AZURE_CREDENTIAL_KIND": "emulator",
-            "VERSION_STORE_CONNECTION": self.azurite.connection_string,
-            "POLL_INTERVAL_SECONDS": "60",
-        }
-        env.update(overrides)
-        return env
+        return app_environ(self.emulator.base_url, self.azurite.connection_string, **overrides)
+
+
+def app_environ(arm_endpoint: str, version_store_connection: str, **overrides: str) -> dict[str, str]:
+    """The app's settings against a local ARM emulator and Azurite, then ``overrides``: every
+    other setting keeps its default, as a fresh deployment would."""
+    env = {
+        "ARM_ENDPOINT": arm_endpoint,
+        "AZURE_CREDENTIAL_KIND": "emulator",
+        "VERSION_STORE_CONNECTION": version_store_connection,
+        "POLL_INTERVAL_SECONDS": "60",
+    }
+    env.update(overrides)
+    return env
 
 
 @contextmanager

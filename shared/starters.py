@@ -23,7 +23,6 @@ from shared.errors import ConfigError, UsageError
 
 ORCHESTRATOR = "UpgradeOrchestrator"
 BODY_KEYS = ("environment", "date", "dryRun", "force")
-ACTIVE = ("Pending", "Running", "Suspended", "ContinuedAsNew")
 RESTARTABLE = ("Failed", "Terminated", "Canceled")
 # A start request is four small fields; anything near these limits is a mistake or an attack.
 MAX_BODY_BYTES = 64 * 1024
@@ -199,7 +198,7 @@ async def http_start(req: func.HttpRequest, client: df.DurableOrchestrationClien
         return _bad(exc)
     gate = gates.decide(
         plan,
-        requested=date.fromisoformat(request.date),
+        requested=dates.parse_date(request.date),
         work_day=today,  # the run starts now, so its work happens today
         environment=request.environment,
         freeze_windows=settings.freeze_windows,

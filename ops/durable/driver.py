@@ -18,17 +18,15 @@ Host behaviours reproduced here (the SDK facts behind each are in docs/durable-r
 - durable timers fire at once on a simulated clock that only moves forward.
 
 Intentional differences from the host: a cancelled durable timer is never fired; activities
-take no simulated time unless ``clock_step_per_episode`` says so. ``continue_as_new`` starts a
-fresh execution (new history, task ids from 0, the new input) under the same instance id, as the
-host does; ``OrchestrationRun.history`` then holds the last execution's history.
+take no simulated time. ``continue_as_new`` starts a fresh execution (new history, task ids from
+0, the new input) under the same instance id, as the host does; ``OrchestrationRun.history`` then
+holds the last execution's history. Sub-orchestrations are not supported (the app has none): an
+orchestrator that calls one stops the driver with a DriverError.
 """
 
 from __future__ import annotations
 
-import asyncio
-import inspect
 import json
-import threading
 import traceback
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -55,7 +53,8 @@ __all__ = [
 
 #: ``Orchestrator.create(fn)``: context JSON in, orchestrator state JSON out (or raises).
 OrchestratorHandle = Callable[[str], str]
-#: An activity: decoded input in, JSON-serialisable result out (sync, or returns an awaitable).
+#: An activity: decoded input in, JSON-serialisable result out (the registry's ActivityCallable
+#: runs an async one to completion).
 ActivityFunction = Callable[[Any], Any]
 ClockCallback = Callable[[datetime], None]
 RuntimeStatus = Literal["Completed", "Failed", "Running"]
@@ -63,7 +62,9 @@ RuntimeStatus = Literal["Completed", "Failed", "Running"]
 _OUT_OF_PROC_MARKER = "$OutOfProcData$:"
 DEFAULT_MAX_EPISODES = 10_000
 DEFAULT_MAX_HISTORY = 200_000
-DEFAULT_MAX_WORKERS = 32
+#: Activities of one episode run at once on this many threads (the app fans out to at most
+#: MAX_PARALLEL_UPGRADES clusters, and its activities fan out their own I/O).
+MAX_WORKERS = 32
 
 
 class DriverError(RuntimeError):
@@ -85,8 +86,7 @@ class OrchestrationRun:
     ``runtime_status`` is ``Running`` only when the orchestrator waits for an external event
     that nobody has raised yet (``OrchestrationDriver.raise_event`` then ``run`` resumes it).
     ``custom_statuses`` holds every value the orchestrator passed to ``set_custom_status``
-    outside replay, in order (for a handle that does not expose ``orchestrator_function``:
-    the value at the end of each episode, consecutive repeats collapsed).
+    outside replay, in order.
     ``activity_calls`` holds ``(name, decoded input)`` per scheduled attempt, in task-id order.
     ``actions`` is the flattened action list of the last orchestrator call.
     """
@@ -134,13 +134,11 @@ class _Retry:
 
 @dataclass
 class _Work:
-    """An activity or sub-orchestration attempt, scheduled under ``task_id``."""
+    """An activity attempt, scheduled under ``task_id``."""
 
     task_id: int
-    kind: Literal["activity", "suborchestration"]
     name: str
     input_json: str | None
-    instance_id: str | None = None
     retry: _Retry | None = None
 
 
@@ -158,7 +156,6 @@ class _Outcome:
     result_json: str = "null"
     reason: str = ""
     details: str = ""
-    finished: datetime | None = None  # sub-orchestrations: the child's simulated finish
 
 
 @dataclass
@@ -171,24 +168,6 @@ class _State:
     error: str | None
     custom_status: Any
     failed: bool = False
-
-
-class _MonotonicClockCallback:
-    """Forward clock moves to the user's callback, never backwards (shared by sub-orchestrations)."""
-
-    def __init__(self, callback: ClockCallback | None) -> None:
-        self._callback = callback
-        self._latest: datetime | None = None
-        self._lock = threading.Lock()
-
-    def __call__(self, moment: datetime) -> None:
-        if self._callback is None:
-            return
-        with self._lock:
-            if self._latest is not None and moment <= self._latest:
-                return
-            self._latest = moment
-            self._callback(moment)
 
 
 class OrchestrationDriver:
@@ -206,37 +185,25 @@ class OrchestrationDriver:
         input: Any = None,
         start_time: datetime,
         name: str = "orchestrator",
-        orchestrators: Mapping[str, OrchestratorHandle] | None = None,
         on_clock_advance: ClockCallback | None = None,
-        clock_step_per_episode: timedelta = timedelta(0),
         max_episodes: int = DEFAULT_MAX_EPISODES,
         max_history: int = DEFAULT_MAX_HISTORY,
-        max_workers: int = DEFAULT_MAX_WORKERS,
     ) -> None:
-        if clock_step_per_episode < timedelta(0):
-            raise ValueError("clock_step_per_episode must not be negative")
-        self._handle = handle
-        # Every set_custom_status call made outside replay, in order (see _spying_handle);
-        # None when the handle does not expose its generator: then one value per episode.
-        self._status_calls: list[Any] | None = None
         function = getattr(handle, "orchestrator_function", None)
-        if callable(function):
-            self._status_calls = []
-            self._handle = _spying_handle(handle, function, self._status_calls.append)
+        if not callable(function):
+            raise DriverError("the orchestrator handle must come from Orchestrator.create (registry_from_app gives those)")
+        # Every set_custom_status call made outside replay, in order (see _spying_handle).
+        self._status_calls: list[Any] = []
+        self._handle = _spying_handle(handle, function, self._status_calls.append)
         self._activities = dict(activities)
-        self._orchestrators = dict(orchestrators or {})
         self.instance_id = instance_id
         self.name = name
         self._input_json = None if input is None else json.dumps(input)
         self._started = h.to_utc(start_time)
         self._clock = self._started
-        self._clock_callback = (
-            on_clock_advance if isinstance(on_clock_advance, _MonotonicClockCallback) else _MonotonicClockCallback(on_clock_advance)
-        )
-        self._step = clock_step_per_episode
+        self._clock_callback = on_clock_advance
         self._max_episodes = max_episodes
         self._max_history = max_history
-        self._max_workers = max_workers
 
         self._continue_input: str | None = None
         self._executions = 1
@@ -270,7 +237,7 @@ class OrchestrationDriver:
         self._events.append((name, json.dumps(data)))
 
     def run(self) -> OrchestrationRun:
-        with ThreadPoolExecutor(max_workers=self._max_workers, thread_name_prefix=f"durable-{self.instance_id}") as pool:
+        with ThreadPoolExecutor(max_workers=MAX_WORKERS, thread_name_prefix=f"durable-{self.instance_id}") as pool:
             if self._episodes == 0:
                 self._first_episode()
             while self._status == "Running" and self._next_round(pool):
@@ -312,10 +279,7 @@ class OrchestrationDriver:
         if self._ready:
             batch, self._ready = self._ready, []
             outcomes = list(pool.map(self._execute, batch))
-            target = self._clock + self._step
-            for outcome in outcomes:
-                if outcome.finished is not None and outcome.finished > target:
-                    target = outcome.finished
+            target = self._clock
             events, self._events = self._events, []
         elif self._events:
             target = self._clock
@@ -354,7 +318,7 @@ class OrchestrationDriver:
                 host_events.append(self._schedule(at, again))
         for outcome in sorted(outcomes, key=lambda o: o.work.task_id):
             if outcome.ok:
-                rest.append(self._success_event(at, outcome))
+                rest.append(h.task_completed(at, outcome.work.task_id, outcome.result_json))
             elif outcome.work.retry is None:
                 rest.append(self._failure_event(at, outcome))
         for name, data in events:
@@ -377,11 +341,8 @@ class OrchestrationDriver:
         self._history.extend(incoming)
         self._history.extend(host_events)
         self._state = state
-        if self._status_calls is None:
-            self._record_custom_status(state.custom_status)
-        else:
-            self._custom_statuses.extend(self._status_calls)
-            self._status_calls.clear()
+        self._custom_statuses.extend(self._status_calls)
+        self._status_calls.clear()
 
         flat = state.actions
         self._cancel_timers(flat)
@@ -418,6 +379,8 @@ class OrchestrationDriver:
 
     def _accept_action(self, at: datetime, action: dict[str, Any]) -> list[dict[str, Any]]:
         kind = action.get("actionType")
+        if kind in h.SUB_ORCHESTRATOR_ACTIONS:
+            raise DriverError(f"orchestration {self.instance_id!r} calls a sub-orchestrator; the driver runs activities, timers, events")
         if kind == h.CONTINUE_AS_NEW:
             self._continue_input = action.get("input")
             self._action_ids.append(None)
@@ -435,27 +398,18 @@ class OrchestrationDriver:
                 self._timers.append(_Timer(task_id, fire_at))
             return [h.timer_created(at, task_id, fire_at)]
         retry = None
-        if kind in (h.CALL_ACTIVITY_WITH_RETRY, h.CALL_SUB_ORCHESTRATOR_WITH_RETRY):
+        if kind == h.CALL_ACTIVITY_WITH_RETRY:
             options = action.get("retryOptions") or {}
             retry = _Retry(
                 interval=timedelta(milliseconds=int(options.get("firstRetryIntervalInMilliseconds", 0))),
                 max_attempts=int(options.get("maxNumberOfAttempts", 1)),
             )
-        name = str(action.get("functionName"))
-        if kind in (h.CALL_ACTIVITY, h.CALL_ACTIVITY_WITH_RETRY):
-            work = _Work(task_id, "activity", name, action.get("input"), retry=retry)
-        else:
-            child_id = action.get("instanceId") or f"{self.instance_id}:{task_id:04d}"
-            work = _Work(task_id, "suborchestration", name, action.get("input"), instance_id=str(child_id), retry=retry)
-        return [self._schedule(at, work)]
+        return [self._schedule(at, _Work(task_id, str(action.get("functionName")), action.get("input"), retry=retry))]
 
     def _schedule(self, at: datetime, work: _Work) -> dict[str, Any]:
         self._ready.append(work)
-        if work.kind == "activity":
-            self._activity_calls.append((work.name, _decode(work.input_json)))
-            return h.task_scheduled(at, work.task_id, work.name, work.input_json)
-        assert work.instance_id is not None
-        return h.sub_orchestration_created(at, work.task_id, work.name, work.instance_id, work.input_json)
+        self._activity_calls.append((work.name, _decode(work.input_json)))
+        return h.task_scheduled(at, work.task_id, work.name, work.input_json)
 
     def _cancel_timers(self, flat: Sequence[dict[str, Any]]) -> None:
         cancelled = {
@@ -469,51 +423,18 @@ class OrchestrationDriver:
     # -- work ---------------------------------------------------------------------------
 
     def _execute(self, work: _Work) -> _Outcome:
-        if work.kind == "suborchestration":
-            return self._execute_suborchestration(work)
         function = self._activities.get(work.name)
         if function is None:
             known = ", ".join(sorted(self._activities)) or "none"
             return _Outcome(work, ok=False, reason=f"Unknown activity function {work.name!r} (registered: {known})", details="")
         try:
             result = function(_decode(work.input_json))
-            if inspect.isawaitable(result):
-                result = asyncio.run(_await(result))
         except Exception as exc:  # noqa: BLE001 - any activity failure is data for the orchestrator
             return _Outcome(work, ok=False, reason=str(exc), details=_details(exc))
         try:
             return _Outcome(work, ok=True, result_json=json.dumps(result))
         except (TypeError, ValueError) as exc:
             return _Outcome(work, ok=False, reason=f"activity output must be json serializable ({exc})", details=_details(exc))
-
-    def _execute_suborchestration(self, work: _Work) -> _Outcome:
-        handle = self._orchestrators.get(work.name)
-        if handle is None:
-            known = ", ".join(sorted(self._orchestrators)) or "none"
-            return _Outcome(work, ok=False, reason=f"Unknown orchestrator function {work.name!r} (registered: {known})")
-        assert work.instance_id is not None
-        child = OrchestrationDriver(
-            handle,
-            self._activities,
-            instance_id=work.instance_id,
-            input=_decode(work.input_json),
-            start_time=self._clock,
-            name=work.name,
-            orchestrators=self._orchestrators,
-            on_clock_advance=self._clock_callback,
-            clock_step_per_episode=self._step,
-            max_episodes=self._max_episodes,
-            max_history=self._max_history,
-            max_workers=self._max_workers,
-        )
-        run = child.run()
-        if run.runtime_status == "Completed":
-            return _Outcome(work, ok=True, result_json=json.dumps(run.output), finished=run.finished)
-        if run.runtime_status == "Failed":
-            return _Outcome(work, ok=False, reason=run.error or "sub-orchestration failed", finished=run.finished)
-        raise DriverError(
-            f"sub-orchestration {work.instance_id!r} waits for an external event; the driver cannot deliver events to sub-orchestrations"
-        )
 
     # -- helpers ------------------------------------------------------------------------
 
@@ -525,13 +446,8 @@ class OrchestrationDriver:
     def _advance_clock(self, target: datetime) -> None:
         if target > self._clock:
             self._clock = target
-            self._clock_callback(target)
-
-    def _record_custom_status(self, status: Any) -> None:
-        if status is None:
-            return
-        if not self._custom_statuses or self._custom_statuses[-1] != status:
-            self._custom_statuses.append(status)
+            if self._clock_callback is not None:
+                self._clock_callback(target)
 
     def _check_limits(self) -> None:
         if self._episodes >= self._max_episodes:
@@ -550,16 +466,8 @@ class OrchestrationDriver:
         return _context_json(events, self._input_json, self.instance_id)
 
     @staticmethod
-    def _success_event(at: datetime, outcome: _Outcome) -> dict[str, Any]:
-        if outcome.work.kind == "activity":
-            return h.task_completed(at, outcome.work.task_id, outcome.result_json)
-        return h.sub_orchestration_completed(at, outcome.work.task_id, outcome.result_json)
-
-    @staticmethod
     def _failure_event(at: datetime, outcome: _Outcome) -> dict[str, Any]:
-        if outcome.work.kind == "activity":
-            return h.task_failed(at, outcome.work.task_id, outcome.reason, outcome.details)
-        return h.sub_orchestration_failed(at, outcome.work.task_id, outcome.reason, outcome.details)
+        return h.task_failed(at, outcome.work.task_id, outcome.reason, outcome.details)
 
 
 def run_orchestration(
@@ -570,12 +478,9 @@ def run_orchestration(
     start_time: datetime,
     *,
     name: str = "orchestrator",
-    orchestrators: Mapping[str, OrchestratorHandle] | None = None,
     on_clock_advance: ClockCallback | None = None,
-    clock_step_per_episode: timedelta = timedelta(0),
     max_episodes: int = DEFAULT_MAX_EPISODES,
     max_history: int = DEFAULT_MAX_HISTORY,
-    max_workers: int = DEFAULT_MAX_WORKERS,
 ) -> OrchestrationRun:
     """Run one instance until it completes, fails, or waits for an external event."""
     return OrchestrationDriver(
@@ -585,12 +490,9 @@ def run_orchestration(
         input=input,
         start_time=start_time,
         name=name,
-        orchestrators=orchestrators,
         on_clock_advance=on_clock_advance,
-        clock_step_per_episode=clock_step_per_episode,
         max_episodes=max_episodes,
         max_history=max_history,
-        max_workers=max_workers,
     ).run()
 
 
@@ -689,7 +591,3 @@ def _decode(input_json: str | None) -> Any:
 
 def _details(exc: BaseException) -> str:
     return f"{type(exc).__name__}\n{''.join(traceback.format_exception(exc))}"
-
-
-async def _await(awaitable: Any) -> Any:
-    return await awaitable

@@ -13,38 +13,19 @@ from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
+from shared.domain import dates
+
 # History event types (DurableTask's HistoryEventType).
 EXECUTION_STARTED = 0
 EXECUTION_COMPLETED = 1
-EXECUTION_TERMINATED = 3
 TASK_SCHEDULED = 4
 TASK_COMPLETED = 5
 TASK_FAILED = 6
-SUB_ORCHESTRATION_CREATED = 7
-SUB_ORCHESTRATION_COMPLETED = 8
-SUB_ORCHESTRATION_FAILED = 9
 TIMER_CREATED = 10
 TIMER_FIRED = 11
 ORCHESTRATOR_STARTED = 12
 ORCHESTRATOR_COMPLETED = 13
 EVENT_RAISED = 15
-
-EVENT_TYPE_NAMES: dict[int, str] = {
-    EXECUTION_STARTED: "ExecutionStarted",
-    EXECUTION_COMPLETED: "ExecutionCompleted",
-    EXECUTION_TERMINATED: "ExecutionTerminated",
-    TASK_SCHEDULED: "TaskScheduled",
-    TASK_COMPLETED: "TaskCompleted",
-    TASK_FAILED: "TaskFailed",
-    SUB_ORCHESTRATION_CREATED: "SubOrchestrationInstanceCreated",
-    SUB_ORCHESTRATION_COMPLETED: "SubOrchestrationInstanceCompleted",
-    SUB_ORCHESTRATION_FAILED: "SubOrchestrationInstanceFailed",
-    TIMER_CREATED: "TimerCreated",
-    TIMER_FIRED: "TimerFired",
-    ORCHESTRATOR_STARTED: "OrchestratorStarted",
-    ORCHESTRATOR_COMPLETED: "OrchestratorCompleted",
-    EVENT_RAISED: "EventRaised",
-}
 
 # Action types (the SDK's ActionType).
 CALL_ACTIVITY = 0
@@ -54,8 +35,8 @@ CALL_SUB_ORCHESTRATOR_WITH_RETRY = 3
 CONTINUE_AS_NEW = 4
 CREATE_TIMER = 5
 WAIT_FOR_EXTERNAL_EVENT = 6
-WHEN_ANY = 11
-WHEN_ALL = 12
+#: The driver runs no sub-orchestrations (the app has none); it refuses these actions.
+SUB_ORCHESTRATOR_ACTIONS = frozenset({CALL_SUB_ORCHESTRATOR, CALL_SUB_ORCHESTRATOR_WITH_RETRY})
 
 #: Action types that take a task id from the per-execution counter, in the order they are yielded;
 #: continue-as-new and waiting for an external event (matched by name) take none.
@@ -80,11 +61,9 @@ def format_timestamp(moment: datetime) -> str:
 
 
 def parse_timestamp(text: str) -> datetime:
-    """Parse an ISO timestamp from an action or event; naive values are taken as UTC."""
-    parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
+    """An action's timestamp (a timer's ``fireAt``: the SDK writes ``%Y-%m-%dT%H:%M:%S.%fZ``), read
+    by the app's one timestamp parser; naive values are taken as UTC."""
+    return dates.parse_utc_instant(text, naive_means_utc=True)
 
 
 def event(event_type: int, at: datetime, *, event_id: int = -1, **fields: Any) -> dict[str, Any]:
@@ -125,18 +104,6 @@ def task_completed(at: datetime, task_id: int, result_json: str) -> dict[str, An
 
 def task_failed(at: datetime, task_id: int, reason: str, details: str) -> dict[str, Any]:
     return event(TASK_FAILED, at, TaskScheduledId=task_id, Reason=reason, Details=details)
-
-
-def sub_orchestration_created(at: datetime, task_id: int, name: str, instance_id: str, input_json: str | None) -> dict[str, Any]:
-    return event(SUB_ORCHESTRATION_CREATED, at, event_id=task_id, Name=name, Version="", InstanceId=instance_id, Input=input_json)
-
-
-def sub_orchestration_completed(at: datetime, task_id: int, result_json: str) -> dict[str, Any]:
-    return event(SUB_ORCHESTRATION_COMPLETED, at, TaskScheduledId=task_id, Result=result_json)
-
-
-def sub_orchestration_failed(at: datetime, task_id: int, reason: str, details: str) -> dict[str, Any]:
-    return event(SUB_ORCHESTRATION_FAILED, at, TaskScheduledId=task_id, Reason=reason, Details=details)
 
 
 def timer_created(at: datetime, timer_id: int, fire_at: datetime) -> dict[str, Any]:

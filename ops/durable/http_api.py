@@ -9,9 +9,10 @@ the SDK's real client. It also serves the public webhook routes the management U
 (``/runtime/webhooks/durabletask/instances/{id}?...&code=...``), so a test can GET the
 ``Location`` of a ``create_check_status_response`` answer.
 
-Start-up is configurable: run each instance to completion when it starts (the default), or
-leave it Pending until ``run_pending()``/``complete(id)`` so a test can observe the
-"already running" path. ``seed()`` puts an instance in any runtime status.
+Start-up is configurable: run each instance as far as it goes when it starts (the default: to
+completion, or until it waits for an external event, which ``raiseEvent`` delivers), or leave it
+Pending so a test can observe the "already running" path. ``seed()`` puts an instance in any
+runtime status. Only what the starters use is served: start, status and raise event.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import json
 import socket
 import threading
 import uuid
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -31,12 +32,7 @@ import azure.functions as func
 from aiohttp import web
 
 from ops.durable import history as h
-from ops.durable.driver import (
-    ActivityFunction,
-    OrchestrationDriver,
-    OrchestrationRun,
-    OrchestratorHandle,
-)
+from ops.durable.driver import ActivityFunction, OrchestrationDriver, OrchestrationRun, OrchestratorHandle
 from ops.durable.registry import DurableRegistry, registry_from_app
 
 __all__ = [
@@ -117,8 +113,8 @@ class InstanceRecord:
     driver: OrchestrationDriver | None = field(default=None, repr=False)
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
-    def status_json(self, *, show_input: bool = True, show_history: bool = False, show_history_output: bool = False) -> dict[str, Any]:
-        body: dict[str, Any] = {
+    def status_json(self, *, show_input: bool = True) -> dict[str, Any]:
+        return {
             "name": self.name,
             "instanceId": self.instance_id,
             "createdTime": _http_time(self.created),
@@ -128,9 +124,6 @@ class InstanceRecord:
             "runtimeStatus": self.runtime_status,
             "customStatus": self.custom_status,
         }
-        if show_history:
-            body["history"] = _public_history(self.run.history if self.run else [], show_history_output)
-        return body
 
 
 @dataclass(frozen=True)
@@ -147,45 +140,27 @@ class RecordedRequest:
 class LocalDurableHost:
     """The Durable HTTP API on loopback, backed by the in-process driver.
 
-    ``app`` is a ``df.DFApp`` (indexed with ``registry_from_app``), a ``DurableRegistry``, or a
-    mapping of orchestrator name to handle (then pass ``activities``). ``clock`` gives the
-    simulated start time of each instance (default: the wall clock, UTC).
-    ``driver_options`` go to ``OrchestrationDriver`` (``on_clock_advance``,
-    ``clock_step_per_episode``, ``max_episodes``, ...).
+    ``app`` is a ``df.DFApp`` (indexed with ``registry_from_app``) or its ``DurableRegistry``.
+    ``clock`` gives the simulated start time of each instance (default: the wall clock, UTC).
     """
 
     def __init__(
         self,
         app: Any,
-        activities: Mapping[str, ActivityFunction] | None = None,
         *,
         clock: Callable[[], datetime] | None = None,
         run_on_start: bool = True,
         task_hub: str = DEFAULT_TASK_HUB,
         system_key: str = DEFAULT_SYSTEM_KEY,
-        driver_options: Mapping[str, Any] | None = None,
         host: str = "127.0.0.1",
     ) -> None:
-        if isinstance(app, DurableRegistry):
-            registry: DurableRegistry | None = app
-        elif hasattr(app, "get_functions"):
-            registry = registry_from_app(app)
-        else:
-            registry = None
-        if registry is not None:
-            self.orchestrators: dict[str, OrchestratorHandle] = dict(registry.orchestrators)
-            self.activities: dict[str, ActivityFunction] = dict(registry.activities)
-        else:
-            self.orchestrators = dict(app)
-            self.activities = {}
-        if activities is not None:
-            self.activities.update(activities)
-        self.registry = registry
+        registry = app if isinstance(app, DurableRegistry) else registry_from_app(app)
+        self.orchestrators: dict[str, OrchestratorHandle] = dict(registry.orchestrators)
+        self.activities: dict[str, ActivityFunction] = dict(registry.activities)
         self.clock = clock or (lambda: datetime.now(UTC))
         self.run_on_start = run_on_start
         self.task_hub = task_hub
         self.system_key = system_key
-        self.driver_options = dict(driver_options or {})
         self.instances: dict[str, InstanceRecord] = {}
         self.requests: list[RecordedRequest] = []
         self._store_lock = threading.RLock()
@@ -252,10 +227,6 @@ class LocalDurableHost:
         return f"http://{self._host}:{self._port}"
 
     @property
-    def rpc_base_url(self) -> str:
-        return f"{self.base_url}{RPC_PATH}"
-
-    @property
     def client_json(self) -> str:
         """The ``durableClient`` binding JSON for starters, pointing at this host."""
         return client_binding_json(self.base_url, task_hub=self.task_hub, system_key=self.system_key)
@@ -315,8 +286,6 @@ class LocalDurableHost:
             input=input,
             start_time=now,
             name=name,
-            orchestrators=self.orchestrators,
-            **self.driver_options,
         )
         record = InstanceRecord(instance_id, name, input, "Pending", now, now, driver=driver)
         with self._store_lock:
@@ -324,40 +293,6 @@ class LocalDurableHost:
         if self.run_on_start:
             self._drive(record)
         return record
-
-    def complete(self, instance_id: str) -> OrchestrationRun:
-        """Drive one Pending/Running instance as far as it goes; return the driver's result."""
-        record = self.get(instance_id)
-        if record is None:
-            raise KeyError(instance_id)
-        run = self._drive(record)
-        if run is None:
-            raise RuntimeError(f"instance {instance_id!r} has nothing to run (status {record.runtime_status})")
-        return run
-
-    def run_pending(self) -> list[OrchestrationRun]:
-        """Drive every Pending/Running instance that has a driver, in creation order."""
-        with self._store_lock:
-            waiting = [r for r in self.instances.values() if r.runtime_status in ("Pending", "Running") and r.driver is not None]
-        runs = []
-        for record in waiting:
-            run = self._drive(record)
-            if run is not None:
-                runs.append(run)
-        return runs
-
-    def terminate(self, instance_id: str, reason: str) -> int:
-        record = self.get(instance_id)
-        if record is None:
-            return 404
-        with record.lock:
-            if record.runtime_status in FINISHED_STATUSES:
-                return 410
-            record.runtime_status = "Terminated"
-            record.output = reason
-            record.driver = None
-            record.last_updated = self.clock()
-        return 202
 
     def raise_event(self, instance_id: str, event_name: str, data: Any) -> int:
         record = self.get(instance_id)
@@ -371,10 +306,6 @@ class LocalDurableHost:
         if resume:
             self._drive(record)
         return 202
-
-    def purge(self, instance_id: str) -> int:
-        with self._store_lock:
-            return 1 if self.instances.pop(instance_id, None) is not None else 0
 
     def _drive(self, record: InstanceRecord) -> OrchestrationRun | None:
         with record.lock:
@@ -405,11 +336,7 @@ class LocalDurableHost:
             guard = self._require_key if public else _identity
             app.router.add_post(prefix + "/orchestrators/{name}", guard(self._http_start))
             app.router.add_post(prefix + "/orchestrators/{name}/{instance_id}", guard(self._http_start))
-            app.router.add_get(prefix + "/instances", guard(self._http_list))
-            app.router.add_get(prefix + "/instances/", guard(self._http_list))
             app.router.add_get(prefix + "/instances/{instance_id}", guard(self._http_status))
-            app.router.add_delete(prefix + "/instances/{instance_id}", guard(self._http_purge))
-            app.router.add_post(prefix + "/instances/{instance_id}/terminate", guard(self._http_terminate))
             app.router.add_post(prefix + "/instances/{instance_id}/raiseEvent/{event}", guard(self._http_raise_event))
         return app
 
@@ -454,37 +381,10 @@ class LocalDurableHost:
         record = self.get(request.match_info["instance_id"])
         if record is None:
             return web.Response(status=404)
-        query = request.query
-        body = record.status_json(
-            show_input=_flag(query.get("showInput"), default=True),
-            show_history=_flag(query.get("showHistory"), default=False),
-            show_history_output=_flag(query.get("showHistoryOutput"), default=False),
-        )
+        body = record.status_json(show_input=_flag(request.query.get("showInput"), default=True))
         if record.runtime_status in RUNNING_STATUSES:
             return web.json_response(body, status=202, headers={"Location": self.status_url(record.instance_id), "Retry-After": "10"})
         return web.json_response(body, status=200)
-
-    async def _http_list(self, request: web.Request) -> web.StreamResponse:
-        query = request.query
-        statuses = {s for s in query.get("runtimeStatus", "").split(",") if s}
-        prefix = query.get("instanceIdPrefix", "")
-        created_from = _parse_optional_time(query.get("createdTimeFrom"))
-        created_to = _parse_optional_time(query.get("createdTimeTo"))
-        with self._store_lock:
-            records = list(self.instances.values())
-        selected = [
-            r.status_json(show_input=_flag(query.get("showInput"), default=True))
-            for r in records
-            if (not statuses or r.runtime_status in statuses)
-            and r.instance_id.startswith(prefix)
-            and (created_from is None or r.created >= created_from)
-            and (created_to is None or r.created <= created_to)
-        ]
-        return web.json_response(selected, status=200)
-
-    async def _http_terminate(self, request: web.Request) -> web.StreamResponse:
-        status = self.terminate(request.match_info["instance_id"], request.query.get("reason", ""))
-        return web.json_response(None, status=status)
 
     async def _http_raise_event(self, request: web.Request) -> web.StreamResponse:
         try:
@@ -494,12 +394,6 @@ class LocalDurableHost:
         loop = asyncio.get_running_loop()
         status = await loop.run_in_executor(None, self.raise_event, request.match_info["instance_id"], request.match_info["event"], data)
         return web.json_response(None, status=status)
-
-    async def _http_purge(self, request: web.Request) -> web.StreamResponse:
-        deleted = self.purge(request.match_info["instance_id"])
-        if not deleted:
-            return web.json_response(None, status=404)
-        return web.json_response({"instancesDeleted": deleted}, status=200)
 
     def _management_payload(self, instance_id: str) -> dict[str, str]:
         urls: dict[str, str] = json.loads(self.client_json)["managementUrls"]
@@ -529,33 +423,3 @@ def _flag(value: str | None, *, default: bool) -> bool:
 
 def _http_time(moment: datetime) -> str:
     return h.to_utc(moment).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _parse_optional_time(text: str | None) -> datetime | None:
-    return h.parse_timestamp(text) if text else None
-
-
-def _public_history(events: Iterable[Mapping[str, Any]], with_output: bool) -> list[dict[str, Any]]:
-    """The host's ``showHistory`` view: event names, not numbers; results only on request."""
-    shown = []
-    for event in events:
-        kind = int(event["EventType"])
-        if kind in (h.ORCHESTRATOR_STARTED, h.ORCHESTRATOR_COMPLETED):
-            continue
-        entry: dict[str, Any] = {
-            "EventType": h.EVENT_TYPE_NAMES.get(kind, str(kind)),
-            "Timestamp": event["Timestamp"],
-        }
-        for source, target in (
-            ("Name", "FunctionName"),
-            ("TaskScheduledId", "ScheduledId"),
-            ("Reason", "Reason"),
-            ("FireAt", "FireAt"),
-            ("OrchestrationStatus", "OrchestrationStatus"),
-        ):
-            if event.get(source) is not None:
-                entry[target] = event[source]
-        if with_output and event.get("Result") is not None:
-            entry["Result"] = event["Result"]
-        shown.append(entry)
-    return shown

@@ -29,6 +29,7 @@ from urllib3.util.retry import Retry
 
 from shared.domain import versions
 from shared.domain.clusters import AvailableVersion, ClusterSnapshot, ForceUpgradeOverride, NodePool
+from shared.domain.text import first_line
 from shared.errors import ArmPermanentError, ArmTransientError, ConcurrentChangeError
 
 T = TypeVar("T")
@@ -66,10 +67,6 @@ class OperationStatus:
     code: str | None = None
     message: str | None = None
 
-    @property
-    def done(self) -> bool:
-        return self.status.lower() in ("succeeded", "failed", "canceled", "cancelled")
-
 
 def parse_cluster_id(cluster_id: str) -> tuple[str, str, str]:
     """(subscription id, resource group, name) from an ARM managed-cluster id."""
@@ -87,7 +84,7 @@ def parse_cluster_id(cluster_id: str) -> tuple[str, str, str]:
 def classify(exc: Exception) -> Exception:
     """Turn an azure-core exception into our TransientError / PermanentError (or pass it on)."""
     if isinstance(exc, (ServiceRequestError, ServiceResponseError)):
-        return ArmTransientError("ConnectionError", str(exc).split("\n")[0][:300])
+        return ArmTransientError("ConnectionError", first_line(str(exc), 300))
     if isinstance(exc, HttpResponseError):
         status = exc.status_code or 0
         code, message = _arm_error(exc)
@@ -114,7 +111,7 @@ def _arm_error(exc: HttpResponseError) -> tuple[str, str]:
             message = body.get("error", {}).get("message", "") or message
         except Exception:  # noqa: BLE001 - a non-JSON error body still gets a code below
             pass
-    return code or f"HTTP{exc.status_code}", message or (exc.reason or str(exc).split("\n")[0])
+    return code or f"HTTP{exc.status_code}", message or (exc.reason or first_line(str(exc)))
 
 
 def _retry_after(exc: HttpResponseError) -> float | None:

@@ -7,22 +7,20 @@ reported without it.
 from __future__ import annotations
 
 import logging
-import re
 from typing import Any, Protocol
 
 from slack_sdk.webhook import WebhookClient
 
 from shared import logs
 
-_URL = re.compile(r"https?://\S+")
-
 
 class _RedactUrls(logging.Filter):
     """slack_sdk logs the webhook URL itself (every request at DEBUG, each connection retry at
-    INFO): strip every URL from what its logger emits, before any handler sees it."""
+    INFO): strip every URL from what its logger emits, before any handler sees it (the webhook
+    may live on any host, so not only Slack's)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        record.msg = _URL.sub("[url redacted]", record.getMessage())
+        record.msg = logs.redact(record.getMessage(), every_url=True)
         record.args = None
         return True
 

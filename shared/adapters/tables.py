@@ -30,8 +30,9 @@ from azure.core.exceptions import (
 )
 from azure.data.tables import TableClient
 
-from shared import errors
+from shared import errors, logs
 from shared.domain import dates
+from shared.domain.text import first_line
 
 #: Bounded retries so that an unreachable store fails within seconds, not minutes
 #: (azure-core's defaults retry 10 times with up to 120 s between tries).
@@ -44,10 +45,6 @@ CLIENT_OPTIONS: dict[str, Any] = {
 }
 
 TRANSIENT_STATUS = frozenset({408, 429, 500, 502, 503, 504})
-
-#: Connection-string secrets and SAS signatures, then whole query strings (a SAS lives there).
-_SECRET = re.compile(r"(?i)\b(AccountKey|SharedAccessSignature|sig)=[^;&\s'\"]*")
-_QUERY = re.compile(r"\?[^\s'\"]+")
 
 
 def client_from_connection_string(conn: str, table_name: str, **options: Any) -> TableClient:
@@ -63,11 +60,6 @@ def client_from_endpoint(endpoint: str, table_name: str, credential: TokenCreden
         credential=credential,
         **{**CLIENT_OPTIONS, **options},
     )
-
-
-def scrub(text: str) -> str:
-    """``text`` without account keys, SAS signatures or query strings."""
-    return _QUERY.sub("?<redacted>", _SECRET.sub(r"\1=<redacted>", text))
 
 
 def endpoint_host(client: TableClient) -> str:
@@ -92,8 +84,9 @@ def is_table_missing(err: BaseException) -> bool:
 
 
 def _first_line(err: BaseException) -> str:
-    message = getattr(err, "message", None) or str(err) or type(err).__name__
-    return scrub(str(message).strip().splitlines()[0] if str(message).strip() else type(err).__name__)
+    """The first line of the error's message, without secrets (or the error's type when it has none)."""
+    message = getattr(err, "message", None) or str(err)
+    return logs.redact(first_line(str(message))) or type(err).__name__
 
 
 def translate(err: BaseException, client: TableClient, action: str) -> errors.ConductorError:

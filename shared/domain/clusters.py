@@ -2,7 +2,8 @@
 
 The same eligibility rules run twice for every upgrade: when the run plans, and again on the
 fresh GET just before the PUT (a cluster may be opted out, re-tagged, stopped or given a
-forceUpgrade override while it waits for a free slot). Both call :func:`ineligibility`.
+forceUpgrade override while it waits for a free slot). Both ask :func:`owner_veto` and
+:func:`state_veto`; planning alone lets an upgrade already under way be resumed.
 """
 
 from __future__ import annotations
@@ -15,8 +16,6 @@ from shared.domain import dates, versions
 SELECTORS = ("tag", "subscription-name")
 ENVIRONMENT_TAG = "environment"
 OPT_OUT_VALUE = "skip"
-#: The support plan on which the region's version list describes a cluster's options.
-OFFICIAL_SUPPORT_PLAN = "KubernetesOfficial"
 
 
 @dataclass(frozen=True)
@@ -203,13 +202,3 @@ def state_veto(cluster: ClusterSnapshot) -> str | None:
     if cluster.provisioning_state.lower() != "succeeded":
         return f"provisioningState is {cluster.provisioning_state or 'unknown'}, not Succeeded"
     return None
-
-
-def ineligibility(cluster: ClusterSnapshot, selection: Selection, now: datetime) -> str | None:
-    """Why ``cluster`` must not be touched by the selection's environment now, or None when it may be.
-
-    Checked when planning and again on the GET before each PUT (selection, opt-out, the
-    forceUpgrade override, power state, provisioning state).
-    """
-    veto = owner_veto(cluster, selection, now)
-    return veto or state_veto(cluster)

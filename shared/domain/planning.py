@@ -297,7 +297,3 @@ def lead_target_version(plans: Sequence[ClusterPlan]) -> str | None:
 def sorted_plans(plans: Sequence[ClusterPlan]) -> tuple[ClusterPlan, ...]:
     """Stable, readable order (by cluster id) so results and PUT order do not depend on ARM's paging."""
     return tuple(sorted(plans, key=lambda p: p.id.lower()))
-
-
-def with_reason(plan: ClusterPlan, reason: str) -> ClusterPlan:
-    return replace(plan, reason=reason)

@@ -132,8 +132,3 @@ def overall_status(outcomes: Sequence[ClusterOutcome], *, dry_run: bool) -> tupl
     if dry_run:
         return "planned", None
     return "succeeded", None
-
-
-def exit_code(status: str) -> int:
-    """Exit code of ``ops run``: 1 only for a failed run."""
-    return 1 if status == "failed" else 0

@@ -24,13 +24,14 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from ops import runner
+from ops import lab, runner
 from ops.azurite import Azurite
 from ops.emulator import ArmEmulator
 from shared import runtime
 from shared import settings as settings_mod
 from shared.adapters.history_store import TableHistoryStore
 from shared.adapters.version_store import TableVersionStore
+from shared.domain import dates
 from shared.domain.records import ValidatedRecord
 from shared.errors import VersionTableMissingError
 
@@ -43,12 +44,23 @@ DEFAULT_WEEK_OF = "2026-11-30"
 SCHEDULE_TIME, PLAN_ZONE = time(10, 0), ZoneInfo("Europe/Oslo")
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test in this folder carries the ``e2e`` marker (``pytest -m "not e2e"`` leaves the layer out).
+
+    pytest calls this hook with every collected item, not only this folder's, hence the path check.
+    """
+    here = Path(__file__).parent
+    for item in items:
+        if here in item.path.parents:
+            item.add_marker(pytest.mark.e2e)
+
+
 def week_monday(text: str) -> date:
     """The Monday of the week holding ``text`` (YYYY-MM-DD); a bad value names the variable."""
     try:
-        day = date.fromisoformat(text.strip())
-    except ValueError:
-        raise pytest.UsageError(f"{WEEK_OF_VARIABLE} must be a date YYYY-MM-DD, got {text!r}") from None
+        day = dates.parse_date(text.strip())
+    except ValueError as exc:
+        raise pytest.UsageError(f"{WEEK_OF_VARIABLE} must be a date YYYY-MM-DD: {exc}") from None
     return day - timedelta(days=day.weekday())
 
 
@@ -86,16 +98,9 @@ class Conductor:
     overrides: dict[str, str] = field(default_factory=dict)
 
     def environ(self, **extra: str) -> dict[str, str]:
-        env = {
-            "ARM_ENDPOINT": self.arm.base_url,
-            "AZURE_CREDENTIAL_KIND": "emulator",
-            "VERSION_STORE_CONNECTION": self.azurite.connection_string,
-            "VERSION_TABLE": self.version_table,
-            "HISTORY_TABLE": self.history_table,
-        }
-        env.update(self.overrides)
-        env.update(extra)
-        return env
+        """The demo's settings (ops.lab builds both), on this test's own tables."""
+        tables = {"VERSION_TABLE": self.version_table, "HISTORY_TABLE": self.history_table}
+        return lab.app_environ(self.arm.base_url, self.azurite.connection_string, **{**tables, **self.overrides, **extra})
 
     def settings(self, **extra: str) -> settings_mod.Settings:
         return settings_mod.load(self.environ(**extra))

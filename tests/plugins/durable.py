@@ -1,8 +1,8 @@
 """pytest fixtures for driving durable code in-process.
 
-- ``local_durable_host``: factory ``(app_or_handles, activities=None, **options) -> LocalDurableHost``;
+- ``local_durable_host``: factory ``(app_or_registry, **options) -> LocalDurableHost``;
   the host is started on loopback and stopped at teardown. ``options`` are
-  ``LocalDurableHost``'s (``clock``, ``run_on_start``, ``driver_options``, ...).
+  ``LocalDurableHost``'s (``clock``, ``run_on_start``, ...).
 - ``durable_client_run``: runs a coroutine that uses ``DurableOrchestrationClient`` (or a
   starter) in a fresh event loop and closes the SDK's shared aiohttp session afterwards.
 - ``fixed_utc``: a fixed, timezone-aware start time for deterministic runs.
@@ -33,8 +33,8 @@ def fixed_utc() -> datetime:
 def local_durable_host() -> Iterator[LocalDurableHostFactory]:
     hosts: list[LocalDurableHost] = []
 
-    def factory(app: Any, activities: Any = None, **options: Any) -> LocalDurableHost:
-        host = LocalDurableHost(app, activities, **options)
+    def factory(app: Any, **options: Any) -> LocalDurableHost:
+        host = LocalDurableHost(app, **options)
         host.start()
         hosts.append(host)
         return host

@@ -8,7 +8,8 @@ any depth, and `*` does not cross `/`.
 from __future__ import annotations
 
 import fnmatch
-from pathlib import PurePosixPath
+import os
+from pathlib import Path, PurePosixPath
 
 import pytest
 
@@ -20,22 +21,61 @@ def patterns() -> list[str]:
     return [line.strip() for line in lines if line.strip() and not line.lstrip().startswith("#")]
 
 
-def ignored(path: str) -> bool:
+def matches(pattern: str, path: str) -> bool:
+    """Does ``pattern`` (without a leading ``!``) name ``path`` (a file) or a folder above it?"""
     parts = PurePosixPath(path).parts
+    directory_only = pattern.endswith("/")
+    body = pattern.rstrip("/").lstrip("/")
+    candidates = parts[:-1] if directory_only else parts
+    if "/" in body:
+        return fnmatch.fnmatchcase("/".join(parts[: body.count("/") + 1]), body)
+    return any(fnmatch.fnmatchcase(part, body) for part in candidates)
+
+
+def ignored(path: str) -> bool:
     result = False
     for pattern in patterns():
         negate = pattern.startswith("!")
-        body = pattern[1:] if negate else pattern
-        directory_only = body.endswith("/")
-        body = body.rstrip("/").lstrip("/")
-        candidates = parts[:-1] if directory_only else parts
-        if "/" in body:
-            hit = fnmatch.fnmatchcase("/".join(parts[: body.count("/") + 1]), body)
-        else:
-            hit = any(fnmatch.fnmatchcase(part, body) for part in candidates)
-        if hit:
+        if matches(pattern[1:] if negate else pattern, path):
             result = not negate
     return result
+
+
+#: What a checkout grows by itself (virtualenvs, caches, npm ci, Azurite's files, an editor's
+#: settings, local.settings.json copied from the example): need not be in the repository.
+GENERATED_LOCALLY = frozenset(
+    {
+        ".vscode/",
+        ".idea/",
+        ".venv*/",
+        "__pycache__/",
+        "*.pyc",
+        ".pytest_cache/",
+        ".mypy_cache/",
+        ".ruff_cache/",
+        ".hypothesis/",
+        "node_modules/",
+        ".azurite/",
+        "__azurite_db*",
+        "__blobstorage__/",
+        "__queuestorage__/",
+        "local.settings.json",
+    }
+)
+
+
+def repository_files() -> list[str]:
+    """Every file of the checkout, relative, leaving out .git and what GENERATED_LOCALLY names."""
+    found = []
+    for folder, subfolders, files in os.walk(REPO):
+        relative = PurePosixPath(Path(folder).relative_to(REPO).as_posix())
+        subfolders[:] = [
+            name
+            for name in subfolders
+            if name != ".git" and not any(matches(p, f"{relative / name}/x") for p in GENERATED_LOCALLY if p.endswith("/"))
+        ]
+        found.extend(str(relative / name) for name in files)
+    return found
 
 
 @pytest.mark.parametrize(
@@ -79,6 +119,7 @@ def test_the_app_is_published(path: str) -> None:
         "package-lock.json",
         "README.md",
         "pyproject.toml",
+        ".pre-commit-config.yaml",
         "local.settings.json",
         "local.settings.json.example",
         ".git/HEAD",
@@ -100,3 +141,9 @@ def test_every_function_folder_in_the_repository_is_published() -> None:
     ]
     for folder in folders:
         assert not ignored(f"{folder}/__init__.py"), f"{folder}/ would be left out of the package"
+
+
+def test_every_pattern_names_a_file_of_the_repository_or_one_a_checkout_grows() -> None:
+    files = repository_files()
+    stale = [p for p in patterns() if p.lstrip("!") not in GENERATED_LOCALLY and not any(matches(p.lstrip("!"), f) for f in files)]
+    assert stale == [], f".funcignore lists what the repository does not have: {stale}"

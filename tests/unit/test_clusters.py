@@ -35,6 +35,11 @@ def cluster(
     )
 
 
+def veto(c: ClusterSnapshot, selection: clusters.Selection = DEV) -> str | None:
+    """What planning and the GET before each PUT both ask: the owners' veto, then the state's."""
+    return clusters.owner_veto(c, selection, NOW) or clusters.state_veto(c)
+
+
 @pytest.mark.parametrize(
     ("tags", "selected"),
     [
@@ -98,7 +103,7 @@ def test_tag_lookup_is_case_insensitive_and_none_when_absent() -> None:
     ],
 )
 def test_ineligible_clusters_are_named_with_a_reason(tags: dict[str, str], power: str, state: str, reason_contains: str | None) -> None:
-    why = clusters.ineligibility(cluster(tags={"environment": "dev", **tags}, power=power, state=state), DEV, NOW)
+    why = veto(cluster(tags={"environment": "dev", **tags}, power=power, state=state))
     if reason_contains is None:
         assert why is None
     else:
@@ -108,12 +113,12 @@ def test_ineligible_clusters_are_named_with_a_reason(tags: dict[str, str], power
 def test_the_opt_out_tag_name_is_configurable() -> None:
     custom = clusters.Selection("dev", "tag", "do-not-touch")
     c = cluster(tags={"environment": "dev", "aks-upgrade": "skip", "Do-Not-Touch": "skip"})
-    assert clusters.ineligibility(c, custom, NOW) is not None
-    assert clusters.ineligibility(replace(c, tags=(("environment", "dev"), ("aks-upgrade", "skip"))), custom, NOW) is None
+    assert veto(c, custom) is not None
+    assert veto(replace(c, tags=(("environment", "dev"), ("aks-upgrade", "skip"))), custom) is None
 
 
 def test_a_cluster_of_another_environment_is_never_eligible() -> None:
-    why = clusters.ineligibility(cluster(tags={"environment": "prod"}), DEV, NOW)
+    why = veto(cluster(tags={"environment": "prod"}))
     assert why == "not selected for dev: tag environment=prod"
 
 

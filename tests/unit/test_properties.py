@@ -228,7 +228,7 @@ CLOCK = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 def test_only_selected_running_succeeded_clusters_without_the_opt_out_are_eligible(c: ClusterSnapshot) -> None:
     opted_out = (c.tag("aks-upgrade") or "").strip().lower() == "skip"
     healthy = c.power_state.lower() == "running" and c.provisioning_state.lower() == "succeeded"
-    why = clusters.ineligibility(c, DEV, CLOCK)
+    why = clusters.owner_veto(c, DEV, CLOCK) or clusters.state_veto(c)
     assert (why is None) == (environment_tag(c) == "dev" and healthy and not opted_out)
 
 
