@@ -669,14 +669,22 @@ class World:
                 props["powerState"] = {"code": code}
                 for p in props.get("agentPoolProfiles") or []:
                     p["powerState"] = {"code": code}
-            elif key in ("kubernetesVersion", "currentKubernetesVersion"):
+            elif key == "kubernetesVersion":
+                # As `az aks upgrade -k` does: the control plane and every pool are asked for it;
+                # unless currentKubernetesVersion says otherwise, they already run it.
                 props[key] = value
                 full = resolve(self.catalogue(cs.doc.get("location", "")), str(value))
-                if key == "kubernetesVersion" and "currentKubernetesVersion" not in changes:
-                    props["currentKubernetesVersion"] = full
                 for p in props.get("agentPoolProfiles") or []:
                     p["orchestratorVersion"] = value
-                    p["currentOrchestratorVersion"] = full
+                    if "currentKubernetesVersion" not in changes:
+                        p["currentOrchestratorVersion"] = full
+                if "currentKubernetesVersion" not in changes:
+                    props["currentKubernetesVersion"] = full
+            elif key == "currentKubernetesVersion":
+                # What the control plane and the pools run now (the spec stays as it is).
+                props[key] = value
+                for p in props.get("agentPoolProfiles") or []:
+                    p["currentOrchestratorVersion"] = value
             elif key == "agentPools":
                 # {"pool name": "version"}: that pool (orchestratorVersion and what it runs) only.
                 pools = {str(p.get("name")): p for p in props.get("agentPoolProfiles") or []}
