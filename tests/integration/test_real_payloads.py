@@ -114,7 +114,7 @@ def test_the_published_cluster_once_running_on_a_listed_version_is_upgraded_thro
     status = OperationStatus("InProgress")
     for _ in range(5):  # the emulator finishes an operation after two reads
         status = gateway.operation_status(cluster.id, operation_url)
-        if status.done:
+        if status.status != "InProgress":
             break
     assert status.status == "Succeeded"
     after = gateway.get_cluster(cluster.id, subscription.display_name)
