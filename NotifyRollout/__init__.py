@@ -4,11 +4,11 @@ from typing import Any
 
 import azure.durable_functions as df
 
-from shared import activities
+from shared.activities import records
 
 bp = df.Blueprint()
 
 
 @bp.activity_trigger(input_name="payload")
 def NotifyRollout(payload: Any) -> dict[str, Any]:
-    return activities.notify_rollout(payload)
+    return records.notify_rollout(payload)

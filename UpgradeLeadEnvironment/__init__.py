@@ -4,11 +4,11 @@ from typing import Any
 
 import azure.durable_functions as df
 
-from shared import activities
+from shared.activities import planning
 
 bp = df.Blueprint()
 
 
 @bp.activity_trigger(input_name="payload")
 def UpgradeLeadEnvironment(payload: Any) -> dict[str, Any]:
-    return activities.plan_lead_environment(payload)
+    return planning.plan_lead_environment(payload)

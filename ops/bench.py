@@ -10,7 +10,7 @@ phase so that tracing never slows the timed run):
    each group, and for each managed cluster build a NEW ContainerServiceClient and read its
    upgrade profile; sequential, as the original ran.
 2. ``ours`` -- the app's own discovery and planning of the lead environment
-   (``shared.activities.plan_lead_environment``), services built inside the timed block.
+   (``shared.activities.planning.plan_lead_environment``), services built inside the timed block.
 3. ``upgrade`` -- one environment of ``--upgrade-clusters`` clusters (all tagged ``sandbox``)
    upgraded through the real orchestrator and the durable replay driver, once per
    ``MAX_PARALLEL_UPGRADES`` in ``--parallel``; each emulated operation takes
@@ -48,8 +48,9 @@ from ops import report, runner
 from ops.emulator import ArmEmulator, Fleet, OperationBehaviour, RecordedRequest, StaticTokenCredential, generate_fleet
 from ops.emulator import fleet as fleet_mod
 from ops.emulator import server as emulator_server
-from shared import activities, runtime
+from shared import runtime
 from shared import settings as settings_mod
+from shared.activities import planning
 from shared.adapters.version_store import TableVersionStore
 from shared.domain import versions
 from shared.domain.records import ValidatedRecord
@@ -227,7 +228,7 @@ def _plan_with_app(
 
 def ours_discovery_and_planning(environ: dict[str, str], environment: str, day: date) -> dict[str, str]:
     """The app's planning of the lead: build its services, then ``plan_lead_environment``."""
-    plan = _plan_with_app(environ, day, activities.plan_lead_environment, {"environment": environment})
+    plan = _plan_with_app(environ, day, planning.plan_lead_environment, {"environment": environment})
     return {c["id"].lower(): c["to"] for c in plan["clusters"] if c.get("to")}
 
 
@@ -240,7 +241,7 @@ def quiet_follower_planning(environ: dict[str, str], day: date) -> dict[str, int
     """A follower week with nothing to move: every cluster already runs the predecessor's validated
     version (the lab's emulator must serve such a fleet). Returns {planned action: count}."""
     payload = {"environment": QUIET_FOLLOWER, "predecessor": ENVIRONMENT, "minSoakHours": 0}
-    plan = _plan_with_app(environ, day, activities.plan_follower_environment, payload)
+    plan = _plan_with_app(environ, day, planning.plan_follower_environment, payload)
     return dict(Counter(c["action"] for c in plan["clusters"]))
 
 

@@ -170,7 +170,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def cmd_plan(args: argparse.Namespace) -> int:
     from ops import report, runner
-    from shared import activities, runtime
+    from shared import runtime
+    from shared.activities import planning
     from shared.domain import gates
 
     settings = settings_mod.load()
@@ -206,7 +207,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
             "clock": runner.start_clock(settings, day).isoformat(),
             "minSoakHours": settings.min_soak_hours,
         }
-        planner = activities.plan_lead_environment if chosen.role == "lead" else activities.plan_follower_environment
+        planner = planning.plan_lead_environment if chosen.role == "lead" else planning.plan_follower_environment
         payload = {"date": day.isoformat(), **planner(request)}
     # Waves the timer (UPGRADE_SCHEDULE, read as UTC in Azure) never reaches: a warning, not an error.
     payload["warnings"] = list(settings.schedule_warnings)
