@@ -11,4 +11,4 @@ bp = df.Blueprint()
 
 @bp.activity_trigger(input_name="payload")
 def LoadRolloutSettings(payload: Any) -> dict[str, Any]:
-    return records.load_rollout_settings(payload)
+    return records.load_rollout_settings().to_dict()

@@ -1,15 +1,13 @@
-"""Helpers the activity modules share: concurrent reads, the orchestrator's timestamps, the selection."""
+"""Helpers the activity modules share: concurrent reads and the cluster selection from the settings."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime
 from typing import TypeVar
 
 from shared import runtime
 from shared.domain import clusters as clusters_mod
-from shared.domain import dates
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -23,11 +21,6 @@ def parallel(fn: Callable[[T], R], items: Iterable[T]) -> list[R]:
         return [fn(i) for i in items]
     with ThreadPoolExecutor(max_workers=min(_IO_THREADS, len(items))) as pool:
         return list(pool.map(fn, items))
-
-
-def parse_time(text: str) -> datetime:
-    """An orchestrator timestamp (always UTC; an offset-less one is UTC too)."""
-    return dates.parse_utc_instant(text, naive_means_utc=True)
 
 
 def cluster_selection(environment: str) -> clusters_mod.Selection:

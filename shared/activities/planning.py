@@ -1,14 +1,18 @@
 """Planning activities: discover an environment's clusters, read what the decisions need, and let
-the domain plan each cluster (``UpgradeLeadEnvironment``, ``UpgradeFollowerEnvironment``)."""
+the domain plan each cluster (``UpgradeLeadEnvironment``, ``UpgradeFollowerEnvironment``).
+
+What the orchestrator already decided on (the clock, the soak, whether the predecessor is the
+lead) comes in the request; what only planning needs (selector, opt-out tag, policy,
+subscriptions) comes from the settings here."""
 
 from __future__ import annotations
 
 import logging
 from datetime import datetime
-from typing import Any
 
 from shared import logs, runtime
-from shared.activities.common import cluster_selection, parallel, parse_time
+from shared.activities.common import cluster_selection, parallel
+from shared.activity_messages import FollowerPlanRequest, LeadPlanRequest
 from shared.domain import clusters as clusters_mod
 from shared.domain import gates, planning, versions
 from shared.domain.clusters import AvailableVersion, ClusterSnapshot, selected_for
@@ -78,16 +82,16 @@ def _region_versions(found: list[ClusterSnapshot]) -> dict[str, tuple[AvailableV
     return dict(zip(locations, parallel(read, locations), strict=True))
 
 
-def plan_lead_environment(payload: dict[str, Any]) -> dict[str, Any]:
+def plan_lead_environment(request: LeadPlanRequest) -> EnvironmentPlan:
     """Discover the lead's clusters and pick each one's newest allowed GA version."""
-    environment = payload["environment"]
+    environment = request.environment
     try:
-        clusters = _plan_clusters(environment, role="lead", ceiling=None, clock=parse_time(payload["clock"]))
+        clusters = _plan_clusters(environment, role="lead", ceiling=None, clock=request.clock)
     except ArmPermanentError as exc:
-        return EnvironmentPlan(environment, "lead", "failed", f"discovery failed: {exc.code}: {exc.arm_message}").to_dict()
+        return EnvironmentPlan(environment, "lead", "failed", f"discovery failed: {exc.code}: {exc.arm_message}")
     plan = EnvironmentPlan(environment, "lead", "ready", None, planning.lead_target_version(clusters), clusters)
-    _log_plan(plan, payload.get("instanceId"))
-    return plan.to_dict()
+    _log_plan(plan, request.instance_id)
+    return plan
 
 
 def _predecessor_record(predecessor: str, lead: bool) -> ValidatedRecord | None:
@@ -98,42 +102,38 @@ def _predecessor_record(predecessor: str, lead: bool) -> ValidatedRecord | None:
     return record
 
 
-def plan_follower_environment(payload: dict[str, Any]) -> dict[str, Any]:
+def plan_follower_environment(request: FollowerPlanRequest) -> EnvironmentPlan:
     """Gate on the predecessor's record (present, readable, soaked), then plan up to its version."""
-    environment, predecessor = payload["environment"], payload["predecessor"]
-    clock = parse_time(payload["clock"])
-    svc = runtime.services()
-    lead = predecessor == svc.settings.rollout_plan.lead
+    environment, predecessor, lead = request.environment, request.predecessor, request.predecessor_is_lead
     try:
         record = _predecessor_record(predecessor, lead)
     except VersionTableMissingError as exc:
         reason = f"no validated version recorded for {predecessor}: {exc}; nothing to follow"
-        return EnvironmentPlan(environment, "follower", "skipped", reason).to_dict()
+        return EnvironmentPlan(environment, "follower", "skipped", reason)
     except StoreError as exc:
         reason = f"version store: {exc}; no upgrades"
         logs.event(logging.ERROR, "cannot read predecessor record", environment=environment, error=reason)
-        return EnvironmentPlan(environment, "follower", "failed", reason).to_dict()
+        return EnvironmentPlan(environment, "follower", "failed", reason)
     if record is None:
         where = f"validated/{predecessor}" + (" (nor the legacy aksversion/1 row)" if lead else "")
-        reason = f"no validated version recorded for {predecessor} ({where} in table {svc.settings.version_table}); nothing to follow"
-        return EnvironmentPlan(environment, "follower", "skipped", reason).to_dict()
+        table = runtime.services().settings.version_table
+        reason = f"no validated version recorded for {predecessor} ({where} in table {table}); nothing to follow"
+        return EnvironmentPlan(environment, "follower", "skipped", reason)
     try:
         ceiling = versions.parse(record.version)
     except ValueError:
         reason = f"version store: {predecessor}'s recorded version {record.version!r} is not a Kubernetes version; no upgrades"
-        return EnvironmentPlan(environment, "follower", "failed", reason).to_dict()
-    waiting = gates.soak_problem(record, clock, float(payload.get("minSoakHours", svc.settings.min_soak_hours)))
+        return EnvironmentPlan(environment, "follower", "failed", reason)
+    waiting = gates.soak_problem(record, request.clock, request.min_soak_hours)
     if waiting:
-        return EnvironmentPlan(environment, "follower", "skipped", waiting, str(ceiling)).to_dict()
+        return EnvironmentPlan(environment, "follower", "skipped", waiting, str(ceiling))
     try:
-        clusters = _plan_clusters(environment, role="follower", ceiling=ceiling, clock=clock)
+        clusters = _plan_clusters(environment, role="follower", ceiling=ceiling, clock=request.clock)
     except ArmPermanentError as exc:
-        return EnvironmentPlan(
-            environment, "follower", "failed", f"discovery failed: {exc.code}: {exc.arm_message}", str(ceiling)
-        ).to_dict()
+        return EnvironmentPlan(environment, "follower", "failed", f"discovery failed: {exc.code}: {exc.arm_message}", str(ceiling))
     plan = EnvironmentPlan(environment, "follower", "ready", None, str(ceiling), clusters)
-    _log_plan(plan, payload.get("instanceId"))
-    return plan.to_dict()
+    _log_plan(plan, request.instance_id)
+    return plan
 
 
 def _log_plan(plan: EnvironmentPlan, instance_id: str | None) -> None:

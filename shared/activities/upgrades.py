@@ -6,37 +6,38 @@ from __future__ import annotations
 import functools
 import logging
 from datetime import UTC, datetime
-from typing import Any
 
 from shared import logs, runtime
-from shared.activities.common import cluster_selection, parallel, parse_time
+from shared.activities.common import cluster_selection, parallel
+from shared.activity_messages import ProgressReport, ProgressRequest, StartRequest
 from shared.domain import upgrades as upgrades_mod
-from shared.domain.planning import ClusterPlan
+from shared.domain.upgrade_loop import InFlight, ProgressAnswer, StartAnswer, StartState
 from shared.errors import ArmTransientError, ConcurrentChangeError, PermanentError, TransientError
 
 #: GET-decide-PUT rounds when the cluster keeps changing under us (HTTP 412) before giving up.
 MAX_PRECONDITION_ATTEMPTS = 3
 
 
-def start_cluster_upgrade(payload: dict[str, Any]) -> dict[str, Any]:
+def start_cluster_upgrade(request: StartRequest) -> StartAnswer:
     """GET, decide again, PUT under If-Match (a 412 means: GET and decide again, a bounded number of times).
 
-    Returns {"id", "state": upgrading|already-current|skipped|failed|retry, "operationUrl",
-    "reason", "retryAfter"}. ``skipped`` means the fresh GET showed a cluster that is no longer
-    eligible (or no longer as planned): it is left alone and neither fails nor blocks the run.
+    ``skipped`` means the fresh GET showed a cluster that is no longer eligible (or no longer as
+    planned): it is left alone and neither fails nor blocks the run.
     """
-    plan = ClusterPlan.from_dict(payload["cluster"])
+    plan = request.cluster
     target = plan.to_version or ""
-    environment = payload["environment"]
+    environment = request.environment
     # The orchestrator's clock when it asked (an override "until" is judged against it); an
     # orchestration started before the clock was passed along falls back to this worker's clock.
-    now = parse_time(payload["clock"]) if payload.get("clock") else datetime.now(UTC)
+    now = request.clock or datetime.now(UTC)
     arm = runtime.services().arm
     selection = cluster_selection(environment)
-    log = functools.partial(logs.event, cluster_id=plan.id, environment=environment, instance_id=payload.get("instanceId"))
+    log = functools.partial(logs.event, cluster_id=plan.id, environment=environment, instance_id=request.instance_id)
 
-    def answer(state: str, reason: str | None = None, operation_url: str | None = None, retry_after: float | None = None) -> dict[str, Any]:
-        return {"id": plan.id, "state": state, "operationUrl": operation_url, "reason": reason, "retryAfter": retry_after}
+    def answer(
+        state: StartState, reason: str | None = None, operation_url: str | None = None, retry_after: float | None = None
+    ) -> StartAnswer:
+        return StartAnswer(plan.id, state, reason, operation_url, retry_after)
 
     try:
         for _attempt in range(MAX_PRECONDITION_ATTEMPTS):
@@ -71,27 +72,25 @@ def start_cluster_upgrade(payload: dict[str, Any]) -> dict[str, Any]:
         return answer("failed", f"{code}: {message}")
 
 
-def check_upgrade_progress(payload: dict[str, Any]) -> dict[str, Any]:
+def check_upgrade_progress(request: ProgressRequest) -> ProgressReport:
     """One look at each in-flight upgrade: its operation URL when known, else the cluster itself."""
     arm = runtime.services().arm
-    instance_id = payload.get("instanceId")
-    environment = payload.get("environment")
 
-    def check(item: dict[str, Any]) -> dict[str, Any]:
-        log = functools.partial(logs.event, cluster_id=item["id"], environment=environment, instance_id=instance_id)
+    def check(running: InFlight) -> ProgressAnswer:
+        log = functools.partial(logs.event, cluster_id=running.id, environment=request.environment, instance_id=request.instance_id)
         try:
-            if item.get("operationUrl"):
-                op = arm.operation_status(item["id"], item["operationUrl"])
+            if running.operation_url:
+                op = arm.operation_status(running.id, running.operation_url)
                 progress = upgrades_mod.progress_from_operation(op.status, op.code, op.message)
             else:
-                progress = upgrades_mod.progress_from_cluster(arm.get_cluster(item["id"]), item["to"])
+                progress = upgrades_mod.progress_from_cluster(arm.get_cluster(running.id), running.to_version)
         except TransientError as exc:
             log(logging.WARNING, "transient error checking upgrade", error=str(exc))
-            return {"id": item["id"], "state": "inProgress", "reason": str(exc)}
+            return ProgressAnswer(running.id, "inProgress", str(exc))
         except PermanentError as exc:
-            return {"id": item["id"], "state": "failed", "reason": str(exc)}
+            return ProgressAnswer(running.id, "failed", str(exc))
         if progress.state != "inProgress":
             log(logging.INFO if progress.state == "succeeded" else logging.ERROR, f"upgrade {progress.state}", reason=progress.reason)
-        return {"id": item["id"], "state": progress.state, "reason": progress.reason}
+        return ProgressAnswer(running.id, progress.state, progress.reason)
 
-    return {"clusters": parallel(check, payload.get("clusters", []))}
+    return ProgressReport(tuple(parallel(check, request.clusters)))

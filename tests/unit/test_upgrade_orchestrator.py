@@ -19,6 +19,7 @@ import pytest
 from ops import runner
 from ops.durable.driver import OrchestrationRun, run_orchestration
 from shared import orchestration
+from shared.domain import upgrade_loop
 
 #: A Monday, 10:00 in the plan's Europe/Oslo: the sandbox wave's day and schedule time.
 START = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
@@ -230,12 +231,12 @@ def test_a_transiently_refused_start_is_retried_after_its_backoff() -> None:
 
 def test_a_start_refused_on_every_attempt_fails_only_that_cluster() -> None:
     fakes = FakeActivities(("c1", "c2"))
-    fakes.start_answers[cluster_id("c1")] = [{"state": "retry", "reason": "Conflict: busy"}] * orchestration.MAX_START_ATTEMPTS
+    fakes.start_answers[cluster_id("c1")] = [{"state": "retry", "reason": "Conflict: busy"}] * upgrade_loop.MAX_START_ATTEMPTS
 
     result = run(fakes)
 
     assert outcomes(result) == {
-        "c1": ("failed", f"Conflict: busy (gave up after {orchestration.MAX_START_ATTEMPTS} attempts)"),
+        "c1": ("failed", f"Conflict: busy (gave up after {upgrade_loop.MAX_START_ATTEMPTS} attempts)"),
         "c2": ("upgraded", None),
     }
     assert result.output["status"] == "failed" and result.output["recordedVersion"] is None
