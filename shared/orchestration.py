@@ -254,7 +254,11 @@ def _upgrade_all(
         loop = loop.polled()
         if loop.in_flight:
             check = ProgressRequest(loop.in_flight, env_plan.environment, context.instance_id)
-            report = ProgressReport.from_dict((yield context.call_activity_with_retry(CHECK_PROGRESS, ACTIVITY_RETRY, check.to_dict())))
+            try:
+                report = ProgressReport.from_dict((yield context.call_activity_with_retry(CHECK_PROGRESS, ACTIVITY_RETRY, check.to_dict())))
+            except Exception as exc:  # noqa: BLE001 - retries exhausted: stop, report, never guess
+                loop = loop.progress_unknown(_first_line(exc))
+                break
             loop = loop.apply_progress(report.clusters)
     return loop.finished
 
