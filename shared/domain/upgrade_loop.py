@@ -183,44 +183,50 @@ class UpgradeLoop:
     def apply_start_answers(self, answers: Sequence[StartAnswer], now: datetime) -> UpgradeLoop:
         """Each answered cluster leaves the queue: running, finished, or waiting out a backoff."""
         queued = {q.id: q for q in self.ready}
-        loop = replace(self, ready=tuple(q for q in self.ready if q.id not in {a.id for a in answers}))
-        for answer in answers:
-            if answer.id not in queued:
-                raise ValueError(f"a start answer for {answer.id}, which was not waiting to start")
-            loop = loop._after_start(answer, queued[answer.id].attempts, now)
-        return loop
+        strangers = [a.id for a in answers if a.id not in queued]
+        if strangers:
+            raise ValueError(f"start answers for {strangers}, which were not waiting to start")
+        placed = [self._after_start(a, queued[a.id].attempts, now) for a in answers]
+        answered = {a.id for a in answers}
+        return replace(
+            self,
+            ready=tuple(q for q in self.ready if q.id not in answered),
+            waiting=self.waiting + tuple(p for p in placed if isinstance(p, Waiting)),
+            in_flight=self.in_flight + tuple(p for p in placed if isinstance(p, InFlight)),
+            finished=self.finished + tuple(p for p in placed if isinstance(p, ClusterOutcome)),
+        )
 
-    def _after_start(self, answer: StartAnswer, attempts: int, now: datetime) -> UpgradeLoop:
+    def _after_start(self, answer: StartAnswer, attempts: int, now: datetime) -> InFlight | Waiting | ClusterOutcome:
         plan = self.plan_of(answer.id)
         if answer.state == "upgrading":
-            running = InFlight(plan.id, plan.to_version or "", answer.operation_url, answer.reason)
-            return replace(self, in_flight=(*self.in_flight, running))
+            return InFlight(plan.id, plan.to_version or "", answer.operation_url, answer.reason)
         if answer.state == "already-current":
-            return self._finish(plan.id, "already-current")
+            return self._outcome(plan.id, "already-current")
         if answer.state == "skipped":
-            return self._finish(plan.id, "skipped", answer.reason)
+            return self._outcome(plan.id, "skipped", answer.reason)
         if answer.state == "retry":
             attempts += 1
             if attempts >= MAX_START_ATTEMPTS:
-                return self._finish(plan.id, "failed", f"{answer.reason} (gave up after {attempts} attempts)")
+                return self._outcome(plan.id, "failed", f"{answer.reason} (gave up after {attempts} attempts)")
             delay = timedelta(seconds=upgrades.retry_delay_seconds(attempts, answer.retry_after))
-            return replace(self, waiting=(*self.waiting, Waiting(plan.id, now + delay, attempts)))
-        return self._finish(plan.id, "failed", answer.reason)
+            return Waiting(plan.id, now + delay, attempts)
+        return self._outcome(plan.id, "failed", answer.reason)
 
     # -- watching --------------------------------------------------------------------------------
     def apply_progress(self, answers: Sequence[ProgressAnswer]) -> UpgradeLoop:
-        """Ended upgrades leave ``in_flight``: upgraded (keeping why no PUT was ours) or failed."""
-        loop = self
+        """Ended upgrades leave ``in_flight``: upgraded (keeping why no PUT was ours) or failed.
+        An answer about a cluster that is not running (any more) changes nothing."""
+        running = {r.id: r for r in self.in_flight}
+        ended: list[ClusterOutcome] = []
         for answer in answers:
-            running = next((r for r in loop.in_flight if r.id == answer.id), None)
-            if answer.state == "inProgress" or running is None:
-                continue
-            loop = replace(loop, in_flight=tuple(r for r in loop.in_flight if r.id != answer.id))
-            if answer.state == "succeeded":
-                loop = loop._finish(running.id, "upgraded", running.reason)
-            else:
-                loop = loop._finish(running.id, "failed", answer.reason)
-        return loop
+            watched = running.pop(answer.id, None) if answer.state != "inProgress" else None
+            if watched is not None and answer.state == "succeeded":
+                ended.append(self._outcome(watched.id, "upgraded", watched.reason))
+            elif watched is not None:
+                ended.append(self._outcome(watched.id, "failed", answer.reason))
+        if not ended:
+            return self
+        return replace(self, in_flight=tuple(r for r in self.in_flight if r.id in running), finished=self.finished + tuple(ended))
 
     def progress_unknown(self, why: str) -> UpgradeLoop:
         """The progress check failed after its retries: the run stops here. A running upgrade may
@@ -260,23 +266,21 @@ class UpgradeLoop:
         return self.rounds >= rounds_per_execution
 
     # -- outcomes ----------------------------------------------------------------------------------
-    def _finish(self, cid: str, result: Result, reason: str | None = None) -> UpgradeLoop:
+    def _outcome(self, cid: str, result: Result, reason: str | None = None) -> ClusterOutcome:
         plan = self.plan_of(cid)
-        outcome = ClusterOutcome(plan.id, plan.from_version, plan.to_version, result, reason)
-        return replace(self, finished=(*self.finished, outcome))
+        return ClusterOutcome(plan.id, plan.from_version, plan.to_version, result, reason)
 
     def _fail_all(self, ids: Iterable[str], reason: str) -> UpgradeLoop:
+        """The clusters ``ids``, wherever they are unfinished, end failed with ``reason``."""
         ids = list(ids)
         gone = set(ids)
-        loop = replace(
+        return replace(
             self,
             ready=tuple(q for q in self.ready if q.id not in gone),
             waiting=tuple(w for w in self.waiting if w.id not in gone),
             in_flight=tuple(r for r in self.in_flight if r.id not in gone),
+            finished=self.finished + tuple(self._outcome(cid, "failed", reason) for cid in ids),
         )
-        for cid in ids:
-            loop = loop._finish(cid, "failed", reason)
-        return loop
 
     # -- carried across continue-as-new ----------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
