@@ -4,11 +4,12 @@ from typing import Any
 
 import azure.durable_functions as df
 
-from shared import activities
+from shared.activities import upgrades
+from shared.activity_messages import ProgressRequest
 
 bp = df.Blueprint()
 
 
 @bp.activity_trigger(input_name="payload")
 def CheckUpgradeProgress(payload: Any) -> dict[str, Any]:
-    return activities.check_upgrade_progress(payload)
+    return upgrades.check_upgrade_progress(ProgressRequest.from_dict(payload)).to_dict()

@@ -4,11 +4,11 @@ from typing import Any
 
 import azure.durable_functions as df
 
-from shared import activities
+from shared.activities import records
 
 bp = df.Blueprint()
 
 
 @bp.activity_trigger(input_name="payload")
 def LoadRolloutSettings(payload: Any) -> dict[str, Any]:
-    return activities.load_rollout_settings(payload)
+    return records.load_rollout_settings().to_dict()

@@ -4,11 +4,12 @@ from typing import Any
 
 import azure.durable_functions as df
 
-from shared import activities
+from shared.activities import records
+from shared.activity_messages import NotifyRequest
 
 bp = df.Blueprint()
 
 
 @bp.activity_trigger(input_name="payload")
 def NotifyRollout(payload: Any) -> dict[str, Any]:
-    return activities.notify_rollout(payload)
+    return records.notify_rollout(NotifyRequest.from_dict(payload)).to_dict()

@@ -4,11 +4,12 @@ from typing import Any
 
 import azure.durable_functions as df
 
-from shared import activities
+from shared.activities import records
+from shared.activity_messages import HistoryRequest
 
 bp = df.Blueprint()
 
 
 @bp.activity_trigger(input_name="payload")
 def RecordUpgradeHistory(payload: Any) -> dict[str, Any]:
-    return activities.record_upgrade_history(payload)
+    return records.record_upgrade_history(HistoryRequest.from_dict(payload)).to_dict()

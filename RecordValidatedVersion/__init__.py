@@ -4,11 +4,12 @@ from typing import Any
 
 import azure.durable_functions as df
 
-from shared import activities
+from shared.activities import records
+from shared.activity_messages import RecordRequest
 
 bp = df.Blueprint()
 
 
 @bp.activity_trigger(input_name="payload")
 def RecordValidatedVersion(payload: Any) -> dict[str, Any]:
-    return activities.record_validated_version(payload)
+    return records.record_validated_version(RecordRequest.from_dict(payload)).to_dict()

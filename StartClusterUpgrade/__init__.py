@@ -4,11 +4,12 @@ from typing import Any
 
 import azure.durable_functions as df
 
-from shared import activities
+from shared.activities import upgrades
+from shared.activity_messages import StartRequest
 
 bp = df.Blueprint()
 
 
 @bp.activity_trigger(input_name="payload")
 def StartClusterUpgrade(payload: Any) -> dict[str, Any]:
-    return activities.start_cluster_upgrade(payload)
+    return upgrades.start_cluster_upgrade(StartRequest.from_dict(payload)).to_dict()

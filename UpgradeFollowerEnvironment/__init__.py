@@ -4,11 +4,12 @@ from typing import Any
 
 import azure.durable_functions as df
 
-from shared import activities
+from shared.activities import planning
+from shared.activity_messages import FollowerPlanRequest
 
 bp = df.Blueprint()
 
 
 @bp.activity_trigger(input_name="payload")
 def UpgradeFollowerEnvironment(payload: Any) -> dict[str, Any]:
-    return activities.plan_follower_environment(payload)
+    return planning.plan_follower_environment(FollowerPlanRequest.from_dict(payload)).to_dict()

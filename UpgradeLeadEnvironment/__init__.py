@@ -4,11 +4,12 @@ from typing import Any
 
 import azure.durable_functions as df
 
-from shared import activities
+from shared.activities import planning
+from shared.activity_messages import LeadPlanRequest
 
 bp = df.Blueprint()
 
 
 @bp.activity_trigger(input_name="payload")
 def UpgradeLeadEnvironment(payload: Any) -> dict[str, Any]:
-    return activities.plan_lead_environment(payload)
+    return planning.plan_lead_environment(LeadPlanRequest.from_dict(payload)).to_dict()

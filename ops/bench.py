@@ -10,7 +10,7 @@ phase so that tracing never slows the timed run):
    each group, and for each managed cluster build a NEW ContainerServiceClient and read its
    upgrade profile; sequential, as the original ran.
 2. ``ours`` -- the app's own discovery and planning of the lead environment
-   (``shared.activities.plan_lead_environment``), services built inside the timed block.
+   (``shared.activities.planning.plan_lead_environment``), services built inside the timed block.
 3. ``upgrade`` -- one environment of ``--upgrade-clusters`` clusters (all tagged ``sandbox``)
    upgraded through the real orchestrator and the durable replay driver, once per
    ``MAX_PARALLEL_UPGRADES`` in ``--parallel``; each emulated operation takes
@@ -36,7 +36,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any, TypeVar
 
 from azure.mgmt.containerservice import ContainerServiceClient
@@ -48,10 +48,13 @@ from ops import report, runner
 from ops.emulator import ArmEmulator, Fleet, OperationBehaviour, RecordedRequest, StaticTokenCredential, generate_fleet
 from ops.emulator import fleet as fleet_mod
 from ops.emulator import server as emulator_server
-from shared import activities, runtime
+from shared import runtime
 from shared import settings as settings_mod
+from shared.activities import planning
+from shared.activity_messages import FollowerPlanRequest, LeadPlanRequest
 from shared.adapters.version_store import TableVersionStore
 from shared.domain import versions
+from shared.domain.planning import EnvironmentPlan
 from shared.domain.records import ValidatedRecord
 
 T = TypeVar("T")
@@ -207,28 +210,27 @@ def baseline_discovery_and_planning(endpoint: str, ca_bundle: str, environment: 
 # --- phase 2: ours ----------------------------------------------------------------------------
 
 
-def _plan_with_app(
-    environ: dict[str, str], day: date, plan_environment: Callable[[dict[str, Any]], dict[str, Any]], payload: dict[str, Any]
-) -> dict[str, Any]:
+def _plan_with_app(environ: dict[str, str], day: date, plan_at: Callable[[datetime], EnvironmentPlan]) -> EnvironmentPlan:
     """Build the app's services (inside the timed block, as a cold activity would), run one planning
-    activity for ``day`` and return its plan; planning that is not ready is a benchmark failure."""
+    activity for ``day`` (``plan_at`` gets the run's clock) and return its plan; planning that is
+    not ready is a benchmark failure."""
     settings = settings_mod.load(environ)
     services = runtime.build(settings)
     runtime.install(services)
     try:
-        plan = plan_environment({**payload, "date": day.isoformat(), "clock": runner.start_clock(settings, day).isoformat()})
+        plan = plan_at(runner.start_clock(settings, day))
     finally:
         services.arm.close()
         runtime.install(None)
-    if plan["status"] != "ready":
-        raise RuntimeError(f"planning {payload['environment']} failed: {plan.get('reason')}")
+    if plan.status != "ready":
+        raise RuntimeError(f"planning {plan.environment} failed: {plan.reason}")
     return plan
 
 
 def ours_discovery_and_planning(environ: dict[str, str], environment: str, day: date) -> dict[str, str]:
     """The app's planning of the lead: build its services, then ``plan_lead_environment``."""
-    plan = _plan_with_app(environ, day, activities.plan_lead_environment, {"environment": environment})
-    return {c["id"].lower(): c["to"] for c in plan["clusters"] if c.get("to")}
+    plan = _plan_with_app(environ, day, lambda clock: planning.plan_lead_environment(LeadPlanRequest(environment, clock)))
+    return {c.id.lower(): c.to_version for c in plan.clusters if c.to_version}
 
 
 QUIET_FOLLOWER = "dev"
@@ -239,9 +241,13 @@ QUIET_VERSION = str(max(versions.parse(v.version) for v in fleet_mod.DEFAULT_CAT
 def quiet_follower_planning(environ: dict[str, str], day: date) -> dict[str, int]:
     """A follower week with nothing to move: every cluster already runs the predecessor's validated
     version (the lab's emulator must serve such a fleet). Returns {planned action: count}."""
-    payload = {"environment": QUIET_FOLLOWER, "predecessor": ENVIRONMENT, "minSoakHours": 0}
-    plan = _plan_with_app(environ, day, activities.plan_follower_environment, payload)
-    return dict(Counter(c["action"] for c in plan["clusters"]))
+
+    def plan_at(clock: datetime) -> EnvironmentPlan:
+        request = FollowerPlanRequest(QUIET_FOLLOWER, ENVIRONMENT, predecessor_is_lead=True, min_soak_hours=0, clock=clock)
+        return planning.plan_follower_environment(request)
+
+    plan = _plan_with_app(environ, day, plan_at)
+    return dict(Counter(c.action for c in plan.clusters))
 
 
 def _record_lead_version(lab: lab_mod.Lab, environ: dict[str, str], day: date) -> None:

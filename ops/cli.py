@@ -171,7 +171,9 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def cmd_plan(args: argparse.Namespace) -> int:
     from ops import report, runner
-    from shared import activities, runtime
+    from shared import runtime
+    from shared.activities import planning
+    from shared.activity_messages import LeadPlanRequest, planning_request
     from shared.domain import gates
 
     settings = settings_mod.load()
@@ -200,15 +202,12 @@ def cmd_plan(args: argparse.Namespace) -> int:
         }
     else:
         runtime.install(runtime.build(settings))
-        request = {
-            "environment": chosen.environment,
-            "predecessor": chosen.predecessor,
-            "date": day.isoformat(),
-            "clock": runner.start_clock(settings, day).isoformat(),
-            "minSoakHours": settings.min_soak_hours,
-        }
-        planner = activities.plan_lead_environment if chosen.role == "lead" else activities.plan_follower_environment
-        payload = {"date": day.isoformat(), **planner(request)}
+        request = planning_request(settings.rollout_plan, chosen, settings.min_soak_hours, runner.start_clock(settings, day))
+        if isinstance(request, LeadPlanRequest):
+            plan = planning.plan_lead_environment(request)
+        else:
+            plan = planning.plan_follower_environment(request)
+        payload = {"date": day.isoformat(), **plan.to_dict()}
     # Waves the timer (UPGRADE_SCHEDULE, read as UTC in Azure) never reaches: a warning, not an error.
     payload["warnings"] = list(settings.schedule_warnings)
     if args.json:

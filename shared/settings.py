@@ -13,7 +13,6 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import time
-from typing import Any
 from urllib.parse import urlparse
 
 from shared.domain import freeze, numbers, rollout, schedule, targets
@@ -93,18 +92,6 @@ class Settings:
     #: Waves the timer never starts: UPGRADE_SCHEDULE fires in UTC in Azure, and no firing falls
     #: on the wave's weekday in the plan's time zone. A warning, not a bad setting.
     schedule_warnings: tuple[str, ...] = ()
-
-    def rollout_view(self) -> dict[str, Any]:
-        """What the orchestrator needs to decide, as JSON (it may not read settings itself)."""
-        return {
-            "plan": rollout.plan_to_dict(self.rollout_plan),
-            "maxParallelUpgrades": self.max_parallel_upgrades,
-            "pollIntervalSeconds": self.poll_interval_seconds,
-            "upgradeTimeoutMinutes": self.upgrade_timeout_minutes,
-            "minSoakHours": self.min_soak_hours,
-            "freezeDates": [str(w) for w in self.freeze_windows],
-            "dryRun": self.dry_run,
-        }
 
 
 def is_loopback_url(url: str) -> bool:

@@ -9,13 +9,19 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal, get_args
 
 from shared.domain import clusters as clusters_mod
 from shared.domain import targets, versions
 from shared.domain.clusters import AvailableVersion, ClusterSnapshot, Selection
+from shared.domain.literals import one_of
+from shared.domain.rollout import Role
 
-ACTIONS = ("upgrade", "already-current", "skipped", "failed")
+#: What a run does with one selected cluster.
+Action = Literal["upgrade", "already-current", "skipped", "failed"]
+ACTIONS: tuple[Action, ...] = get_args(Action)
+#: ``ready``: upgrade the clusters as planned; ``skipped``/``failed``: upgrade nothing, say why.
+PlanStatus = Literal["ready", "skipped", "failed"]
 
 
 @dataclass(frozen=True)
@@ -29,7 +35,7 @@ class ClusterPlan:
     location: str
     from_version: str | None
     to_version: str | None
-    action: str  # one of ACTIONS
+    action: Action
     reason: str | None = None
     #: Selected, not opted out, Running and Succeeded when planned (docs/architecture.md,
     #: "Eligibility"). An eligible cluster may still be skipped ("above target", no upgrade offered);
@@ -68,7 +74,7 @@ class ClusterPlan:
             location=data["location"],
             from_version=data.get("from"),
             to_version=data.get("to"),
-            action=data["action"],
+            action=one_of(data["action"], Action, "action"),
             reason=data.get("reason"),
             eligible=data.get("eligible"),
             subscription_name=data.get("subscriptionName", ""),
@@ -80,8 +86,8 @@ class EnvironmentPlan:
     """What one run will do in one environment."""
 
     environment: str
-    role: str  # "lead" | "follower"
-    status: str  # "ready" | "skipped" | "failed"
+    role: Role
+    status: PlanStatus
     reason: str | None = None
     #: Follower: the predecessor's recorded version. Lead: the highest of its clusters' targets.
     target_version: str | None = None
@@ -109,15 +115,15 @@ class EnvironmentPlan:
     def from_dict(cls, data: dict[str, Any]) -> EnvironmentPlan:
         return cls(
             environment=data["environment"],
-            role=data["role"],
-            status=data["status"],
+            role=one_of(data["role"], Role, "role"),
+            status=one_of(data["status"], PlanStatus, "status"),
             reason=data.get("reason"),
             target_version=data.get("targetVersion"),
             clusters=tuple(ClusterPlan.from_dict(c) for c in data.get("clusters", [])),
         )
 
 
-def _base(cluster: ClusterSnapshot, action: str, to: str | None, reason: str | None, eligible: bool) -> ClusterPlan:
+def _base(cluster: ClusterSnapshot, action: Action, to: str | None, reason: str | None, eligible: bool) -> ClusterPlan:
     return ClusterPlan(
         id=cluster.id,
         name=cluster.name,

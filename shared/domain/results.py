@@ -9,13 +9,19 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal, get_args
 
 from shared.domain import versions
+from shared.domain.literals import one_of
 from shared.domain.planning import ClusterPlan, EnvironmentPlan
+from shared.domain.rollout import RunRole
 
-RESULTS = ("upgraded", "already-current", "skipped", "failed", "planned")
-STATUSES = ("succeeded", "failed", "skipped", "nothing-to-do", "planned")
+#: How one cluster ended a run ("planned" in a dry run).
+Result = Literal["upgraded", "already-current", "skipped", "failed", "planned"]
+RESULTS: tuple[Result, ...] = get_args(Result)
+#: How a run ended.
+Status = Literal["succeeded", "failed", "skipped", "nothing-to-do", "planned"]
+STATUSES: tuple[Status, ...] = get_args(Status)
 
 
 @dataclass(frozen=True)
@@ -25,7 +31,7 @@ class ClusterOutcome:
     id: str
     from_version: str | None
     to_version: str | None
-    result: str  # one of RESULTS
+    result: Result
     reason: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
@@ -33,7 +39,7 @@ class ClusterOutcome:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ClusterOutcome:
-        return cls(data["id"], data.get("from"), data.get("to"), data["result"], data.get("reason"))
+        return cls(data["id"], data.get("from"), data.get("to"), one_of(data["result"], Result, "result"), data.get("reason"))
 
 
 @dataclass(frozen=True)
@@ -43,8 +49,8 @@ class RunResult:
     instance_id: str
     date: str
     environment: str | None
-    role: str
-    status: str
+    role: RunRole
+    status: Status
     reason: str | None = None
     target_version: str | None = None
     recorded_version: str | None = None
@@ -69,8 +75,8 @@ class RunResult:
             instance_id=data["instanceId"],
             date=data["date"],
             environment=data.get("environment"),
-            role=data["role"],
-            status=data["status"],
+            role=one_of(data["role"], RunRole, "role"),
+            status=one_of(data["status"], Status, "status"),
             reason=data.get("reason"),
             target_version=data.get("targetVersion"),
             recorded_version=data.get("recordedVersion"),
@@ -123,7 +129,7 @@ def record_decision(plan: EnvironmentPlan, outcomes: Sequence[ClusterOutcome], t
     return RecordDecision(str(top), tuple(sorted(cid for cid, v in running.items() if v == top)))
 
 
-def overall_status(outcomes: Sequence[ClusterOutcome], *, dry_run: bool) -> tuple[str, str | None]:
+def overall_status(outcomes: Sequence[ClusterOutcome], *, dry_run: bool) -> tuple[Status, str | None]:
     """(status, reason) after clusters were handled, for a run that did act or plan."""
     failed = [o for o in outcomes if o.result == "failed"]
     if failed:

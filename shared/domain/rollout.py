@@ -10,9 +10,15 @@ import json
 import re
 from dataclasses import dataclass
 from datetime import date
+from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from shared.domain.text import shown
+
+#: A wave's part in the rollout: the lead picks the newest version, a follower takes its predecessor's.
+Role = Literal["lead", "follower"]
+#: A run's role: its wave's, or "none" when no wave falls on the run's date.
+RunRole = Literal["lead", "follower", "none"]
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _FULL_NAMES = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
@@ -71,13 +77,23 @@ class RolloutPlan:
         index = names.index(environment)
         return names[index - 1] if index > 0 else None
 
+    def to_dict(self) -> dict[str, Any]:
+        """The plan as ROLLOUT_PLAN spells it."""
+        waves = [{"day": WEEKDAYS[w.weekday].title(), "environment": w.environment} for w in self.waves]
+        return {"timezone": self.timezone, "waves": waves}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> RolloutPlan:
+        """A plan :meth:`to_dict` wrote (validated when the settings were read; not checked again)."""
+        return cls(data["timezone"], tuple(Wave(parse_weekday(w["day"]), w["environment"]) for w in data["waves"]))
+
 
 @dataclass(frozen=True)
 class ChosenWave:
     """The wave a run acts on, with its role; ``environment`` None means no wave that day."""
 
     environment: str | None
-    role: str  # "lead" | "follower" | "none"
+    role: RunRole
     predecessor: str | None
 
 
@@ -171,14 +187,3 @@ def choose_wave(plan: RolloutPlan, day: date, environment: str | None) -> Chosen
         role="lead" if predecessor is None else "follower",
         predecessor=predecessor,
     )
-
-
-def plan_to_dict(plan: RolloutPlan) -> dict[str, object]:
-    return {
-        "timezone": plan.timezone,
-        "waves": [{"day": WEEKDAYS[w.weekday].title(), "environment": w.environment} for w in plan.waves],
-    }
-
-
-def plan_from_dict(data: dict[str, object]) -> RolloutPlan:
-    return parse_plan(json.dumps(data))

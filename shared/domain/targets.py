@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 from shared.domain import versions
 from shared.domain.clusters import AvailableVersion
@@ -25,7 +26,7 @@ POLICIES = ("latest", "stable", "patch")
 class TargetDecision:
     """What to do with one eligible cluster."""
 
-    action: str  # "upgrade" | "already-current" | "skipped"
+    action: Literal["upgrade", "already-current", "skipped"]
     target: KubernetesVersion | None
     reason: str | None = None
 

@@ -9,12 +9,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Literal
 
 from shared.domain import clusters, versions
 from shared.domain.clusters import ClusterSnapshot, Selection
 
 #: What a cluster that joined someone's (or an earlier attempt's) upgrade reports: no PUT went out.
 JOINED = "joined an upgrade already in progress to {target} (this run sent no PUT)"
+
+StartKind = Literal["put", "resume", "already-current", "skipped", "failed"]
+#: Where a started upgrade stands.
+ProgressState = Literal["inProgress", "succeeded", "failed"]
 
 
 @dataclass(frozen=True)
@@ -24,7 +29,7 @@ class StartDecision:
     to do; ``skipped``: the cluster is no longer as planned (not eligible any more, above the
     target, pools out of reach), so it is left alone; ``failed``: its state cannot be read."""
 
-    kind: str
+    kind: StartKind
     reason: str | None = None
     #: Names of the node pools whose orchestratorVersion the PUT sets to the target.
     pools: tuple[str, ...] = ()
@@ -90,7 +95,7 @@ def decide_start(fresh: ClusterSnapshot, *, target: str, selection: Selection, n
 class Progress:
     """Where a started upgrade stands: ``inProgress``, ``succeeded`` or ``failed`` (with ARM's words)."""
 
-    state: str
+    state: ProgressState
     reason: str | None = None
 
 

@@ -14,7 +14,7 @@ import pytest
 from ops import runner
 from ops.durable import driver as driver_mod
 from ops.emulator import FaultRule
-from shared import activities, orchestration, runtime
+from shared import orchestration, runtime
 from tests.e2e.conftest import FAST_ARM, MON, Conductor
 
 #: What the starters send: no runId, so the orchestrator makes its own.
@@ -85,7 +85,7 @@ def test_a_retried_history_activity_of_one_run_adds_no_rows(conductor: Conductor
     assert len(before) == 2
 
     # The host runs an activity at least once: the same input may be recorded again.
-    again = activities.record_upgrade_history(json.loads(json.dumps(recorded)))
+    again = runner.registry().activities["RecordUpgradeHistory"](json.loads(json.dumps(recorded)))
 
     assert again == {"written": 2}
     assert conductor.history.list("sandbox") == before

@@ -13,9 +13,10 @@ from typing import Any
 
 import pytest
 
-from shared import activities, messages, runtime
+from shared import notification_text, runtime
 from shared import settings as settings_mod
 from shared.adapters.notifier import NullNotifier, SlackNotifier
+from shared.domain.results import RunResult
 from tests.plugins.slack import WEBHOOK_PATH, FakeSlackWebhook
 
 SECRET = WEBHOOK_PATH.rsplit("/", 1)[-1]
@@ -71,6 +72,19 @@ def run_result(**overrides: Any) -> dict[str, Any]:
     return result
 
 
+def rendered(payload: dict[str, Any]) -> tuple[str, list[dict[str, Any]]]:
+    """The Slack text and blocks for a run's result JSON."""
+    return notification_text.render(RunResult.from_dict(payload))
+
+
+def notify_rollout(payload: Any) -> Any:
+    """The NotifyRollout activity as the host calls it: JSON in, JSON out."""
+    from function_app import app
+    from ops.durable.registry import registry_from_app
+
+    return registry_from_app(app).activities["NotifyRollout"](payload)
+
+
 def message_texts(message: dict[str, Any]) -> list[str]:
     """The top-level text and every block's text of one posted message."""
     return [message["text"], *(b["text"]["text"] for b in message.get("blocks") or [])]
@@ -104,7 +118,7 @@ def all_logs(caplog: pytest.LogCaptureFixture) -> pytest.LogCaptureFixture:
 def test_a_run_result_is_delivered_with_versions_results_and_arms_message(
     slack_webhook: FakeSlackWebhook, all_logs: pytest.LogCaptureFixture
 ) -> None:
-    text, blocks = messages.render(run_result())
+    text, blocks = rendered(run_result())
 
     assert SlackNotifier.from_url(slack_webhook.url).send(text, blocks) is True
 
@@ -127,7 +141,7 @@ def test_a_run_result_is_delivered_with_versions_results_and_arms_message(
 def test_a_succeeded_run_names_the_recorded_version(slack_webhook: FakeSlackWebhook) -> None:
     result = run_result(status="succeeded", reason=None, recordedVersion="1.30.2", clusters=[run_result()["clusters"][0]])
 
-    assert SlackNotifier.from_url(slack_webhook.url).send(*messages.render(result))
+    assert SlackNotifier.from_url(slack_webhook.url).send(*rendered(result))
 
     [message] = slack_webhook.messages
     assert message["text"].splitlines() == [
@@ -140,7 +154,7 @@ def test_a_succeeded_run_names_the_recorded_version(slack_webhook: FakeSlackWebh
 def test_a_large_run_fits_slacks_block_limit_at_a_line_boundary(slack_webhook: FakeSlackWebhook) -> None:
     cluster = run_result()["clusters"][1]
     clusters = [{**cluster, "id": f"{cluster['id']}-{n:03d}"} for n in range(60)]
-    text, blocks = messages.render(run_result(clusters=clusters))
+    text, blocks = rendered(run_result(clusters=clusters))
 
     assert SlackNotifier.from_url(slack_webhook.url).send(text, blocks)
 
@@ -162,7 +176,7 @@ def test_slack_refusing_returns_false_and_warns_without_the_url(
 ) -> None:
     slack_webhook.answer(status, body)
 
-    sent = SlackNotifier.from_url(slack_webhook.url).send(*messages.render(run_result()))
+    sent = SlackNotifier.from_url(slack_webhook.url).send(*rendered(run_result()))
 
     assert sent is False
     assert len(slack_webhook.messages) == 1  # it was tried once
@@ -177,7 +191,7 @@ def test_connection_refused_returns_false_and_warns_without_the_url(
     notifier = SlackNotifier.from_url(slack_webhook.url)
     slack_webhook.close()
 
-    sent = notifier.send(*messages.render(run_result()))
+    sent = notifier.send(*rendered(run_result()))
 
     assert sent is False
     assert len(warnings_of(all_logs)) == 1
@@ -190,7 +204,7 @@ def test_a_hanging_slack_times_out_and_returns_false(slack_webhook: FakeSlackWeb
     slack_webhook.hang()
     notifier = SlackNotifier.from_url(slack_webhook.url, timeout_s=1)
 
-    sent = notifier.send(*messages.render(run_result()))
+    sent = notifier.send(*rendered(run_result()))
 
     # THEN the client's own timeout ended it: False while Slack still held every post unanswered,
     # after one post (at most one retry), so a rollout never waits on Slack
@@ -228,7 +242,7 @@ def services_with(slack_webhook: FakeSlackWebhook) -> Iterator[Any]:
 def test_notify_rollout_delivers_through_the_installed_notifier(slack_webhook: FakeSlackWebhook, services_with: Any) -> None:
     services_with(SlackNotifier.from_url(slack_webhook.url))
 
-    assert activities.notify_rollout(run_result()) == {"sent": True}
+    assert notify_rollout(run_result()) == {"sent": True}
     [message] = slack_webhook.messages
     assert "aks-dev-1: 1.29.4 → 1.30.2 upgraded" in message["text"]
 
@@ -247,7 +261,7 @@ def test_notify_rollout_never_raises_when_slack_is_down(
     else:
         slack_webhook.close()
 
-    assert activities.notify_rollout(run_result()) == {"sent": False}
+    assert notify_rollout(run_result()) == {"sent": False}
     assert leaked(all_logs, slack_webhook) == []
 
 
@@ -266,7 +280,7 @@ def test_notify_rollout_through_the_registered_activity(slack_webhook: FakeSlack
 def test_notify_rollout_never_raises_on_an_odd_payload(slack_webhook: FakeSlackWebhook, services_with: Any, payload: Any) -> None:
     services_with(SlackNotifier.from_url(slack_webhook.url))
 
-    outcome = activities.notify_rollout(payload)
+    outcome = notify_rollout(payload)
 
     assert outcome in ({"sent": True}, {"sent": False})
 
@@ -274,5 +288,5 @@ def test_notify_rollout_never_raises_on_an_odd_payload(slack_webhook: FakeSlackW
 def test_without_a_webhook_nothing_is_sent(slack_webhook: FakeSlackWebhook, services_with: Any) -> None:
     services_with(NullNotifier())
 
-    assert activities.notify_rollout(run_result()) == {"sent": False}
+    assert notify_rollout(run_result()) == {"sent": False}
     assert slack_webhook.messages == []

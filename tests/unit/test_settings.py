@@ -255,14 +255,6 @@ def test_bad_secret_values_are_named_but_not_shown() -> None:
     assert "very-secret" not in str(caught.value)
 
 
-def test_the_rollout_view_is_plain_json_for_the_orchestrator() -> None:
-    view = load(FREEZE_DATES="2026-12-24,2026-12-28..2027-01-02", DRY_RUN="true").rollout_view()
-    assert json.loads(json.dumps(view)) == view
-    assert view["freezeDates"] == ["2026-12-24", "2026-12-28..2027-01-02"]
-    assert view["plan"]["waves"][0] == {"day": "Mon", "environment": "sandbox"}
-    assert (view["maxParallelUpgrades"], view["minSoakHours"], view["dryRun"]) == (5, 20, True)
-
-
 @pytest.mark.parametrize("name", ["dev/eu", "dev#1", "dev?x", "dev\x01", "x" * 2000, "prød"], ids=lambda name: repr(name)[:24])
 def test_an_environment_name_tables_cannot_key_is_a_bad_rollout_plan(name: str) -> None:
     plan = json.dumps({"timezone": "UTC", "waves": [{"day": "Mon", "environment": "sandbox"}, {"day": "Tue", "environment": name}]})

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from shared.domain.results import RunResult
+
 _ICONS = {"upgraded": "✅", "already-current": "➖", "skipped": "⏭️", "failed": "❌", "planned": "📝"}
 SECTION_LIMIT = 2900  # Slack's section text limit is 3000
 
@@ -19,30 +21,34 @@ def escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def render(result: dict[str, Any]) -> tuple[str, list[dict[str, Any]]]:
-    """(text, Slack blocks) for a run result (the contract JSON), escaped for Slack."""
-    if not isinstance(result, dict):
-        result = {"status": "unreadable result", "reason": type(result).__name__}
-    env = result.get("environment") or "no environment"
-    head = f"AKS upgrade {env} {result.get('date')}: {result.get('status')}"
-    if result.get("targetVersion"):
-        head += f" (target {result['targetVersion']})"
-    lines = [head]
-    if result.get("reason"):
-        lines.append(f"reason: {result['reason']}")
-    for c in result.get("clusters") or []:
-        name = str(c.get("id", "")).rsplit("/", 1)[-1]
-        move = f"{c.get('from')} → {c.get('to')}" if c.get("to") else str(c.get("from"))
-        line = f"{_ICONS.get(c.get('result', ''), '•')} {name}: {move} {c.get('result')}"
-        if c.get("reason"):
-            line += f" ({c['reason']})"
-        lines.append(line)
-    if result.get("recordedVersion"):
-        lines.append(f"recorded {result['recordedVersion']} as validated for {env}")
+def render(result: RunResult | None, *, unreadable: str | None = None) -> tuple[str, list[dict[str, Any]]]:
+    """(text, Slack blocks) for a run's result, escaped for Slack. ``result`` None: the activity
+    got a payload it could not read (``unreadable`` names its type); that is announced too."""
+    lines = [f"AKS upgrade: unreadable result ({unreadable or 'unknown'})"] if result is None else _lines(result)
     escaped = [escape(line) for line in lines]
     text = "\n".join(escaped)
     blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": _fit(escaped)}}]
     return text, blocks
+
+
+def _lines(result: RunResult) -> list[str]:
+    env = result.environment or "no environment"
+    head = f"AKS upgrade {env} {result.date}: {result.status}"
+    if result.target_version:
+        head += f" (target {result.target_version})"
+    lines = [head]
+    if result.reason:
+        lines.append(f"reason: {result.reason}")
+    for c in result.clusters:
+        name = c.id.rsplit("/", 1)[-1]
+        move = f"{c.from_version} → {c.to_version}" if c.to_version else str(c.from_version)
+        line = f"{_ICONS.get(c.result, '•')} {name}: {move} {c.result}"
+        if c.reason:
+            line += f" ({c.reason})"
+        lines.append(line)
+    if result.recorded_version:
+        lines.append(f"recorded {result.recorded_version} as validated for {env}")
+    return lines
 
 
 def _fit(lines: list[str]) -> str:

@@ -1,0 +1,321 @@
+"""The upgrade loop of one run, as a pure state machine.
+
+The orchestrator keeps up to MAX_PARALLEL_UPGRADES upgrades running, waits with durable timers,
+looks at the running ones, backs off on transient refusals and gives up at the deadline. Every
+decision of that loop is a transition here, from one frozen :class:`UpgradeLoop` to the next; the
+orchestrator only asks the activities and yields. Each cluster to upgrade is in exactly one place
+at any time: ``ready`` (to start), ``waiting`` (a transient refusal's backoff), ``in_flight`` (an
+upgrade running) or ``finished`` (its outcome).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from functools import cached_property
+from typing import Any, Literal
+
+from shared.domain import dates, upgrades
+from shared.domain.literals import one_of
+from shared.domain.planning import ClusterPlan, EnvironmentPlan
+from shared.domain.results import ClusterOutcome, Result
+from shared.domain.upgrades import ProgressState
+
+#: Starts ARM refused transiently (throttled, busy) before the cluster fails.
+MAX_START_ATTEMPTS = 5
+#: A timer never fires sooner than this after the orchestrator's clock.
+MIN_WAIT = timedelta(seconds=1)
+
+StartState = Literal["upgrading", "already-current", "skipped", "retry", "failed"]
+
+
+def _instant(text: str) -> datetime:
+    """A timestamp the orchestrator wrote (always UTC)."""
+    return dates.parse_utc_instant(text, naive_means_utc=True)
+
+
+@dataclass(frozen=True)
+class StartAnswer:
+    """How the attempt to start one cluster's upgrade ended (StartClusterUpgrade's answer).
+
+    ``upgrading``: running now, ``operation_url`` to watch it, or ``reason`` when this run joined
+    an upgrade already running (no PUT of ours) or cannot tell whether its PUT went out;
+    ``already-current``; ``skipped`` (changed since planning, left alone); ``retry`` (a transient
+    refusal, try again after a backoff of at least ``retry_after`` seconds); ``failed``.
+    """
+
+    id: str
+    state: StartState
+    reason: str | None = None
+    operation_url: str | None = None
+    retry_after: float | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "state": self.state,
+            "operationUrl": self.operation_url,
+            "reason": self.reason,
+            "retryAfter": self.retry_after,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> StartAnswer:
+        retry_after = data.get("retryAfter")
+        return cls(
+            id=data["id"],
+            state=one_of(data["state"], StartState, "state"),
+            reason=data.get("reason"),
+            operation_url=data.get("operationUrl"),
+            retry_after=float(retry_after) if retry_after is not None else None,
+        )
+
+
+def unknown_starts(ids: Sequence[str], why: str) -> tuple[StartAnswer, ...]:
+    """The answers when the start activities failed after their retries: whether the PUTs went
+    out is unknown, so the clusters are watched as running (never sent again) with the reason."""
+    return tuple(StartAnswer(cid, "upgrading", f"start outcome unknown: {why}") for cid in ids)
+
+
+@dataclass(frozen=True)
+class ProgressAnswer:
+    """One look at one running upgrade (CheckUpgradeProgress's answer per cluster)."""
+
+    id: str
+    state: ProgressState
+    reason: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "state": self.state, "reason": self.reason}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ProgressAnswer:
+        return cls(data["id"], one_of(data["state"], ProgressState, "state"), data.get("reason"))
+
+
+@dataclass(frozen=True)
+class Queued:
+    """A cluster whose upgrade is to be started, with the starts ARM refused transiently so far."""
+
+    id: str
+    attempts: int = 0
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """A cluster whose start ARM refused transiently; it is started again from ``not_before`` on."""
+
+    id: str
+    not_before: datetime
+    attempts: int
+
+
+@dataclass(frozen=True)
+class InFlight:
+    """A running upgrade and how to look at it (its operation, else the cluster itself)."""
+
+    id: str
+    to_version: str
+    operation_url: str | None = None
+    #: Why this run did not send the PUT itself (it joined a running upgrade, or its start's
+    #: outcome is unknown); the cluster's outcome keeps it.
+    reason: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "to": self.to_version, "operationUrl": self.operation_url, "reason": self.reason}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> InFlight:
+        return cls(data["id"], data["to"], data.get("operationUrl"), data.get("reason"))
+
+
+@dataclass(frozen=True)
+class UpgradeLoop:
+    """Where the upgrades of one run stand. ``clusters`` are the plans of the clusters to upgrade
+    (the carried state holds them once, with the environment's plan, so :meth:`to_dict` leaves
+    them out); ``rounds`` counts this execution's poll rounds and starts again at 0 in the next."""
+
+    clusters: tuple[ClusterPlan, ...]
+    deadline: datetime
+    ready: tuple[Queued, ...] = ()
+    waiting: tuple[Waiting, ...] = ()
+    in_flight: tuple[InFlight, ...] = ()
+    finished: tuple[ClusterOutcome, ...] = ()
+    rounds: int = 0
+
+    @classmethod
+    def begin(cls, plan: EnvironmentPlan, deadline: datetime) -> UpgradeLoop:
+        """Every cluster the plan upgrades is ready to start, in the plan's order."""
+        clusters = plan.to_upgrade
+        return cls(clusters, deadline, ready=tuple(Queued(c.id) for c in clusters))
+
+    @cached_property
+    def _plans(self) -> dict[str, ClusterPlan]:
+        return {c.id: c for c in self.clusters}
+
+    def plan_of(self, cid: str) -> ClusterPlan:
+        """The plan of one of this loop's clusters."""
+        return self._plans[cid]
+
+    @property
+    def is_done(self) -> bool:
+        """Nothing left to start, wait for or watch."""
+        return not (self.ready or self.waiting or self.in_flight)
+
+    # -- starting --------------------------------------------------------------------------------
+    def release_waiting(self, now: datetime) -> UpgradeLoop:
+        """Clusters whose backoff has ended go to the back of the queue, by id."""
+        due = tuple(w for w in sorted(self.waiting, key=lambda w: w.id) if w.not_before <= now)
+        if not due:
+            return self
+        return replace(
+            self,
+            ready=self.ready + tuple(Queued(w.id, w.attempts) for w in due),
+            waiting=tuple(w for w in self.waiting if w not in due),
+        )
+
+    def next_batch(self, max_parallel: int) -> tuple[Queued, ...]:
+        """The clusters to start now: the head of the queue, as many as there are free slots."""
+        free = max(max_parallel - len(self.in_flight), 0)
+        return self.ready[:free]
+
+    def apply_start_answers(self, answers: Sequence[StartAnswer], now: datetime) -> UpgradeLoop:
+        """Each answered cluster leaves the queue: running, finished, or waiting out a backoff."""
+        queued = {q.id: q for q in self.ready}
+        strangers = [a.id for a in answers if a.id not in queued]
+        if strangers:
+            raise ValueError(f"start answers for {strangers}, which were not waiting to start")
+        placed = [self._after_start(a, queued[a.id].attempts, now) for a in answers]
+        answered = {a.id for a in answers}
+        return replace(
+            self,
+            ready=tuple(q for q in self.ready if q.id not in answered),
+            waiting=self.waiting + tuple(p for p in placed if isinstance(p, Waiting)),
+            in_flight=self.in_flight + tuple(p for p in placed if isinstance(p, InFlight)),
+            finished=self.finished + tuple(p for p in placed if isinstance(p, ClusterOutcome)),
+        )
+
+    def _after_start(self, answer: StartAnswer, attempts: int, now: datetime) -> InFlight | Waiting | ClusterOutcome:
+        plan = self.plan_of(answer.id)
+        if answer.state == "upgrading":
+            return InFlight(plan.id, plan.to_version or "", answer.operation_url, answer.reason)
+        if answer.state == "already-current":
+            return self._outcome(plan.id, "already-current")
+        if answer.state == "skipped":
+            return self._outcome(plan.id, "skipped", answer.reason)
+        if answer.state == "retry":
+            attempts += 1
+            if attempts >= MAX_START_ATTEMPTS:
+                return self._outcome(plan.id, "failed", f"{answer.reason} (gave up after {attempts} attempts)")
+            delay = timedelta(seconds=upgrades.retry_delay_seconds(attempts, answer.retry_after))
+            return Waiting(plan.id, now + delay, attempts)
+        return self._outcome(plan.id, "failed", answer.reason)
+
+    # -- watching --------------------------------------------------------------------------------
+    def apply_progress(self, answers: Sequence[ProgressAnswer]) -> UpgradeLoop:
+        """Ended upgrades leave ``in_flight``: upgraded (keeping why no PUT was ours) or failed.
+        An answer about a cluster that is not running (any more) changes nothing."""
+        running = {r.id: r for r in self.in_flight}
+        ended: list[ClusterOutcome] = []
+        for answer in answers:
+            watched = running.pop(answer.id, None) if answer.state != "inProgress" else None
+            if watched is not None and answer.state == "succeeded":
+                ended.append(self._outcome(watched.id, "upgraded", watched.reason))
+            elif watched is not None:
+                ended.append(self._outcome(watched.id, "failed", answer.reason))
+        if not ended:
+            return self
+        return replace(self, in_flight=tuple(r for r in self.in_flight if r.id in running), finished=self.finished + tuple(ended))
+
+    def progress_unknown(self, why: str) -> UpgradeLoop:
+        """The progress check failed after its retries: the run stops here. A running upgrade may
+        still end well (a re-run resumes monitoring it); nothing else is started."""
+        running = (
+            f"ProgressUnknown: the progress check failed after retries: {why}; "
+            "the upgrade may still be running — re-run to resume monitoring"
+        )
+        not_started = f"NotStarted: the progress check failed after retries: {why}; re-run to upgrade it"
+        loop = self._fail_all((r.id for r in self.in_flight), running)
+        return loop._fail_all([*(w.id for w in self.waiting), *(q.id for q in self.ready)], not_started)
+
+    # -- time ------------------------------------------------------------------------------------
+    def past_deadline(self, now: datetime) -> bool:
+        return now >= self.deadline
+
+    def time_out(self, timeout_minutes: int) -> UpgradeLoop:
+        """The deadline passed: everything unfinished fails."""
+        unfinished = [*(r.id for r in self.in_flight), *(w.id for w in self.waiting), *(q.id for q in self.ready)]
+        return self._fail_all(unfinished, f"Timeout: not finished within UPGRADE_TIMEOUT_MINUTES={timeout_minutes}")
+
+    def next_wake(self, now: datetime, poll_interval: timedelta) -> datetime:
+        """When to look again: after ``poll_interval``, or when the first backoff ends if nothing
+        runs or is ready; never past the deadline, and never sooner than MIN_WAIT from now."""
+        wake = now + poll_interval
+        if self.waiting and not self.in_flight and not self.ready:
+            wake = max(min(w.not_before for w in self.waiting), now + MIN_WAIT)
+        return min(wake, max(self.deadline, now + MIN_WAIT))
+
+    def polled(self) -> UpgradeLoop:
+        """One more poll round in this execution."""
+        return replace(self, rounds=self.rounds + 1)
+
+    def continue_as_new_due(self, rounds_per_execution: int) -> bool:
+        """Whether this execution has polled enough rounds to start a fresh one (which keeps each
+        history, and the cost of replaying it, bounded however long the upgrades take)."""
+        return self.rounds >= rounds_per_execution
+
+    # -- outcomes ----------------------------------------------------------------------------------
+    def _outcome(self, cid: str, result: Result, reason: str | None = None) -> ClusterOutcome:
+        plan = self.plan_of(cid)
+        return ClusterOutcome(plan.id, plan.from_version, plan.to_version, result, reason)
+
+    def _fail_all(self, ids: Iterable[str], reason: str) -> UpgradeLoop:
+        """The clusters ``ids``, wherever they are unfinished, end failed with ``reason``."""
+        ids = list(ids)
+        gone = set(ids)
+        return replace(
+            self,
+            ready=tuple(q for q in self.ready if q.id not in gone),
+            waiting=tuple(w for w in self.waiting if w.id not in gone),
+            in_flight=tuple(r for r in self.in_flight if r.id not in gone),
+            finished=self.finished + tuple(self._outcome(cid, "failed", reason) for cid in ids),
+        )
+
+    # -- carried across continue-as-new ----------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "deadline": self.deadline.isoformat(),
+            "ready": [{"id": q.id, "attempts": q.attempts} for q in self.ready],
+            "waiting": [{"id": w.id, "notBefore": w.not_before.isoformat(), "attempts": w.attempts} for w in self.waiting],
+            "inFlight": [r.to_dict() for r in self.in_flight],
+            "finished": [o.to_dict() for o in self.finished],
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], plan: EnvironmentPlan) -> UpgradeLoop:
+        """The loop carried over from the previous execution of ``plan``'s run. Also reads the
+        shape written before the loop was typed (dicts keyed by cluster id, ``attempts`` apart,
+        ``finals``), so that a run continuing across a deployment carries on."""
+        if "finals" in data:
+            return cls._from_earlier_shape(data, plan)
+        return cls(
+            plan.to_upgrade,
+            _instant(data["deadline"]),
+            ready=tuple(Queued(q["id"], int(q.get("attempts", 0))) for q in data.get("ready", [])),
+            waiting=tuple(Waiting(w["id"], _instant(w["notBefore"]), int(w["attempts"])) for w in data.get("waiting", [])),
+            in_flight=tuple(InFlight.from_dict(r) for r in data.get("inFlight", [])),
+            finished=tuple(ClusterOutcome.from_dict(o) for o in data.get("finished", [])),
+        )
+
+    @classmethod
+    def _from_earlier_shape(cls, data: dict[str, Any], plan: EnvironmentPlan) -> UpgradeLoop:
+        attempts: dict[str, int] = {cid: int(n) for cid, n in data.get("attempts", {}).items()}
+        return cls(
+            plan.to_upgrade,
+            _instant(data["deadline"]),
+            ready=tuple(Queued(cid, attempts.get(cid, 0)) for cid in data.get("ready", [])),
+            waiting=tuple(Waiting(cid, _instant(at), attempts.get(cid, 0)) for cid, at in data.get("waiting", {}).items()),
+            in_flight=tuple(InFlight.from_dict(r) for r in data.get("inFlight", {}).values()),
+            finished=tuple(ClusterOutcome.from_dict(o) for o in data.get("finals", {}).values()),
+        )
