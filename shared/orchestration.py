@@ -234,8 +234,13 @@ def _upgrade_all(
     """
     config, env_plan, loop = carried.config, carried.plan, carried.loop
     poll = timedelta(seconds=config.poll_interval_seconds)
+    requested = date.fromisoformat(request.date)
     while not loop.is_done:
         now = context.current_utc_datetime
+        # Upgrades start over hours (slots, backoffs): a day that became frozen meanwhile stops new ones.
+        frozen = gates.freeze_problem(requested, schedule.local_date(now, config.plan.timezone), config.freeze_windows)
+        if frozen is not None:
+            loop = loop.stop_starting(f"not started: {frozen}")
         loop = loop.release_waiting(now)
         batch = loop.next_batch(config.max_parallel_upgrades)
         if batch:

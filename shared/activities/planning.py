@@ -24,11 +24,17 @@ from shared.errors import ArmPermanentError, StoreError, VersionTableMissingErro
 def _discover(environment: str) -> list[ClusterSnapshot]:
     svc = runtime.services()
     selector = svc.settings.cluster_selector
-    subscriptions = [
-        s
-        for s in svc.arm.list_subscriptions(svc.settings.subscription_ids)
-        if clusters_mod.subscription_may_hold(s.display_name, environment, selector)
-    ]
+    listed = svc.arm.list_subscriptions(svc.settings.subscription_ids)
+    for unseen in (s for s in listed if not s.display_name):
+        # Named in SUBSCRIPTION_IDS but not visible to the identity: its clusters cannot be found
+        # (and under the subscription-name selector it is not even looked at). Say so.
+        logs.event(
+            logging.WARNING,
+            "subscription in SUBSCRIPTION_IDS is not visible to this identity; its clusters are not planned",
+            environment=environment,
+            subscription_id=unseen.id,
+        )
+    subscriptions = [s for s in listed if clusters_mod.subscription_may_hold(s.display_name, environment, selector)]
     per_subscription = parallel(svc.arm.list_clusters, subscriptions)
     found = [c for group in per_subscription for c in group]
     return [c for c in found if selected_for(c, environment, selector)]

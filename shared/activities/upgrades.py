@@ -12,7 +12,7 @@ from shared.activities.common import cluster_selection, parallel
 from shared.activity_messages import ProgressReport, ProgressRequest, StartRequest
 from shared.domain import upgrades as upgrades_mod
 from shared.domain.upgrade_loop import InFlight, ProgressAnswer, StartAnswer, StartState
-from shared.errors import ArmTransientError, ConcurrentChangeError, PermanentError, TransientError
+from shared.errors import ArmPermanentError, ArmTransientError, ConcurrentChangeError, PermanentError, TransientError
 
 #: GET-decide-PUT rounds when the cluster keeps changing under us (HTTP 412) before giving up.
 MAX_PRECONDITION_ATTEMPTS = 3
@@ -40,8 +40,19 @@ def start_cluster_upgrade(request: StartRequest) -> StartAnswer:
         return StartAnswer(plan.id, state, reason, operation_url, retry_after)
 
     try:
+        subscription_name = plan.subscription_name
+        if not subscription_name and selection.selector == "subscription-name":
+            # A plan carried over from before the name was part of it: ask ARM, never guess "".
+            subscription_name = next((s.display_name for s in arm.list_subscriptions((plan.subscription_id,))), "")
         for _attempt in range(MAX_PRECONDITION_ATTEMPTS):
-            fresh = arm.get_for_update(plan.id, plan.subscription_name)
+            try:
+                fresh = arm.get_for_update(plan.id, subscription_name)
+            except ArmPermanentError as exc:
+                if exc.status != 404:
+                    raise
+                decision = upgrades_mod.decide_vanished(exc.code, exc.arm_message)
+                log(logging.WARNING, "left alone at the moment of the PUT", reason=decision.reason)
+                return answer("skipped", decision.reason)
             decision = upgrades_mod.decide_start(fresh.snapshot, target=target, selection=selection, now=now)
             if decision.kind == "resume":
                 log(logging.INFO, "upgrade already running; monitoring it")

@@ -228,6 +228,19 @@ class UpgradeLoop:
             return self
         return replace(self, in_flight=tuple(r for r in self.in_flight if r.id in running), finished=self.finished + tuple(ended))
 
+    def stop_starting(self, why: str) -> UpgradeLoop:
+        """No new upgrade may start any more (the day the work runs became frozen): the clusters not
+        started yet end ``skipped`` with ``why``; running upgrades are still watched to their end."""
+        ids = [*(w.id for w in self.waiting), *(q.id for q in self.ready)]
+        if not ids:
+            return self
+        return replace(
+            self,
+            ready=(),
+            waiting=(),
+            finished=self.finished + tuple(self._outcome(cid, "skipped", why) for cid in ids),
+        )
+
     def progress_unknown(self, why: str) -> UpgradeLoop:
         """The progress check failed after its retries: the run stops here. A running upgrade may
         still end well (a re-run resumes monitoring it); nothing else is started."""
@@ -267,8 +280,9 @@ class UpgradeLoop:
 
     # -- outcomes ----------------------------------------------------------------------------------
     def _outcome(self, cid: str, result: Result, reason: str | None = None) -> ClusterOutcome:
+        """A cluster's end; a skipped cluster shows no ``to``: no version was applied or attempted."""
         plan = self.plan_of(cid)
-        return ClusterOutcome(plan.id, plan.from_version, plan.to_version, result, reason)
+        return ClusterOutcome(plan.id, plan.from_version, None if result == "skipped" else plan.to_version, result, reason)
 
     def _fail_all(self, ids: Iterable[str], reason: str) -> UpgradeLoop:
         """The clusters ``ids``, wherever they are unfinished, end failed with ``reason``."""

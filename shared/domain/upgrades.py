@@ -91,6 +91,12 @@ def decide_start(fresh: ClusterSnapshot, *, target: str, selection: Selection, n
     return StartDecision("put", pools=moving)
 
 
+def decide_vanished(code: str, message: str) -> StartDecision:
+    """A cluster that no longer exists when its turn comes (ARM answers 404 to the GET) stopped
+    being eligible like any other change since planning: skipped, neither failing nor blocking."""
+    return StartDecision("skipped", f"changed since planning: the cluster no longer exists ({code}: {message}); not upgraded")
+
+
 @dataclass(frozen=True)
 class Progress:
     """Where a started upgrade stands: ``inProgress``, ``succeeded`` or ``failed`` (with ARM's words)."""

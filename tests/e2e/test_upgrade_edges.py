@@ -5,17 +5,21 @@ as AKS) and Azurite; each test asserts the PUTs that reached ARM and what was re
 
 from __future__ import annotations
 
+import logging
 from collections import Counter
 from dataclasses import replace
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
+import pytest
 from azure.core import MatchConditions
 from azure.mgmt.containerservice import ContainerServiceClient
 
+from ops import runner
 from ops.emulator import FaultRule, StaticTokenCredential, sample_fleet
 from ops.emulator.fleet import OperationBehaviour
 from ops.emulator.state import NODE_IMAGE_LATEST
+from shared import runtime
 from tests.e2e.conftest import MON, Conductor, by_name
 from tests.plugins.arm_emulator import NONPROD_SUBSCRIPTION
 
@@ -228,3 +232,66 @@ def test_a_pool_added_while_the_cluster_waited_is_seen_before_the_put(conductor:
         cluster["reason"] == "changed since planning: node pool spot runs 1.29.9, more than one minor below the target 1.31.2; not upgraded"
     )
     assert accepted_puts(conductor) == Counter({"aks-sandbox-weu-1": 1})
+
+
+def test_a_cluster_deleted_while_it_waited_is_skipped_not_failed(conductor: Conductor) -> None:
+    # The GET right before its PUT answers 404: it is gone, like any other change since planning.
+    conductor.arm.add_fault(
+        FaultRule(
+            kind="error",
+            method="GET",
+            path=r"/managedClusters/aks-sandbox-weu-2$",
+            status=404,
+            code="ResourceNotFound",
+            message="The Resource 'Microsoft.ContainerService/managedClusters/aks-sandbox-weu-2' was not found.",
+        )
+    )
+    result = conductor.run(MON, MAX_PARALLEL_UPGRADES="1")
+
+    cluster = by_name(result)["aks-sandbox-weu-2"]
+    assert result["status"] == "succeeded"
+    assert cluster["result"] == "skipped" and cluster["to"] is None
+    assert cluster["reason"].startswith("changed since planning: the cluster no longer exists (ResourceNotFound: ")
+    assert record_names(conductor, "sandbox") == ["aks-sandbox-weu-1"]
+
+
+def test_a_plan_carried_without_the_subscription_name_asks_arm_for_it(conductor: Conductor) -> None:
+    # A run planned by the version before the name was carried, started by this one (a deployment
+    # in the middle of a run), under the subscription-name selector.
+    settings = conductor.settings(CLUSTER_SELECTOR="subscription-name")
+    runtime.install(runtime.build(settings))
+    doc = conductor.arm.cluster("aks-sandbox-weu-1")
+    fleet = sample_fleet()
+    renamed = tuple(
+        replace(s, display_name="Platform Sandbox") if s.subscription_id == NONPROD_SUBSCRIPTION else s for s in fleet.subscriptions
+    )
+    conductor.arm.reset(replace(fleet, subscriptions=renamed))
+    plan = {
+        "id": doc["id"],
+        "name": doc["name"],
+        "subscriptionId": NONPROD_SUBSCRIPTION,
+        "resourceGroup": "rg-aks-sandbox",
+        "location": "westeurope",
+        "from": "1.30.4",
+        "to": "1.30.5",
+        "action": "upgrade",
+        "reason": None,
+        "eligible": True,
+    }
+    request = {"cluster": plan, "environment": "sandbox", "instanceId": "i", "clock": f"{MON}T09:00:00+00:00"}
+
+    answer = runner.registry().activities["StartClusterUpgrade"](request)
+
+    assert answer["state"] == "upgrading", answer
+    assert accepted_puts(conductor) == Counter({"aks-sandbox-weu-1": 1})
+
+
+def test_a_subscription_the_identity_cannot_see_is_named_in_a_warning(conductor: Conductor, caplog: pytest.LogCaptureFixture) -> None:
+    unseen = "00000000-0000-0000-0000-00000000ffff"
+    caplog.set_level(logging.WARNING)
+
+    result = conductor.run(MON, dry_run=True, SUBSCRIPTION_IDS=f"{NONPROD_SUBSCRIPTION},{unseen}", CLUSTER_SELECTOR="subscription-name")
+
+    assert result["status"] in ("planned", "nothing-to-do")
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING and unseen in r.getMessage()]
+    assert warnings and "not visible to this identity" in warnings[0]

@@ -50,7 +50,8 @@ def started(*names: str, deadline: datetime = DEADLINE) -> UpgradeLoop:
 
 
 def outcome(name: str, result: str, reason: str | None = None) -> ClusterOutcome:
-    return ClusterOutcome(name, "1.30.5", "1.31.2", result, reason)  # type: ignore[arg-type]
+    """How a planned upgrade ends; a skipped one shows no ``to`` (nothing was applied)."""
+    return ClusterOutcome(name, "1.30.5", None if result == "skipped" else "1.31.2", result, reason)  # type: ignore[arg-type]
 
 
 def upgrading(name: str, reason: str | None = None) -> StartAnswer:
@@ -413,3 +414,16 @@ def test_a_failed_progress_check_ends_every_unfinished_cluster_as_failed_and_kee
         assert ended.result == "failed"
         assert ended.reason is not None
         assert ended.reason.startswith("ProgressUnknown" if ended.id in running_before else "NotStarted")
+
+
+def test_stop_starting_skips_what_has_not_started_and_keeps_watching_what_runs() -> None:
+    loop = started("c1", "c2", "c3").apply_start_answers([upgrading("c1"), StartAnswer("c2", "retry", "TooManyRequests: slow down")], NOW)
+
+    stopped = loop.stop_starting("not started: frozen")
+
+    assert stopped.in_flight == loop.in_flight and stopped.ready == () and stopped.waiting == ()
+    assert {o.id: (o.result, o.to_version, o.reason) for o in stopped.finished} == {
+        "c2": ("skipped", None, "not started: frozen"),
+        "c3": ("skipped", None, "not started: frozen"),
+    }
+    assert ids_in(stopped) == Counter({"c1": 1, "c2": 1, "c3": 1})

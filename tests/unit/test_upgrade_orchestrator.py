@@ -366,3 +366,27 @@ def test_an_execution_carried_over_in_the_earlier_json_shape_finishes_the_run() 
     assert "LoadRolloutSettings" not in fakes.names_called() and "UpgradeLeadEnvironment" not in fakes.names_called()
     [audited] = fakes.payloads("RecordUpgradeHistory")
     assert audited["startedAt"] == continuation["started"]
+
+
+def test_a_day_that_turns_frozen_while_upgrades_wait_for_a_slot_starts_no_more() -> None:
+    # GIVEN a run at 23:58 in Oslo on the Monday, one slot, upgrades that take three polls, and Tuesday frozen
+    fakes = FakeActivities(("c1", "c2"), maxParallelUpgrades=1, freezeDates=["2026-12-01"])
+    fakes.polls = {"c1": 3}
+    late = datetime(2026, 11, 30, 22, 58, tzinfo=UTC)
+    handle = runner.registry().orchestrators[runner.ORCHESTRATOR]
+    request = {"environment": None, "date": DAY, "dryRun": False, "force": False, "runId": "run-1"}
+
+    result = run_orchestration(handle, fakes.by_name(), INSTANCE, request, late, name=runner.ORCHESTRATOR)
+
+    # THEN c1, started on Monday, is watched to its end; c2 would start after midnight: not started
+    assert outcomes(result) == {
+        "c1": ("upgraded", None),
+        "c2": (
+            "skipped",
+            f"not started: this run for {DAY} works on 2026-12-01, which is frozen (FREEZE_DATES 2026-12-01); no upgrade starts",
+        ),
+    }
+    assert [p["cluster"]["id"] for p in fakes.payloads("StartClusterUpgrade")] == [cluster_id("c1")]
+    assert next(c for c in result.output["clusters"] if c["id"] == cluster_id("c2"))["to"] is None
+    [recorded] = fakes.payloads("RecordValidatedVersion")
+    assert recorded["clusters"] == [cluster_id("c1")]
