@@ -87,8 +87,26 @@ def record_upgrade_history(request: HistoryRequest) -> HistoryWritten:
     return HistoryWritten(len(entries))
 
 
+#: The log line every finished run writes once (the monitoring alerts query it by this message).
+RUN_FINISHED = "run finished"
+
+
 def notify_rollout(request: NotifyRequest) -> NotificationSent:
-    """One Slack message per run; never raises (a Slack outage must not fail a rollout)."""
+    """One Slack message per run; never raises (a Slack outage must not fail a rollout).
+
+    Also the run's one "run finished" log line (the orchestrator itself may not log: it replays),
+    which the failed-run and dead-man's-switch alerts in terraform query.
+    """
+    if request.result is not None:
+        result = request.result
+        logs.event(
+            logging.WARNING if result.status in ("failed", "stopped") else logging.INFO,
+            RUN_FINISHED,
+            environment=result.environment,
+            instance_id=result.instance_id,
+            status=result.status,
+            reason=result.reason,
+        )
     try:
         text, blocks = notification_text.render(request.result, unreadable=request.unreadable)
         sent = runtime.services().notifier.send(text, blocks)
