@@ -3,12 +3,14 @@
 import azure.durable_functions as df
 import azure.functions as func
 
+import CheckClusterHealth
 import CheckUpgradeProgress
 import HttpStarter
 import LoadRolloutSettings
 import NotifyRollout
 import RecordUpgradeHistory
 import RecordValidatedVersion
+import RequestApproval
 import StartClusterUpgrade
 import TimerStarter
 import UpgradeFollowerEnvironment
@@ -29,5 +31,7 @@ for module in (
     RecordValidatedVersion,
     RecordUpgradeHistory,
     NotifyRollout,
+    RequestApproval,
+    CheckClusterHealth,
 ):
     app.register_functions(module.bp)

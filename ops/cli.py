@@ -100,6 +100,13 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--environment")
     run.add_argument("--dry-run", action="store_true")
     run.add_argument("--json", action="store_true")
+    decision = run.add_mutually_exclusive_group()
+    decision.add_argument(
+        "--approve", action="store_true", help="approve at once, for an environment in APPROVAL_ENVIRONMENTS (without it: timed out)"
+    )
+    decision.add_argument("--reject", action="store_true", help="reject at once, for an environment in APPROVAL_ENVIRONMENTS")
+    run.add_argument("--by", help="who decides (with --approve/--reject; default: $USER)")
+    run.add_argument("--comment", default="", help="why (with --approve/--reject)")
 
     history = sub.add_parser("history", help="audit history: one row per cluster upgrade attempt")
     history.add_argument("--environment")
@@ -161,12 +168,32 @@ def cmd_run(args: argparse.Namespace) -> int:
     settings = settings_mod.load()
     day = runner.parse_day(args.date)
     runner.check_environment(settings, args.environment)
-    outcome = runner.execute(settings, day, args.environment, dry_run=args.dry_run)
+    outcome = runner.execute(settings, day, args.environment, dry_run=args.dry_run, approval=_decision(args))
     if not args.json:
         print(report.run_summary(outcome.result))
     else:
         _print_json(outcome.result)
-    return EXIT_FAILED if outcome.result["status"] == "failed" else EXIT_OK
+    return exit_code(outcome.result["status"])
+
+
+def exit_code(status: str) -> int:
+    """A run's exit code: 1 when it failed or a person stopped it, else 0."""
+    return EXIT_FAILED if status in ("failed", "stopped") else EXIT_OK
+
+
+def _decision(args: argparse.Namespace) -> Any:
+    """The approval decision ``ops run --approve/--reject`` gives, checked like an HTTP body."""
+    from shared.domain import approvals
+
+    if not (args.approve or args.reject):
+        if args.by or args.comment:
+            raise UsageError("--by and --comment go with --approve or --reject", "by")
+        return None
+    body = {"decision": "approve" if args.approve else "reject", "by": args.by or os.environ.get("USER") or "ops", "comment": args.comment}
+    try:
+        return approvals.read_decision(body)
+    except approvals.BadDecisionError as exc:
+        raise UsageError(str(exc), exc.field) from None
 
 
 def cmd_plan(args: argparse.Namespace) -> int:

@@ -14,7 +14,8 @@ from ops.durable import driver as driver_mod
 from ops.durable.registry import DurableRegistry, registry_from_app
 from shared import orchestration, runtime
 from shared import settings as settings_mod
-from shared.domain import dates, rollout, schedule
+from shared.domain import approvals, dates, rollout, schedule
+from shared.domain.approvals import Decision
 from shared.domain.results import RunResult
 from shared.errors import UsageError
 
@@ -102,9 +103,12 @@ def execute(
     dry_run: bool = False,
     services: runtime.Services | None = None,
     on_clock_advance: Callable[[datetime], None] | None = None,
+    approval: Decision | None = None,
 ) -> RunOutcome:
     """Run the instance for ``day`` (and ``environment``) to completion; return the contract JSON.
 
+    ``approval`` is given at once when the environment waits for one (``--approve``/``--reject``);
+    without it the simulated clock lets the approval timeout fire at once, so the run is skipped.
     Refused (UsageError, nothing contacted) against a non-loopback ARM endpoint unless a dry run.
     """
     check_environment(settings, environment)
@@ -125,6 +129,7 @@ def execute(
         start_clock(settings, day),
         name=ORCHESTRATOR,
         on_clock_advance=on_clock_advance,
+        events=[(approvals.EVENT, approval.to_dict())] if approval is not None else [],
     )
     if run.succeeded and isinstance(run.output, dict):
         return RunOutcome(run.output, run)

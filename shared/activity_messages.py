@@ -32,11 +32,12 @@ from datetime import date, datetime
 from typing import Any
 
 from shared.domain import dates
+from shared.domain.approvals import Decision
 from shared.domain.freeze import FreezeWindow
 from shared.domain.planning import ClusterPlan, EnvironmentPlan
 from shared.domain.results import RunResult
 from shared.domain.rollout import ChosenWave, RolloutPlan
-from shared.domain.upgrade_loop import InFlight, ProgressAnswer, StartAnswer
+from shared.domain.upgrade_loop import HealthAnswer, InFlight, ProgressAnswer, Settling, StartAnswer
 
 __all__ = [
     "EnvironmentPlan",
@@ -84,6 +85,14 @@ class RunConfiguration:
     max_parallel_upgrades: int
     poll_interval_seconds: int
     upgrade_timeout_minutes: int
+    approval_environments: tuple[str, ...] = ()
+    approval_timeout_hours: int = 24
+    health_check: str = "arm"
+    health_settle_minutes: int = 10
+
+    def needs_approval(self, environment: str) -> bool:
+        """Whether ``environment``'s run waits for a person's decision before its first PUT."""
+        return environment in self.approval_environments
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -94,6 +103,10 @@ class RunConfiguration:
             "minSoakHours": self.min_soak_hours,
             "freezeDates": [str(w) for w in self.freeze_windows],
             "dryRun": self.dry_run,
+            "approvalEnvironments": list(self.approval_environments),
+            "approvalTimeoutHours": self.approval_timeout_hours,
+            "healthCheck": self.health_check,
+            "healthSettleMinutes": self.health_settle_minutes,
         }
 
     @classmethod
@@ -107,6 +120,11 @@ class RunConfiguration:
             max_parallel_upgrades=int(data["maxParallelUpgrades"]),
             poll_interval_seconds=int(data["pollIntervalSeconds"]),
             upgrade_timeout_minutes=int(data["upgradeTimeoutMinutes"]),
+            # Absent in a configuration read before the gates existed: no approval, the defaults.
+            approval_environments=tuple(data.get("approvalEnvironments", ())),
+            approval_timeout_hours=int(data.get("approvalTimeoutHours", 24)),
+            health_check=str(data.get("healthCheck", "arm")),
+            health_settle_minutes=int(data.get("healthSettleMinutes", 10)),
         )
 
 
@@ -233,6 +251,71 @@ class ProgressReport:
         return cls(tuple(ProgressAnswer.from_dict(c) for c in data["clusters"]))
 
 
+# -- CheckClusterHealth --------------------------------------------------------------------------
+@dataclass(frozen=True)
+class HealthRequest:
+    """Check each settled upgrade: the cluster's state, and with ``check_alerts`` its Sev0/Sev1
+    alerts since the upgrade started (or since ``clock`` minus nothing: ``run_started`` when the
+    start time of an upgrade is not known)."""
+
+    clusters: tuple[Settling, ...]
+    environment: str
+    check_alerts: bool
+    run_started: datetime
+    instance_id: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "clusters": [c.to_dict() for c in self.clusters],
+            "environment": self.environment,
+            "checkAlerts": self.check_alerts,
+            "runStarted": self.run_started.isoformat(),
+            "instanceId": self.instance_id,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> HealthRequest:
+        return cls(
+            tuple(Settling.from_dict(c) for c in data.get("clusters", [])),
+            data["environment"],
+            bool(data["checkAlerts"]),
+            _instant(data["runStarted"]),
+            data.get("instanceId"),
+        )
+
+
+@dataclass(frozen=True)
+class HealthReport:
+    """The verdict on each settled upgrade, in the order asked."""
+
+    clusters: tuple[HealthAnswer, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"clusters": [c.to_dict() for c in self.clusters]}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> HealthReport:
+        return cls(tuple(HealthAnswer.from_dict(c) for c in data["clusters"]))
+
+
+# -- RequestApproval -----------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ApprovalNotice:
+    """Ask people for a decision: one message with the plan and where to answer."""
+
+    plan: EnvironmentPlan
+    date: str
+    instance_id: str
+    timeout_hours: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"plan": self.plan.to_dict(), "date": self.date, "instanceId": self.instance_id, "timeoutHours": self.timeout_hours}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ApprovalNotice:
+        return cls(EnvironmentPlan.from_dict(data["plan"]), data["date"], data["instanceId"], int(data["timeoutHours"]))
+
+
 # -- RecordValidatedVersion ----------------------------------------------------------------------
 @dataclass(frozen=True)
 class RecordRequest:
@@ -285,6 +368,8 @@ class HistoryRequest:
     run_id: str | None
     started_at: datetime
     finished_at: datetime
+    #: The approval gate's decision, when the environment waited for one (who decided is kept).
+    approval: Decision | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -292,11 +377,19 @@ class HistoryRequest:
             "runId": self.run_id,
             "startedAt": self.started_at.isoformat(),
             "finishedAt": self.finished_at.isoformat(),
+            "approval": self.approval.to_dict() if self.approval is not None else None,
         }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> HistoryRequest:
-        return cls(RunResult.from_dict(data), data.get("runId"), _instant(data["startedAt"]), _instant(data["finishedAt"]))
+        approval = data.get("approval")
+        return cls(
+            RunResult.from_dict(data),
+            data.get("runId"),
+            _instant(data["startedAt"]),
+            _instant(data["finishedAt"]),
+            Decision(approval["decision"], approval["by"], approval.get("comment", "")) if approval else None,
+        )
 
 
 @dataclass(frozen=True)

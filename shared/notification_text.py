@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from shared.activity_messages import ApprovalNotice
 from shared.domain.results import RunResult
 
-_ICONS = {"upgraded": "✅", "already-current": "➖", "skipped": "⏭️", "failed": "❌", "planned": "📝"}
+_ICONS = {"upgraded": "✅", "already-current": "➖", "skipped": "⏭️", "failed": "❌", "planned": "📝", "stopped": "⏹️"}
 SECTION_LIMIT = 2900  # Slack's section text limit is 3000
 
 
@@ -29,6 +30,20 @@ def render(result: RunResult | None, *, unreadable: str | None = None) -> tuple[
     text = "\n".join(escaped)
     blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": _fit(escaped)}}]
     return text, blocks
+
+
+def render_approval_request(notice: ApprovalNotice, url: str) -> tuple[str, list[dict[str, Any]]]:
+    """(text, blocks) asking for a decision on ``notice.plan``, escaped for Slack."""
+    plan = notice.plan
+    lines = [
+        f"AKS upgrade {plan.environment} {notice.date}: awaiting approval (target {plan.target_version})",
+        f"{len(plan.to_upgrade)} cluster(s) would be upgraded; nothing starts without a decision within {notice.timeout_hours} h.",
+    ]
+    for c in plan.to_upgrade:
+        lines.append(f"• {c.name}: {c.from_version} → {c.to_version}")
+    lines.append(f'approve or reject: POST {url} with {{"decision": "approve"|"reject", "by": "<you>", "comment": "..."}}')
+    escaped = [escape(line) for line in lines]
+    return "\n".join(escaped), [{"type": "section", "text": {"type": "mrkdwn", "text": _fit(escaped)}}]
 
 
 def _lines(result: RunResult) -> list[str]:

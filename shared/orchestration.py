@@ -18,6 +18,9 @@ from typing import Any
 import azure.durable_functions as df
 
 from shared.activity_messages import (
+    ApprovalNotice,
+    HealthReport,
+    HealthRequest,
     HistoryRequest,
     LeadPlanRequest,
     NotifyRequest,
@@ -30,7 +33,8 @@ from shared.activity_messages import (
     StartRequest,
     planning_request,
 )
-from shared.domain import dates, gates, results, schedule, text, upgrade_loop
+from shared.domain import approvals, dates, gates, results, schedule, stops, text, upgrade_loop
+from shared.domain.approvals import Decision
 from shared.domain.planning import EnvironmentPlan
 from shared.domain.results import ClusterOutcome, RunResult, Status
 from shared.domain.upgrade_loop import Queued, UpgradeLoop
@@ -44,6 +48,8 @@ CHECK_PROGRESS = "CheckUpgradeProgress"
 RECORD_VERSION = "RecordValidatedVersion"
 RECORD_HISTORY = "RecordUpgradeHistory"
 NOTIFY = "NotifyRollout"
+REQUEST_APPROVAL = "RequestApproval"
+CHECK_HEALTH = "CheckClusterHealth"
 
 #: Activities that raise are retried by the host: a crash or a transient store/ARM error.
 ACTIVITY_RETRY = df.RetryOptions(first_retry_interval_in_milliseconds=15_000, max_number_of_attempts=4)
@@ -104,9 +110,11 @@ Flow = Generator[Any, Any, dict[str, Any] | None]
 def run(context: df.DurableOrchestrationContext) -> Flow:
     raw_input = context.get_input()
     request = RunRequest.from_input(raw_input)
+    # A person's Stop may come at any time; every wait of this execution listens for it.
+    stop = context.wait_for_external_event(stops.EVENT)
     if isinstance(raw_input, dict) and isinstance(raw_input.get("continuation"), dict):
         # A later execution of a long upgrade (continue_as_new keeps each history short).
-        return (yield from _upgrade_and_conclude(context, request, Carried.from_dict(raw_input["continuation"])))
+        return (yield from _upgrade_and_conclude(context, request, Carried.from_dict(raw_input["continuation"]), stop))
     started = context.current_utc_datetime
     if request.run_id is None:
         # Deterministic on replay, different for every start of this instance id in Azure.
@@ -158,9 +166,49 @@ def run(context: df.DurableOrchestrationContext) -> Flow:
         result = finish(status, reason, target_version=target_version, clusters=outcomes)
         return (yield from _close(context, result, started, run_id=request.run_id, notify_and_audit=False))
 
+    approval: Decision | None = None
+    if config.needs_approval(environment) and env_plan.to_upgrade:
+        approval, refusal, stopped_by = yield from _await_approval(context, config, env_plan, request, stop)
+        if refusal is not None or stopped_by is not None:
+            # No PUT, no record; each cluster it would have upgraded says why.
+            held: Status = "skipped" if refusal is not None else "stopped"
+            why = refusal or f"{stopped_by}; nothing recorded"
+            kept = tuple(results.held_back(o, refusal or str(stopped_by)) for o in outcomes)
+            ended = finish(held, why, target_version=target_version, clusters=kept)
+            return (yield from _close(context, ended, started, run_id=request.run_id, approval=approval))
+
     deadline = context.current_utc_datetime + timedelta(minutes=config.upgrade_timeout_minutes)
-    carried = Carried(config, env_plan, started, UpgradeLoop.begin(env_plan, deadline))
-    return (yield from _upgrade_and_conclude(context, request, carried))
+    carried = Carried(config, env_plan, started, UpgradeLoop.begin(env_plan, deadline), approval)
+    return (yield from _upgrade_and_conclude(context, request, carried, stop))
+
+
+def _await_approval(
+    context: df.DurableOrchestrationContext, config: RunConfiguration, env_plan: EnvironmentPlan, request: RunRequest, stop: Any
+) -> Generator[Any, Any, tuple[Decision | None, str | None, str | None]]:
+    """Ask for a decision and wait for it (or the timeout, or a Stop): (decision, refusal, stopped)."""
+    hours = config.approval_timeout_hours
+    context.set_custom_status(
+        {"phase": "awaiting-approval", "environment": env_plan.environment, "approvalTimeoutHours": hours, "plan": env_plan.to_dict()}
+    )
+    notice = ApprovalNotice(env_plan, request.date, context.instance_id, hours)
+    try:
+        yield context.call_activity(REQUEST_APPROVAL, notice.to_dict())
+    except Exception:  # noqa: BLE001 - the decision can still come over HTTP; the activity logged why
+        pass
+    answer = context.wait_for_external_event(approvals.EVENT)
+    timeout = context.create_timer(context.current_utc_datetime + timedelta(hours=hours))
+    winner = yield context.task_any([answer, timeout, stop])
+    if winner is not timeout:
+        timeout.cancel()
+    if winner is stop:
+        return None, None, stops.describe_payload(stop.result)
+    if winner is timeout:
+        return None, approvals.refusal(None, hours), None
+    try:
+        decision = approvals.read_decision(answer.result)
+    except approvals.BadDecisionError as exc:
+        return None, approvals.unreadable(answer.result, exc), None
+    return decision, approvals.refusal(decision, hours), None
 
 
 @dataclass(frozen=True)
@@ -173,6 +221,8 @@ class Carried:
     plan: EnvironmentPlan
     started: datetime
     loop: UpgradeLoop
+    #: The approval this run went ahead on, kept for the audit history.
+    approval: Decision | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -180,24 +230,26 @@ class Carried:
             "plan": self.plan.to_dict(),
             "started": self.started.isoformat(),
             "loop": self.loop.to_dict(),
+            "approval": self.approval.to_dict() if self.approval is not None else None,
         }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Carried:
         plan = EnvironmentPlan.from_dict(data["plan"])
         started = dates.parse_utc_instant(data["started"], naive_means_utc=True)
-        return cls(RunConfiguration.from_dict(data["config"]), plan, started, UpgradeLoop.from_dict(data["loop"], plan))
+        approval = approvals.read_decision(data["approval"]) if data.get("approval") else None
+        return cls(RunConfiguration.from_dict(data["config"]), plan, started, UpgradeLoop.from_dict(data["loop"], plan), approval)
 
 
-def _upgrade_and_conclude(context: df.DurableOrchestrationContext, request: RunRequest, carried: Carried) -> Flow:
+def _upgrade_and_conclude(context: df.DurableOrchestrationContext, request: RunRequest, carried: Carried, stop: Any) -> Flow:
     """Run the upgrade loop (possibly continuing as new), then record, audit and notify."""
     env_plan = carried.plan
-    finished = yield from _upgrade_all(context, request, carried)
-    if finished is None:
+    loop = yield from _upgrade_all(context, request, carried, stop)
+    if loop is None:
         return None  # continued as new: the next execution carries on
-    by_id = {o.id: o for o in finished}
+    by_id = {o.id: o for o in loop.finished}
     ordered = tuple(by_id.get(p.id) or results.outcome_from_plan(p) for p in env_plan.clusters)
-    status, reason = results.overall_status(ordered, dry_run=False)
+    status, reason = results.overall_status(ordered, dry_run=False, stopped=loop.stopped)
     recorded = None
     decision = results.record_decision(env_plan, ordered, env_plan.target_version)
     if status == "succeeded" and decision is not None:
@@ -220,23 +272,32 @@ def _upgrade_and_conclude(context: df.DurableOrchestrationContext, request: RunR
         recorded_version=recorded,
         clusters=ordered,
     )
-    return (yield from _close(context, result, carried.started, run_id=request.run_id))
+    return (yield from _close(context, result, carried.started, run_id=request.run_id, approval=carried.approval))
 
 
 def _upgrade_all(
-    context: df.DurableOrchestrationContext, request: RunRequest, carried: Carried
-) -> Generator[Any, Any, tuple[ClusterOutcome, ...] | None]:
-    """Keep up to MAX_PARALLEL_UPGRADES upgrades running; poll with durable timers; obey the deadline.
+    context: df.DurableOrchestrationContext, request: RunRequest, carried: Carried, stop: Any
+) -> Generator[Any, Any, UpgradeLoop | None]:
+    """Keep up to MAX_PARALLEL_UPGRADES upgrades running; poll with durable timers; check each
+    succeeded upgrade's health after it settled; obey the deadline and a person's Stop.
 
-    Returns every upgraded cluster's outcome, or None after ``continue_as_new`` (every
-    ROUNDS_PER_EXECUTION polls, so that no execution's history, and replay cost, grows unbounded).
-    Every decision is a transition of the loop; this function only asks and waits.
+    Returns the finished loop, or None after ``continue_as_new`` (every ROUNDS_PER_EXECUTION
+    polls, so that no execution's history, and replay cost, grows unbounded). Every decision is a
+    transition of the loop; this function only asks and waits.
     """
     config, env_plan, loop = carried.config, carried.plan, carried.loop
     poll = timedelta(seconds=config.poll_interval_seconds)
+    settle = timedelta(minutes=config.health_settle_minutes)
     requested = date.fromisoformat(request.date)
+    if loop.stopped is None:
+        # Listen for a Stop raised while this execution was planning or starting, before any start.
+        armed = yield context.task_any([stop, context.create_timer(context.current_utc_datetime)])
+        if armed is stop:
+            loop = loop.stop(stops.describe_payload(stop.result))
     while not loop.is_done:
         now = context.current_utc_datetime
+        if loop.stopped is None and stop.is_completed:
+            loop = loop.stop(stops.describe_payload(stop.result))
         # Upgrades start over hours (slots, backoffs): a day that became frozen meanwhile stops new ones.
         frozen = gates.freeze_problem(requested, schedule.local_date(now, config.plan.timezone), config.freeze_windows)
         if frozen is not None:
@@ -255,7 +316,15 @@ def _upgrade_all(
         if loop.continue_as_new_due(ROUNDS_PER_EXECUTION):
             context.continue_as_new({**request.to_input(), "continuation": replace(carried, loop=loop).to_dict()})
             return None
-        yield context.create_timer(loop.next_wake(now, poll))
+        timer = context.create_timer(loop.next_wake(now, poll))
+        if loop.stopped is None:
+            woke_by = yield context.task_any([timer, stop])
+            if woke_by is stop:
+                timer.cancel()
+                loop = loop.stop(stops.describe_payload(stop.result))
+                continue
+        else:
+            yield timer
         loop = loop.polled()
         if loop.in_flight:
             check = ProgressRequest(loop.in_flight, env_plan.environment, context.instance_id)
@@ -264,8 +333,17 @@ def _upgrade_all(
             except Exception as exc:  # noqa: BLE001 - retries exhausted: stop, report, never guess
                 loop = loop.progress_unknown(_first_line(exc))
                 break
-            loop = loop.apply_progress(report.clusters)
-    return loop.finished
+            loop = loop.apply_progress(report.clusters, context.current_utc_datetime, settle)
+        due = loop.due_for_health(context.current_utc_datetime)
+        if due:
+            health = HealthRequest(due, env_plan.environment, config.health_check == "arm+alerts", carried.started, context.instance_id)
+            try:
+                verdict = HealthReport.from_dict((yield context.call_activity_with_retry(CHECK_HEALTH, ACTIVITY_RETRY, health.to_dict())))
+            except Exception as exc:  # noqa: BLE001 - retries exhausted: these clusters are not known healthy
+                loop = loop.health_unknown([d.id for d in due], _first_line(exc))
+                continue
+            loop = loop.apply_health(verdict.clusters)
+    return loop
 
 
 def _start(
@@ -288,6 +366,7 @@ def _close(
     *,
     run_id: str | None,
     notify_and_audit: bool = True,
+    approval: Decision | None = None,
 ) -> Generator[Any, Any, dict[str, Any]]:
     """Audit and notify (best effort, never failing the run), then return the contract JSON.
 
@@ -297,7 +376,7 @@ def _close(
     output = result.to_dict()
     context.set_custom_status(_progress("done", result.environment, result.clusters, status=result.status))
     if notify_and_audit and result.clusters:
-        audit = HistoryRequest(result, run_id, started, context.current_utc_datetime)
+        audit = HistoryRequest(result, run_id, started, context.current_utc_datetime, approval)
         try:
             yield context.call_activity(RECORD_HISTORY, audit.to_dict())
         except Exception:  # noqa: BLE001 - history is best effort

@@ -42,12 +42,20 @@ HISTORY_TABLE = "HISTORY_TABLE"
 SLACK_WEBHOOK_URL = "SLACK_WEBHOOK_URL"
 POLL_INTERVAL_SECONDS = "POLL_INTERVAL_SECONDS"
 UPGRADE_TIMEOUT_MINUTES = "UPGRADE_TIMEOUT_MINUTES"
+# Promotion gates.
+APPROVAL_ENVIRONMENTS = "APPROVAL_ENVIRONMENTS"
+APPROVAL_TIMEOUT_HOURS = "APPROVAL_TIMEOUT_HOURS"
+HEALTH_CHECK = "HEALTH_CHECK"
+HEALTH_SETTLE_MINUTES = "HEALTH_SETTLE_MINUTES"
+#: Set by the Functions host: the app's own host name (for the approval link in messages).
+WEBSITE_HOSTNAME = "WEBSITE_HOSTNAME"
 # The original deployment's client-secret settings, kept under their original names.
 TENANT_ID = "tenant_id"
 CLIENT_ID = "function_client_id"
 CLIENT_SECRET = "function_client_secret"
 
 CREDENTIAL_KINDS = ("default", "client-secret", "emulator")
+HEALTH_CHECKS = ("arm", "arm+alerts")
 DEFAULT_SCHEDULE = "0 0 10 * * 1-4"
 DEFAULT_ARM_ENDPOINT = "https://management.azure.com"
 AZURITE_CONNECTION = (
@@ -83,6 +91,13 @@ class Settings:
     history_table: str
     poll_interval_seconds: int
     upgrade_timeout_minutes: int
+    #: Environments whose run waits for a person's decision before its first PUT.
+    approval_environments: tuple[str, ...] = ()
+    approval_timeout_hours: int = 24
+    #: "arm" (the cluster's own state after the upgrade) or "arm+alerts" (also no Sev0/Sev1 alert).
+    health_check: str = "arm"
+    health_settle_minutes: int = 10
+    public_host: str | None = None
     tenant_id: str | None = None
     client_id: str | None = None
     client_secret: str | None = field(default=None, repr=False)
@@ -189,6 +204,16 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
     max_parallel = integer(MAX_PARALLEL_UPGRADES, 5, 1, 100)
     poll_interval = integer(POLL_INTERVAL_SECONDS, 60, 1, 3600)
     timeout_minutes = integer(UPGRADE_TIMEOUT_MINUTES, 360, 1, 6 * 24 * 60)
+    # A single durable timer in Python waits at most 6 days: the approval wait is one timer.
+    approval_hours = integer(APPROVAL_TIMEOUT_HOURS, 24, 1, 6 * 24)
+    settle_minutes = integer(HEALTH_SETTLE_MINUTES, 10, 0, 24 * 60)
+    health = text(HEALTH_CHECK, "arm")
+    if health not in HEALTH_CHECKS:
+        problems[HEALTH_CHECK] = f"must be one of {list(HEALTH_CHECKS)}, got {shown(health)}"
+    approvals = _distinct_ignoring_case(s.strip() for s in text(APPROVAL_ENVIRONMENTS).split(",") if s.strip())
+    unknown = [e for e in approvals if plan.wave_of(e) is None]
+    if unknown and ROLLOUT_PLAN not in problems:
+        problems[APPROVAL_ENVIRONMENTS] = f"unknown environments {[shown(e) for e in unknown]}; ROLLOUT_PLAN has {list(plan.environments)}"
 
     dry_raw = text(DRY_RUN, "false").lower()
     if dry_raw not in _TRUE + _FALSE:
@@ -262,6 +287,11 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
         history_table=history_table,
         poll_interval_seconds=poll_interval,
         upgrade_timeout_minutes=timeout_minutes,
+        approval_environments=approvals,
+        approval_timeout_hours=approval_hours,
+        health_check=health,
+        health_settle_minutes=settle_minutes,
+        public_host=text(WEBSITE_HOSTNAME) or None,
         tenant_id=tenant,
         client_id=client_id,
         client_secret=client_secret,

@@ -17,7 +17,7 @@ import azure.functions as func
 
 from shared import logs, orchestration
 from shared import settings as settings_mod
-from shared.domain import dates, gates, rollout
+from shared.domain import approvals, dates, gates, rollout, stops
 from shared.domain.text import clip, shown
 from shared.errors import ConfigError, UsageError
 
@@ -266,11 +266,107 @@ async def http_status(req: func.HttpRequest, client: df.DurableOrchestrationClie
     )
 
 
+#: Runtime statuses in which a run still reacts to events (approval, stop).
+LISTENING = ("Pending", "Running", "ContinuedAsNew", "Suspended")
+
+
+async def _run_to_intervene(
+    req: func.HttpRequest, client: df.DurableOrchestrationClient
+) -> tuple[str, Any, settings_mod.Settings] | func.HttpResponse:
+    """The run a POST .../approval or .../stop addresses, and its status; or the answer (400, 404)."""
+    try:
+        settings = _settings()
+    except ConfigError as exc:
+        return _misconfigured(exc)
+    try:
+        environment = parse_environment(req.route_params.get("environment"), settings.rollout_plan)
+        day = parse_date(req.route_params.get("date"))
+        dry_run = parse_dry_run_query(req.params.get("dryRun"), settings.dry_run)
+    except UsageError as exc:
+        return _bad(exc)
+    instance_id = orchestration.instance_id_for(environment, day.isoformat(), dry_run=dry_run)
+    status = await _status(client, instance_id)
+    if status is None:
+        return _json(404, {"error": f"no run for {environment} on {day}", "instanceId": instance_id})
+    return instance_id, status, settings
+
+
+def _not_now(client: df.DurableOrchestrationClient, instance_id: str, status: Any, why: str) -> func.HttpResponse:
+    """409 with the run's status: it exists, but does not take this request now."""
+    custom = status.custom_status if isinstance(status.custom_status, dict) else {}
+    return _json(
+        409,
+        {
+            "error": why,
+            "instanceId": instance_id,
+            "runtimeStatus": _runtime_name(status),
+            "phase": custom.get("phase"),
+            "statusQueryGetUri": client.create_http_management_payload(instance_id)["statusQueryGetUri"],
+        },
+    )
+
+
+def _accepted(client: df.DurableOrchestrationClient, instance_id: str, body: dict[str, Any]) -> func.HttpResponse:
+    urls = client.create_http_management_payload(instance_id)
+    return _json(202, {**body, "instanceId": instance_id, "statusQueryGetUri": urls["statusQueryGetUri"]})
+
+
+async def http_approval(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
+    """POST /api/upgrades/{environment}/{date}/approval: a decision for a run that awaits one."""
+    try:
+        decision = approvals.read_decision(read_json_body(req.get_body() or b""))
+    except UsageError as exc:
+        return _bad(exc)
+    except approvals.BadDecisionError as exc:
+        return _json(400, {"error": str(exc), "field": exc.field})
+    found = await _run_to_intervene(req, client)
+    if isinstance(found, func.HttpResponse):
+        return found
+    instance_id, status, _ = found
+    phase = status.custom_status.get("phase") if isinstance(status.custom_status, dict) else None
+    if _runtime_name(status) not in LISTENING or phase != "awaiting-approval":
+        return _not_now(client, instance_id, status, f"instance {instance_id} is not awaiting approval")
+    await client.raise_event(instance_id, approvals.EVENT, decision.to_dict())
+    logs.event(logging.INFO, f"approval: {decision.decision} by {decision.by}", instance_id=instance_id, trigger="http")
+    return _accepted(client, instance_id, {"decision": decision.decision, "by": decision.by})
+
+
+async def http_stop(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
+    """POST /api/upgrades/{environment}/{date}/stop: no new upgrade starts; running ones finish."""
+    try:
+        stop = stops.read_stop(read_json_body(req.get_body() or b""))
+    except UsageError as exc:
+        return _bad(exc)
+    except stops.BadStopError as exc:
+        return _json(400, {"error": str(exc), "field": exc.field})
+    found = await _run_to_intervene(req, client)
+    if isinstance(found, func.HttpResponse):
+        return found
+    instance_id, status, _ = found
+    if _runtime_name(status) not in LISTENING:
+        return _not_now(client, instance_id, status, f"instance {instance_id} is {_runtime_name(status)}: nothing to stop")
+    await client.raise_event(instance_id, stops.EVENT, stop.to_dict())
+    logs.event(logging.WARNING, stop.describe, instance_id=instance_id, trigger="http")
+    return _accepted(client, instance_id, {"stopping": stop.describe})
+
+
+#: POST /api/upgrades/{environment}/{date}/<action>.
+ACTIONS = {"approval": http_approval, "stop": http_stop}
+
+
 async def http_entry(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
+    action = req.route_params.get("action")
     if req.method.upper() == "POST":
+        if action:
+            handler = ACTIONS.get(action)
+            if handler is None:
+                return _json(404, {"error": f"unknown action {shown(action, 40)}; POST .../approval or .../stop"})
+            return await handler(req, client)
         if req.route_params.get("environment") or req.route_params.get("date"):
             return _json(404, {"error": "POST /api/upgrades takes its parameters in the body"})
         return await http_start(req, client)
+    if action:
+        return _json(405, {"error": f"{shown(action, 40)} takes POST"})
     return await http_status(req, client)
 
 

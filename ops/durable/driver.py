@@ -481,9 +481,14 @@ def run_orchestration(
     on_clock_advance: ClockCallback | None = None,
     max_episodes: int = DEFAULT_MAX_EPISODES,
     max_history: int = DEFAULT_MAX_HISTORY,
+    events: Sequence[tuple[str, Any]] = (),
 ) -> OrchestrationRun:
-    """Run one instance until it completes, fails, or waits for an external event."""
-    return OrchestrationDriver(
+    """Run one instance until it completes, fails, or waits for an external event.
+
+    ``events`` are raised before it starts (delivered with the first completions; the SDK holds
+    an event until the orchestrator waits for it): how ``ops run --approve`` answers at once.
+    """
+    driver = OrchestrationDriver(
         handle,
         activities,
         instance_id=instance_id,
@@ -493,7 +498,10 @@ def run_orchestration(
         on_clock_advance=on_clock_advance,
         max_episodes=max_episodes,
         max_history=max_history,
-    ).run()
+    )
+    for event_name, data in events:
+        driver.raise_event(event_name, data)
+    return driver.run()
 
 
 def replay(

@@ -112,6 +112,8 @@ class InstanceRecord:
     run: OrchestrationRun | None = None
     driver: OrchestrationDriver | None = field(default=None, repr=False)
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    #: (event name, data) raised on a seeded instance, which has no driver to deliver them to.
+    raised: list[tuple[str, Any]] = field(default_factory=list)
 
     def status_json(self, *, show_input: bool = True) -> dict[str, Any]:
         return {
@@ -299,8 +301,11 @@ class LocalDurableHost:
         if record is None:
             return 404
         with record.lock:
-            if record.runtime_status in FINISHED_STATUSES or record.driver is None:
+            if record.runtime_status in FINISHED_STATUSES:
                 return 410
+            if record.driver is None:  # a seeded instance: keep the event for the test to see
+                record.raised.append((event_name, data))
+                return 202
             record.driver.raise_event(event_name, data)
             resume = self.run_on_start and record.runtime_status == "Running"
         if resume:

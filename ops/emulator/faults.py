@@ -36,7 +36,8 @@ Kinds (``kind``) and their effect when the rule fires:
   reset / remote-disconnect). Recorded with status 0.
 - ``outcome`` -- the next upgrade operation that a matching PUT starts ends
   with ``status`` ``outcome`` (``Failed`` or ``Canceled``), carrying
-  ``code`` and ``message`` (the PUT itself is accepted as usual).
+  ``code`` and ``message`` (the PUT itself is accepted as usual); or
+  ``Succeeded`` with ``pools_behind`` left on their old version.
 - ``state``   -- after answering a matching request (by default a GET of the
   cluster named by ``cluster``), apply ``changes`` to that cluster as if
   someone else had acted between the caller's GET and its PUT, and bump its
@@ -61,6 +62,7 @@ KINDS = ("error", "latency", "drop", "outcome", "state")
 _JSON_KEYS = {
     "retryAfter": "retry_after",
     "latencyMs": "latency_ms",
+    "poolsBehind": "pools_behind",
 }
 
 
@@ -84,6 +86,8 @@ class FaultRule:
     #: ``state`` only: the cluster the changes apply to, when it is not the one the request names
     #: (e.g. re-tag a queued cluster when another cluster's PUT is answered).
     target: str | None = None
+    #: ``outcome`` only: pools that stay behind although the operation ends (e.g.) Succeeded.
+    pools_behind: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -133,6 +137,8 @@ def fault_from_dict(d: Mapping[str, Any]) -> FaultRule:
         kwargs[name] = value
     if "changes" in kwargs:
         kwargs["changes"] = dict(kwargs["changes"])
+    if "pools_behind" in kwargs:
+        kwargs["pools_behind"] = tuple(kwargs["pools_behind"])
     return FaultRule(**kwargs)
 
 
@@ -144,7 +150,7 @@ def fault_to_dict(rule: FaultRule) -> dict[str, Any]:
         value = getattr(rule, f.name)
         default = f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default
         if f.name == "kind" or value != default:
-            out[reverse.get(f.name, f.name)] = dict(value) if f.name == "changes" else value
+            out[reverse.get(f.name, f.name)] = dict(value) if f.name == "changes" else list(value) if f.name == "pools_behind" else value
     return out
 
 

@@ -93,6 +93,9 @@ class OperationOutcome:
     code: str | None = None
     message: str | None = None
     current_kubernetes_version: str | None = None  # left behind on failure; None = unchanged
+    #: Pools that stay on their version although the operation ends Succeeded (as AKS can after a
+    #: drain timeout): what the health gate must catch.
+    pools_behind: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -167,6 +170,7 @@ def _outcome_from(d: Mapping[str, Any] | None) -> OperationOutcome | None:
         code=d.get("code"),
         message=d.get("message"),
         current_kubernetes_version=d.get("currentKubernetesVersion"),
+        pools_behind=tuple(d.get("poolsBehind", ())),
     )
 
 
@@ -258,6 +262,8 @@ def _outcome_to(o: OperationOutcome | None) -> dict[str, Any] | None:
         out["message"] = o.message
     if o.current_kubernetes_version is not None:
         out["currentKubernetesVersion"] = o.current_kubernetes_version
+    if o.pools_behind:
+        out["poolsBehind"] = list(o.pools_behind)
     return out
 
 

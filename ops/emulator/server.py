@@ -19,6 +19,7 @@ the SDK's ``connection_verify``). Every ARM route needs
 from __future__ import annotations
 
 import copy
+import datetime
 import json
 import random
 import re
@@ -89,6 +90,7 @@ _ROUTES: list[tuple[str, str, str]] = [
     ("GET", _MC + r"/upgradeprofiles/default", "get_upgrade_profile"),
     ("GET", _MC + r"/agentpools", "list_agent_pools"),
     ("GET", _MC + r"/agentpools/(?P<pool>[^/]+)", "get_agent_pool"),
+    ("GET", _SUB + r"/providers/microsoft\.alertsmanagement/alerts", "list_alerts"),
 ]
 _COMPILED = [(m, re.compile("^" + p + "/?$", re.IGNORECASE), h) for m, p, h in _ROUTES]
 
@@ -226,6 +228,15 @@ class ArmEmulator:
         with self._lock:
             return copy.deepcopy(self._world.adopt(document).doc)
 
+    def add_alert(
+        self, cluster: str, *, severity: str, fired_at: datetime.datetime, name: str = "alert", monitor_condition: str = "Fired"
+    ) -> dict[str, Any]:
+        """An Azure Monitor alert fires on ``cluster`` (name or id) at ``fired_at``; returns it."""
+        with self._lock:
+            doc = state_mod.alert_document(self._world.find_cluster(cluster).doc, name, severity, fired_at, monitor_condition)
+            self._world.alerts.append(doc)
+            return copy.deepcopy(doc)
+
     def add_fault(self, rule: faults_mod.FaultRule) -> None:
         self._faults.add(rule)
 
@@ -339,6 +350,39 @@ class ArmEmulator:
             f"{op.location}/operations/{op.op_id}?api-version={OPERATION_API_VERSION}"
         )
         return _Reply(200, copy.deepcopy(cs.doc), {"Azure-AsyncOperation": url, "ETag": f'"{cs.doc["eTag"]}"'})
+
+    def _h_list_alerts(self, path: str, query: dict[str, str], headers: Any, body: Any, sub: str) -> _Reply:
+        """Alerts Management's list, with the filters the app uses, as strict as the service: a
+        custom time range is "start/end" in ISO 8601 within the last 30 days, never with timeRange."""
+        self._world.subscription(sub)
+        if "timerange" in query and "customtimerange" in query:
+            raise state_mod.ArmError(400, "BadRequest", "Either timeRange or customTimeRange could be used but not both.")
+        start = end = None
+        if "customtimerange" in query:
+            parts = query["customtimerange"].split("/")
+            try:
+                if len(parts) != 2:
+                    raise ValueError
+                start, end = (datetime.datetime.fromisoformat(p.replace("Z", "+00:00")) for p in parts)
+            except ValueError:
+                raise state_mod.ArmError(400, "BadRequest", f"customTimeRange {query['customtimerange']!r} is not <start>/<end>.") from None
+            if start.tzinfo is None or end.tzinfo is None or end < start or end - start > datetime.timedelta(days=30):
+                raise state_mod.ArmError(400, "BadRequest", "customTimeRange must be within 30 days, with UTC times, start before end.")
+        target = query.get("targetresource", "").lower()
+        found = []
+        for alert in self._world.alerts:
+            essentials = alert["properties"]["essentials"]
+            fired = datetime.datetime.fromisoformat(essentials["startDateTime"].replace("Z", "+00:00"))
+            if target and essentials["targetResource"].lower() != target:
+                continue
+            if start is not None and end is not None and not start <= fired <= end:
+                continue
+            if "severity" in query and essentials["severity"] != query["severity"]:
+                continue
+            if "monitorcondition" in query and essentials["monitorCondition"] != query["monitorcondition"]:
+                continue
+            found.append(copy.deepcopy(alert))
+        return _Reply(200, self._page(found, path, query))
 
     def _h_get_upgrade_profile(self, path: str, query: Any, headers: Any, body: Any, sub: str, rg: str, name: str) -> _Reply:
         cs = self._world.cluster_state(sub, rg, name)
@@ -588,7 +632,9 @@ class _Handler(BaseHTTPRequestHandler):
                 target = emu._state_fault_target(rule, path)
                 if target is not None:
                     with emu._lock:
-                        target.pending_outcome = fleet_mod.OperationOutcome(status=rule.outcome, code=rule.code, message=rule.message)
+                        target.pending_outcome = fleet_mod.OperationOutcome(
+                            status=rule.outcome, code=rule.code, message=rule.message, pools_behind=rule.pools_behind
+                        )
 
         try:
             reply = emu._dispatch(method, path, query, {k.lower(): v for k, v in self.headers.items()}, body)

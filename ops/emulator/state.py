@@ -288,6 +288,8 @@ class World:
     groups: dict[tuple[str, str], fleet_mod.ResourceGroup] = field(default_factory=dict)
     resources: dict[tuple[str, str], list[fleet_mod.GenericResource]] = field(default_factory=dict)
     operations: dict[str, Operation] = field(default_factory=dict)
+    #: Azure Monitor alert documents (Alerts Management, api-version 2019-05-05-preview shape).
+    alerts: list[dict[str, Any]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         f = self.fleet
@@ -421,9 +423,12 @@ class World:
                 props["currentKubernetesVersion"] = resolve(catalogue, str(props["kubernetesVersion"]))
             for p in pools:
                 p["provisioningState"] = "Succeeded"
+                name = str(p.get("name"))
+                if name in outcome.pools_behind:
+                    p["eTag"] = new_etag()
+                    continue  # the operation "succeeded" without moving this pool (a drain timeout)
                 if p.get("orchestratorVersion"):
                     p["currentOrchestratorVersion"] = resolve(catalogue, str(p["orchestratorVersion"]))
-                name = str(p.get("name"))
                 if name in cs.requested_images:
                     # A nodeImageVersion in the PUT is a request for exactly that image (a rollback
                     # when it is older than what an upgrade would bring).
@@ -718,6 +723,38 @@ class World:
         for p in props.get("agentPoolProfiles") or []:
             p["eTag"] = new_etag()
         cs.doc["eTag"] = str(changes.get("etag") or changes.get("eTag") or new_etag())
+
+
+def alert_document(cluster_doc: dict[str, Any], name: str, severity: str, fired_at: dt.datetime, monitor_condition: str) -> dict[str, Any]:
+    """An alert on a managed cluster as Alerts Management lists it (the essentials the app reads)."""
+    rid = cluster_doc["id"]
+    sub = rid.split("/")[2]
+    stamp = fired_at.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return {
+        "id": f"/subscriptions/{sub}/providers/Microsoft.AlertsManagement/alerts/{_uuid(rid, name, stamp)}",
+        "type": "Microsoft.AlertsManagement/alerts",
+        "name": name,
+        "properties": {
+            "essentials": {
+                "severity": severity,
+                "signalType": "Metric",
+                "alertState": "New",
+                "monitorCondition": monitor_condition,
+                "monitorService": "Platform",
+                "targetResource": rid,
+                "targetResourceName": cluster_doc["name"],
+                "targetResourceGroup": rid.split("/")[4],
+                "targetResourceType": "managedclusters",
+                "startDateTime": stamp,
+                "lastModifiedDateTime": stamp,
+                "lastModifiedUserName": "System",
+                "actionStatus": {"isSuppressed": False},
+                "description": f"{name} on {cluster_doc['name']}",
+            },
+            "egressConfig": {},
+            "context": {},
+        },
+    }
 
 
 def subscription_json(s: fleet_mod.Subscription) -> dict[str, Any]:

@@ -8,6 +8,7 @@ import logging
 
 from shared import logs, notification_text, runtime
 from shared.activity_messages import (
+    ApprovalNotice,
     HistoryRequest,
     HistoryWritten,
     NotificationSent,
@@ -32,6 +33,10 @@ def load_rollout_settings() -> RunConfiguration:
         max_parallel_upgrades=settings.max_parallel_upgrades,
         poll_interval_seconds=settings.poll_interval_seconds,
         upgrade_timeout_minutes=settings.upgrade_timeout_minutes,
+        approval_environments=settings.approval_environments,
+        approval_timeout_hours=settings.approval_timeout_hours,
+        health_check=settings.health_check,
+        health_settle_minutes=settings.health_settle_minutes,
     )
 
 
@@ -70,6 +75,9 @@ def record_upgrade_history(request: HistoryRequest) -> HistoryWritten:
             started_at=request.started_at,
             finished_at=request.finished_at,
             run_id=request.run_id,
+            decided_by=request.approval.by if request.approval else None,
+            decision=request.approval.decision if request.approval else None,
+            decision_comment=(request.approval.comment or None) if request.approval else None,
         )
         for c in result.clusters
     ]
@@ -115,3 +123,30 @@ def notify_rollout(request: NotifyRequest) -> NotificationSent:
         logs.event(logging.ERROR, "notification failed", instance_id=instance_id, error=type(exc).__name__)
         sent = False
     return NotificationSent(sent)
+
+
+def request_approval(notice: ApprovalNotice) -> NotificationSent:
+    """One Slack message asking for a decision: the plan, and where to answer (never raises: the
+    decision can still be given over HTTP, and the wait has its own timeout)."""
+    try:
+        text, blocks = notification_text.render_approval_request(notice, approval_url(notice.plan.environment, notice.date))
+        sent = runtime.services().notifier.send(text, blocks)
+    except Exception as exc:  # noqa: BLE001 - a notification never fails a rollout
+        logs.event(logging.ERROR, "approval request could not be sent", instance_id=notice.instance_id, error=type(exc).__name__)
+        sent = False
+    logs.event(
+        logging.INFO,
+        "awaiting approval",
+        environment=notice.plan.environment,
+        instance_id=notice.instance_id,
+        clusters=len(notice.plan.to_upgrade),
+        timeout_hours=notice.timeout_hours,
+    )
+    return NotificationSent(sent)
+
+
+def approval_url(environment: str, day: str) -> str:
+    """Where a person approves or rejects the run (the function key is theirs to add: it is a
+    secret and never travels in a message). WEBSITE_HOSTNAME is set by the Functions host."""
+    host = runtime.services().settings.public_host or "<function app host>"
+    return f"https://{host}/api/upgrades/{environment}/{day}/approval"

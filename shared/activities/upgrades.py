@@ -9,9 +9,10 @@ from datetime import UTC, datetime
 
 from shared import logs, runtime
 from shared.activities.common import cluster_selection, parallel
-from shared.activity_messages import ProgressReport, ProgressRequest, StartRequest
+from shared.activity_messages import HealthReport, HealthRequest, ProgressReport, ProgressRequest, StartRequest
+from shared.domain import health as health_mod
 from shared.domain import upgrades as upgrades_mod
-from shared.domain.upgrade_loop import InFlight, ProgressAnswer, StartAnswer, StartState
+from shared.domain.upgrade_loop import HealthAnswer, InFlight, ProgressAnswer, Settling, StartAnswer, StartState
 from shared.errors import ArmPermanentError, ArmTransientError, ConcurrentChangeError, PermanentError, TransientError
 
 #: GET-decide-PUT rounds when the cluster keeps changing under us (HTTP 412) before giving up.
@@ -105,3 +106,34 @@ def check_upgrade_progress(request: ProgressRequest) -> ProgressReport:
         return ProgressAnswer(running.id, progress.state, progress.reason)
 
     return ProgressReport(tuple(parallel(check, request.clusters)))
+
+
+def check_cluster_health(request: HealthRequest) -> HealthReport:
+    """The health gate for each settled upgrade: a fresh GET (and, with ``check_alerts``, the
+    cluster's alerts since its upgrade started). A transient error leaves the verdict ``unknown``
+    (checked again next round); ARM's permanent answers fail the check with its code."""
+    arm = runtime.services().arm
+    now = datetime.now(UTC)
+
+    def check(settled: Settling) -> HealthAnswer:
+        log = functools.partial(logs.event, cluster_id=settled.id, environment=request.environment, instance_id=request.instance_id)
+        try:
+            problem = health_mod.cluster_problem(arm.get_cluster(settled.id), settled.to_version)
+            if problem is None and request.check_alerts:
+                since = settled.started_at or request.run_started
+                alerts = arm.fired_alerts(settled.id, since, max(now, since))
+                problem = health_mod.alert_problem(alerts, settled.id, since)
+        except TransientError as exc:
+            log(logging.WARNING, "transient error checking health; checking again", error=str(exc))
+            return HealthAnswer(settled.id, "unknown", str(exc))
+        except PermanentError as exc:
+            code = getattr(exc, "code", type(exc).__name__)
+            message = getattr(exc, "arm_message", str(exc))
+            return HealthAnswer(settled.id, "unhealthy", f"{health_mod.PREFIX}{code}: {message}")
+        if problem is not None:
+            log(logging.ERROR, "health check failed", reason=problem)
+            return HealthAnswer(settled.id, "unhealthy", problem)
+        log(logging.INFO, "health check passed")
+        return HealthAnswer(settled.id, "healthy")
+
+    return HealthReport(tuple(parallel(check, request.clusters)))

@@ -13,6 +13,7 @@ import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import requests
@@ -21,6 +22,7 @@ from azure.core.credentials import TokenCredential
 from azure.core.exceptions import HttpResponseError, ServiceRequestError, ServiceResponseError
 from azure.core.pipeline.transport import RequestsTransport
 from azure.core.rest import HttpRequest
+from azure.mgmt.alertsmanagement import AlertsManagementClient
 from azure.mgmt.containerservice import ContainerServiceClient
 from azure.mgmt.containerservice.models import ManagedCluster
 from azure.mgmt.resource.subscriptions import SubscriptionClient
@@ -29,6 +31,7 @@ from urllib3.util.retry import Retry
 
 from shared.domain import versions
 from shared.domain.clusters import AvailableVersion, ClusterSnapshot, ForceUpgradeOverride, NodePool
+from shared.domain.health import FiredAlert
 from shared.domain.text import first_line
 from shared.errors import ArmPermanentError, ArmTransientError, ConcurrentChangeError
 
@@ -155,6 +158,7 @@ class ArmGateway:
         self._clients: dict[str, ContainerServiceClient] = {}
         self._lock = threading.Lock()
         self._subscriptions: SubscriptionClient | None = None
+        self._alerts: dict[str, AlertsManagementClient] = {}
         self._session = _pooled_session(CONNECTION_POOL_SIZE)
 
     # -- clients ------------------------------------------------------------------------------
@@ -167,6 +171,16 @@ class ArmGateway:
                     self._credential, subscription_id, base_url=self._endpoint, transport=self._transport(), **self._options
                 )
                 self._clients[subscription_id.lower()] = client
+            return client
+
+    def _alerts_client(self, subscription_id: str) -> AlertsManagementClient:
+        with self._lock:
+            client = self._alerts.get(subscription_id.lower())
+            if client is None:
+                client = AlertsManagementClient(
+                    self._credential, subscription_id, base_url=self._endpoint, transport=self._transport(), **self._options
+                )
+                self._alerts[subscription_id.lower()] = client
             return client
 
     def _subs(self) -> SubscriptionClient:
@@ -186,6 +200,8 @@ class ArmGateway:
     def close(self) -> None:
         for client in self._clients.values():
             client.close()
+        for alerts in self._alerts.values():
+            alerts.close()
         if self._subscriptions is not None:
             self._subscriptions.close()
         self._session.close()
@@ -271,6 +287,28 @@ class ArmGateway:
             raise classify(exc) from exc
         lowered = {k.lower(): v for k, v in headers.items()}
         return lowered.get("azure-asyncoperation") or lowered.get("location")
+
+    def fired_alerts(self, cluster_id: str, since: datetime, until: datetime) -> list[FiredAlert]:
+        """Azure Monitor alerts on the cluster that fired between ``since`` and ``until`` (one paged
+        Alerts Management list, filtered by target resource and time; severity is the domain's call)."""
+        sub, _, _ = parse_cluster_id(cluster_id)
+        window = f"{_iso_z(since)}/{_iso_z(until)}"
+        with _arm_errors():
+            items = list(self._alerts_client(sub).alerts.get_all(target_resource=cluster_id, custom_time_range=window))
+        found = []
+        for item in items:
+            essentials = getattr(item.properties, "essentials", None) if item.properties is not None else None
+            if essentials is None or essentials.start_date_time is None:
+                raise ArmPermanentError("InvalidAlert", f"alert {item.name!r} on {cluster_id} has no essentials or start time")
+            found.append(
+                FiredAlert(
+                    name=item.name or "",
+                    severity=str(essentials.severity or ""),
+                    fired_at=essentials.start_date_time.astimezone(UTC),
+                    target_resource=essentials.target_resource or "",
+                )
+            )
+        return found
 
     def operation_status(self, cluster_id: str, operation_url: str) -> OperationStatus:
         """Read an Azure-AsyncOperation URL through the subscription's client pipeline (auth, retry)."""
@@ -383,6 +421,11 @@ def upgrade_body(document: Mapping[str, Any], target: str, pools: tuple[str, ...
         pool.pop("creationData", None)
     props.pop("servicePrincipalProfile", None)
     return body
+
+
+def _iso_z(moment: datetime) -> str:
+    """ISO 8601 in UTC with a Z, as the Alerts Management time filter expects."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _pooled_session(size: int) -> requests.Session:

@@ -7,7 +7,8 @@ Row layout (its own table, e.g. ``AKSUpgradeHistory``):
   first. The attempt key is the first 32 hex digits of sha256(instanceId NUL clusterId NUL
   runId): ARM ids are full of ``/``, which keys may not contain, and the triple (instance,
   cluster, run) is what makes an attempt unique. The full cluster id is kept in ``clusterId``.
-- Properties: instanceId, runId (absent on rows from before runs had ids), attemptKey,
+- Properties: instanceId, runId (absent on rows from before runs had ids), decidedBy, decision
+  and decisionComment (the approval gate's decision, where one was asked for), attemptKey,
   clusterId, fromVersion, toVersion, result, reason (absent when None), startedAt, finishedAt
   (Edm.DateTime).
 
@@ -133,6 +134,9 @@ class TableHistoryStore:
         }
         for name, optional in (
             ("runId", entry.run_id),
+            ("decidedBy", entry.decided_by),
+            ("decision", entry.decision),
+            ("decisionComment", entry.decision_comment),
             ("fromVersion", entry.from_version),
             ("toVersion", entry.to_version),
             ("reason", entry.reason),
@@ -201,4 +205,7 @@ class TableHistoryStore:
             started_at=when("startedAt"),
             finished_at=when("finishedAt"),
             run_id=text("runId", False),
+            decided_by=text("decidedBy", False),
+            decision=text("decision", False),
+            decision_comment=text("decisionComment", False),
         )

@@ -45,3 +45,8 @@ class AuditEntry:
     #: The run this attempt belongs to: re-runs of one instance id (same environment and date)
     #: are told apart by it. None on rows written before runs had ids.
     run_id: str | None = None
+    #: The approval gate's decision this attempt went (or did not go) ahead on: who decided,
+    #: "approve" or "reject", and their comment. None where no approval was asked for.
+    decided_by: str | None = None
+    decision: str | None = None
+    decision_comment: str | None = None

@@ -20,7 +20,7 @@ from shared.domain.rollout import RunRole
 Result = Literal["upgraded", "already-current", "skipped", "failed", "planned"]
 RESULTS: tuple[Result, ...] = get_args(Result)
 #: How a run ended.
-Status = Literal["succeeded", "failed", "skipped", "nothing-to-do", "planned"]
+Status = Literal["succeeded", "failed", "skipped", "nothing-to-do", "planned", "stopped"]
 STATUSES: tuple[Status, ...] = get_args(Status)
 
 
@@ -129,12 +129,28 @@ def record_decision(plan: EnvironmentPlan, outcomes: Sequence[ClusterOutcome], t
     return RecordDecision(str(top), tuple(sorted(cid for cid, v in running.items() if v == top)))
 
 
-def overall_status(outcomes: Sequence[ClusterOutcome], *, dry_run: bool) -> tuple[Status, str | None]:
-    """(status, reason) after clusters were handled, for a run that did act or plan."""
+def held_back(outcome: ClusterOutcome, why: str) -> ClusterOutcome:
+    """A cluster the run would have upgraded but did not (no approval, stopped): skipped with
+    ``why`` and no target; every other outcome stays as it was."""
+    if outcome.result not in ("upgraded", "planned"):
+        return outcome
+    return ClusterOutcome(outcome.id, outcome.from_version, None, "skipped", why)
+
+
+def overall_status(outcomes: Sequence[ClusterOutcome], *, dry_run: bool, stopped: str | None = None) -> tuple[Status, str | None]:
+    """(status, reason) after clusters were handled, for a run that did act or plan.
+
+    A run a person stopped is ``stopped`` (nothing is recorded), naming who, and any failures.
+    """
     failed = [o for o in outcomes if o.result == "failed"]
+    failures = ""
     if failed:
         names = ", ".join(o.id.rsplit("/", 1)[-1] for o in failed)
-        return "failed", f"{len(failed)} of {len(outcomes)} cluster(s) failed: {names}; nothing recorded"
+        failures = f"{len(failed)} of {len(outcomes)} cluster(s) failed: {names}"
+    if stopped is not None:
+        return "stopped", f"{stopped}; " + (f"{failures}; " if failures else "") + "nothing recorded"
+    if failed:
+        return "failed", f"{failures}; nothing recorded"
     if dry_run:
         return "planned", None
     return "succeeded", None

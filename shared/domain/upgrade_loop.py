@@ -5,7 +5,11 @@ looks at the running ones, backs off on transient refusals and gives up at the d
 decision of that loop is a transition here, from one frozen :class:`UpgradeLoop` to the next; the
 orchestrator only asks the activities and yields. Each cluster to upgrade is in exactly one place
 at any time: ``ready`` (to start), ``waiting`` (a transient refusal's backoff), ``in_flight`` (an
-upgrade running) or ``finished`` (its outcome).
+upgrade running), ``settling`` (its operation succeeded; the health check is due at ``check_at``)
+or ``finished`` (its outcome).
+
+A person may stop the run (the durable event ``Stop``): nothing more starts, running upgrades are
+watched and checked to their end, and the run ends ``stopped``.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ MAX_START_ATTEMPTS = 5
 MIN_WAIT = timedelta(seconds=1)
 
 StartState = Literal["upgrading", "already-current", "skipped", "retry", "failed"]
+HealthState = Literal["healthy", "unhealthy", "unknown"]
 
 
 def _instant(text: str) -> datetime:
@@ -95,6 +100,23 @@ class ProgressAnswer:
 
 
 @dataclass(frozen=True)
+class HealthAnswer:
+    """The health check of one settled upgrade (CheckClusterHealth's answer per cluster):
+    ``unknown`` when it could not be read this time (a transient error): checked again later."""
+
+    id: str
+    state: HealthState
+    reason: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "state": self.state, "reason": self.reason}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> HealthAnswer:
+        return cls(data["id"], one_of(data["state"], HealthState, "state"), data.get("reason"))
+
+
+@dataclass(frozen=True)
 class Queued:
     """A cluster whose upgrade is to be started, with the starts ARM refused transiently so far."""
 
@@ -122,12 +144,48 @@ class InFlight:
     #: outcome is unknown); the cluster's outcome keeps it.
     reason: str | None = None
 
+    #: When the upgrade started (or this run joined it): alerts from then on count against it.
+    started_at: datetime | None = None
+
     def to_dict(self) -> dict[str, Any]:
-        return {"id": self.id, "to": self.to_version, "operationUrl": self.operation_url, "reason": self.reason}
+        return {
+            "id": self.id,
+            "to": self.to_version,
+            "operationUrl": self.operation_url,
+            "reason": self.reason,
+            "startedAt": self.started_at.isoformat() if self.started_at else None,
+        }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> InFlight:
-        return cls(data["id"], data["to"], data.get("operationUrl"), data.get("reason"))
+        started = data.get("startedAt")
+        return cls(data["id"], data["to"], data.get("operationUrl"), data.get("reason"), _instant(started) if started else None)
+
+
+@dataclass(frozen=True)
+class Settling:
+    """An upgrade whose operation succeeded, waiting for its health check at ``check_at``."""
+
+    id: str
+    to_version: str
+    check_at: datetime
+    started_at: datetime | None = None
+    #: Carried from InFlight: why this run sent no PUT itself.
+    reason: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "to": self.to_version,
+            "checkAt": self.check_at.isoformat(),
+            "startedAt": self.started_at.isoformat() if self.started_at else None,
+            "reason": self.reason,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Settling:
+        started = data.get("startedAt")
+        return cls(data["id"], data["to"], _instant(data["checkAt"]), _instant(started) if started else None, data.get("reason"))
 
 
 @dataclass(frozen=True)
@@ -143,6 +201,9 @@ class UpgradeLoop:
     in_flight: tuple[InFlight, ...] = ()
     finished: tuple[ClusterOutcome, ...] = ()
     rounds: int = 0
+    settling: tuple[Settling, ...] = ()
+    #: Who stopped the run and why ("stopped by ..."), once a Stop event arrived.
+    stopped: str | None = None
 
     @classmethod
     def begin(cls, plan: EnvironmentPlan, deadline: datetime) -> UpgradeLoop:
@@ -160,8 +221,8 @@ class UpgradeLoop:
 
     @property
     def is_done(self) -> bool:
-        """Nothing left to start, wait for or watch."""
-        return not (self.ready or self.waiting or self.in_flight)
+        """Nothing left to start, wait for, watch or check."""
+        return not (self.ready or self.waiting or self.in_flight or self.settling)
 
     # -- starting --------------------------------------------------------------------------------
     def release_waiting(self, now: datetime) -> UpgradeLoop:
@@ -199,7 +260,7 @@ class UpgradeLoop:
     def _after_start(self, answer: StartAnswer, attempts: int, now: datetime) -> InFlight | Waiting | ClusterOutcome:
         plan = self.plan_of(answer.id)
         if answer.state == "upgrading":
-            return InFlight(plan.id, plan.to_version or "", answer.operation_url, answer.reason)
+            return InFlight(plan.id, plan.to_version or "", answer.operation_url, answer.reason, now)
         if answer.state == "already-current":
             return self._outcome(plan.id, "already-current")
         if answer.state == "skipped":
@@ -213,24 +274,55 @@ class UpgradeLoop:
         return self._outcome(plan.id, "failed", answer.reason)
 
     # -- watching --------------------------------------------------------------------------------
-    def apply_progress(self, answers: Sequence[ProgressAnswer]) -> UpgradeLoop:
-        """Ended upgrades leave ``in_flight``: upgraded (keeping why no PUT was ours) or failed.
-        An answer about a cluster that is not running (any more) changes nothing."""
+    def apply_progress(self, answers: Sequence[ProgressAnswer], now: datetime, settle: timedelta) -> UpgradeLoop:
+        """Ended upgrades leave ``in_flight``: a failed one is finished; a succeeded one settles for
+        ``settle`` before its health check (keeping why no PUT was ours). An answer about a cluster
+        that is not running (any more) changes nothing."""
         running = {r.id: r for r in self.in_flight}
         ended: list[ClusterOutcome] = []
+        settled: list[Settling] = []
         for answer in answers:
             watched = running.pop(answer.id, None) if answer.state != "inProgress" else None
             if watched is not None and answer.state == "succeeded":
-                ended.append(self._outcome(watched.id, "upgraded", watched.reason))
+                settled.append(Settling(watched.id, watched.to_version, now + settle, watched.started_at, watched.reason))
             elif watched is not None:
                 ended.append(self._outcome(watched.id, "failed", answer.reason))
+        if not ended and not settled:
+            return self
+        return replace(
+            self,
+            in_flight=tuple(r for r in self.in_flight if r.id in running),
+            settling=self.settling + tuple(settled),
+            finished=self.finished + tuple(ended),
+        )
+
+    def due_for_health(self, now: datetime) -> tuple[Settling, ...]:
+        """The settled upgrades whose health check is due."""
+        return tuple(s for s in self.settling if s.check_at <= now)
+
+    def apply_health(self, answers: Sequence[HealthAnswer]) -> UpgradeLoop:
+        """Checked clusters finish: healthy ones ``upgraded``, unhealthy ones ``failed`` with the
+        check's reason; a check that could not be read leaves the cluster to be checked again."""
+        settling = {s.id: s for s in self.settling}
+        ended: list[ClusterOutcome] = []
+        for answer in answers:
+            checked = settling.pop(answer.id, None) if answer.state != "unknown" else None
+            if checked is not None and answer.state == "healthy":
+                ended.append(self._outcome(checked.id, "upgraded", checked.reason))
+            elif checked is not None:
+                ended.append(self._outcome(checked.id, "failed", answer.reason))
         if not ended:
             return self
-        return replace(self, in_flight=tuple(r for r in self.in_flight if r.id in running), finished=self.finished + tuple(ended))
+        return replace(self, settling=tuple(s for s in self.settling if s.id in settling), finished=self.finished + tuple(ended))
+
+    def health_unknown(self, ids: Sequence[str], why: str) -> UpgradeLoop:
+        """The health check failed after its retries: these clusters are not known to be healthy."""
+        return self._fail_all(ids, f"HealthCheck: not checked: the health check failed after retries: {why}")
 
     def stop_starting(self, why: str) -> UpgradeLoop:
-        """No new upgrade may start any more (the day the work runs became frozen): the clusters not
-        started yet end ``skipped`` with ``why``; running upgrades are still watched to their end."""
+        """No new upgrade may start any more (the day the work runs became frozen, or a person
+        stopped the run): the clusters not started yet end ``skipped`` with ``why``; running
+        upgrades are still watched, and checked, to their end."""
         ids = [*(w.id for w in self.waiting), *(q.id for q in self.ready)]
         if not ids:
             return self
@@ -241,6 +333,12 @@ class UpgradeLoop:
             finished=self.finished + tuple(self._outcome(cid, "skipped", why) for cid in ids),
         )
 
+    def stop(self, why: str) -> UpgradeLoop:
+        """A person stopped the run: nothing more starts; what runs is watched and checked to its end."""
+        if self.stopped is not None:
+            return self
+        return replace(self.stop_starting(f"not started: {why}"), stopped=why)
+
     def progress_unknown(self, why: str) -> UpgradeLoop:
         """The progress check failed after its retries: the run stops here. A running upgrade may
         still end well (a re-run resumes monitoring it); nothing else is started."""
@@ -249,7 +347,9 @@ class UpgradeLoop:
             "the upgrade may still be running — re-run to resume monitoring"
         )
         not_started = f"NotStarted: the progress check failed after retries: {why}; re-run to upgrade it"
+        unchecked = f"HealthCheck: not checked: the progress check failed after retries: {why}"
         loop = self._fail_all((r.id for r in self.in_flight), running)
+        loop = loop._fail_all((s.id for s in self.settling), unchecked)
         return loop._fail_all([*(w.id for w in self.waiting), *(q.id for q in self.ready)], not_started)
 
     # -- time ------------------------------------------------------------------------------------
@@ -258,15 +358,29 @@ class UpgradeLoop:
 
     def time_out(self, timeout_minutes: int) -> UpgradeLoop:
         """The deadline passed: everything unfinished fails."""
-        unfinished = [*(r.id for r in self.in_flight), *(w.id for w in self.waiting), *(q.id for q in self.ready)]
+        unfinished = [
+            *(r.id for r in self.in_flight),
+            *(s.id for s in self.settling),
+            *(w.id for w in self.waiting),
+            *(q.id for q in self.ready),
+        ]
         return self._fail_all(unfinished, f"Timeout: not finished within UPGRADE_TIMEOUT_MINUTES={timeout_minutes}")
 
     def next_wake(self, now: datetime, poll_interval: timedelta) -> datetime:
         """When to look again: after ``poll_interval``, or when the first backoff ends if nothing
-        runs or is ready; never past the deadline, and never sooner than MIN_WAIT from now."""
+        runs or is ready, or when the first health check is due if that comes sooner; never past
+        the deadline, and never sooner than MIN_WAIT from now."""
         wake = now + poll_interval
-        if self.waiting and not self.in_flight and not self.ready:
-            wake = max(min(w.not_before for w in self.waiting), now + MIN_WAIT)
+        if not (self.in_flight or self.ready):
+            # Nothing to watch: wake for the first backoff to end or health check to fall due.
+            wake = min([*(w.not_before for w in self.waiting), *(x.check_at for x in self.settling)], default=wake)
+        elif self.settling:
+            wake = min(wake, min(x.check_at for x in self.settling))
+        wake = max(wake, now + MIN_WAIT)
+        return min(wake, max(self.deadline, now + MIN_WAIT))
+        if self.settling:
+            first_check = max(min(s.check_at for s in self.settling), now + MIN_WAIT)
+            wake = first_check if not (self.in_flight or self.ready or self.waiting) else min(wake, first_check)
         return min(wake, max(self.deadline, now + MIN_WAIT))
 
     def polled(self) -> UpgradeLoop:
@@ -293,6 +407,7 @@ class UpgradeLoop:
             ready=tuple(q for q in self.ready if q.id not in gone),
             waiting=tuple(w for w in self.waiting if w.id not in gone),
             in_flight=tuple(r for r in self.in_flight if r.id not in gone),
+            settling=tuple(s for s in self.settling if s.id not in gone),
             finished=self.finished + tuple(self._outcome(cid, "failed", reason) for cid in ids),
         )
 
@@ -303,7 +418,9 @@ class UpgradeLoop:
             "ready": [{"id": q.id, "attempts": q.attempts} for q in self.ready],
             "waiting": [{"id": w.id, "notBefore": w.not_before.isoformat(), "attempts": w.attempts} for w in self.waiting],
             "inFlight": [r.to_dict() for r in self.in_flight],
+            "settling": [s.to_dict() for s in self.settling],
             "finished": [o.to_dict() for o in self.finished],
+            "stopped": self.stopped,
         }
 
     @classmethod
@@ -320,6 +437,8 @@ class UpgradeLoop:
             waiting=tuple(Waiting(w["id"], _instant(w["notBefore"]), int(w["attempts"])) for w in data.get("waiting", [])),
             in_flight=tuple(InFlight.from_dict(r) for r in data.get("inFlight", [])),
             finished=tuple(ClusterOutcome.from_dict(o) for o in data.get("finished", [])),
+            settling=tuple(Settling.from_dict(x) for x in data.get("settling", [])),
+            stopped=data.get("stopped"),
         )
 
     @classmethod

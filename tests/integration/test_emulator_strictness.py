@@ -198,3 +198,60 @@ def test_pools_can_be_added_and_removed_by_someone_else(arm: ArmEmulator) -> Non
     }
     arm.set_cluster_state(CLUSTER, agentPools={"spot": None})
     assert [p["name"] for p in arm.cluster(CLUSTER)["properties"]["agentPoolProfiles"]] == ["system", "user1"]
+
+
+# -- Azure Monitor alerts (Alerts Management) ---------------------------------------------------------
+def _alerts_client(arm: ArmEmulator) -> Any:
+    from azure.mgmt.alertsmanagement import AlertsManagementClient
+
+    from ops.emulator import StaticTokenCredential
+    from tests.plugins.arm_emulator import NONPROD_SUBSCRIPTION
+
+    return AlertsManagementClient(
+        StaticTokenCredential(), NONPROD_SUBSCRIPTION, base_url=arm.base_url, connection_verify=arm.ca_bundle_path
+    )
+
+
+def test_alerts_are_listed_per_cluster_and_time_range_through_the_sdk(arm: ArmEmulator) -> None:
+    from datetime import UTC, datetime
+
+    t0 = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
+    target = arm.cluster(CLUSTER)["id"]
+    arm.add_alert(CLUSTER, severity="Sev1", fired_at=t0, name="in-range")
+    arm.add_alert(CLUSTER, severity="Sev0", fired_at=t0.replace(hour=7), name="too-early")
+    arm.add_alert("aks-sandbox-weu-2", severity="Sev0", fired_at=t0, name="other-cluster")
+    client = _alerts_client(arm)
+
+    found = list(client.alerts.get_all(target_resource=target, custom_time_range="2026-11-30T08:00:00Z/2026-11-30T12:00:00Z"))
+
+    assert [(a.name, a.properties.essentials.severity) for a in found] == [("in-range", "Sev1")]
+    assert found[0].properties.essentials.start_date_time == t0
+
+
+def test_the_alerts_list_refuses_both_time_filters_and_ranges_over_30_days(arm: ArmEmulator) -> None:
+    client = _alerts_client(arm)
+    with pytest.raises(HttpResponseError) as both:
+        list(client.alerts.get_all(time_range="1d", custom_time_range="2026-11-30T08:00:00Z/2026-11-30T12:00:00Z"))
+    with pytest.raises(HttpResponseError) as too_long:
+        list(client.alerts.get_all(custom_time_range="2026-10-01T00:00:00Z/2026-11-30T00:00:00Z"))
+    assert both.value.status_code == 400 and too_long.value.status_code == 400
+
+
+def test_an_operation_can_end_succeeded_while_a_pool_stays_behind(arm: ArmEmulator, container_service: CS) -> None:
+    from ops.emulator import FaultRule
+
+    arm.add_fault(FaultRule(kind="outcome", cluster=CLUSTER, outcome="Succeeded", pools_behind=("user1",)))
+    client = container_service()
+    mc = client.managed_clusters.get(SANDBOX_RG, CLUSTER)
+    mc.properties.kubernetes_version = "1.31.2"
+    for pool in mc.properties.agent_pool_profiles:
+        pool.orchestrator_version = "1.31.2"
+    _put(client, mc)
+
+    done = _finish(arm, client)
+
+    assert done["properties"]["provisioningState"] == "Succeeded"
+    assert {p["name"]: p["currentOrchestratorVersion"] for p in done["properties"]["agentPoolProfiles"]} == {
+        "system": "1.31.2",
+        "user1": "1.30.4",
+    }

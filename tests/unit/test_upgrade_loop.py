@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -18,9 +19,12 @@ from shared.domain.results import ClusterOutcome
 from shared.domain.upgrade_loop import (
     MAX_START_ATTEMPTS,
     MIN_WAIT,
+    HealthAnswer,
+    HealthState,
     InFlight,
     ProgressAnswer,
     Queued,
+    Settling,
     StartAnswer,
     StartState,
     UpgradeLoop,
@@ -32,6 +36,7 @@ from shared.domain.upgrades import ProgressState
 NOW = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
 DEADLINE = NOW + timedelta(hours=6)
 POLL = timedelta(seconds=60)
+SETTLE = timedelta(minutes=10)
 JOINED = "joined an upgrade already in progress to 1.31.2 (this run sent no PUT)"
 
 
@@ -66,7 +71,13 @@ def running(*names: str) -> UpgradeLoop:
 def ids_in(loop: UpgradeLoop) -> Counter[str]:
     """Where every cluster is: each must be in exactly one place."""
     return Counter(
-        [*(q.id for q in loop.ready), *(w.id for w in loop.waiting), *(r.id for r in loop.in_flight), *(o.id for o in loop.finished)]
+        [
+            *(q.id for q in loop.ready),
+            *(w.id for w in loop.waiting),
+            *(r.id for r in loop.in_flight),
+            *(x.id for x in loop.settling),
+            *(o.id for o in loop.finished),
+        ]
     )
 
 
@@ -97,8 +108,8 @@ def test_a_batch_takes_the_head_of_the_queue_up_to_the_free_slots(max_parallel: 
 @pytest.mark.parametrize(
     ("answer", "where", "expected"),
     [
-        (upgrading("c1"), "in_flight", InFlight("c1", "1.31.2", "https://arm.test/operations/c1")),
-        (upgrading("c1", JOINED), "in_flight", InFlight("c1", "1.31.2", None, JOINED)),
+        (upgrading("c1"), "in_flight", InFlight("c1", "1.31.2", "https://arm.test/operations/c1", started_at=NOW)),
+        (upgrading("c1", JOINED), "in_flight", InFlight("c1", "1.31.2", None, JOINED, NOW)),
         (StartAnswer("c1", "already-current"), "finished", outcome("c1", "already-current")),
         (
             StartAnswer("c1", "skipped", "changed since planning: opted out"),
@@ -158,8 +169,8 @@ def test_starts_whose_outcome_is_unknown_are_watched_with_the_reason() -> None:
     loop = started("c1", "c2").apply_start_answers(unknown_starts(["c1", "c2"], "connection reset"), NOW)
 
     assert loop.in_flight == (
-        InFlight("c1", "1.31.2", None, "start outcome unknown: connection reset"),
-        InFlight("c2", "1.31.2", None, "start outcome unknown: connection reset"),
+        InFlight("c1", "1.31.2", None, "start outcome unknown: connection reset", NOW),
+        InFlight("c2", "1.31.2", None, "start outcome unknown: connection reset", NOW),
     )
 
 
@@ -169,8 +180,9 @@ def test_an_answer_for_a_cluster_not_waiting_to_start_is_refused() -> None:
 
 
 # -- watching -------------------------------------------------------------------------------------
-def test_progress_answers_end_the_upgrades_that_ended() -> None:
+def test_progress_answers_end_the_upgrades_that_ended_and_succeeded_ones_settle_before_their_health_check() -> None:
     loop = started("a", "b", "c").apply_start_answers([upgrading("a"), upgrading("b", JOINED), upgrading("c")], NOW)
+    later = NOW + POLL
 
     loop = loop.apply_progress(
         [
@@ -178,11 +190,58 @@ def test_progress_answers_end_the_upgrades_that_ended() -> None:
             ProgressAnswer("b", "succeeded"),
             ProgressAnswer("c", "inProgress", "TooManyRequests"),
             ProgressAnswer("elsewhere", "succeeded"),  # not one of ours in flight: ignored
-        ]
+        ],
+        later,
+        SETTLE,
     )
 
-    assert loop.finished == (outcome("a", "failed", "UpgradeFailed: drain"), outcome("b", "upgraded", JOINED))
+    assert loop.finished == (outcome("a", "failed", "UpgradeFailed: drain"),)
+    assert loop.settling == (Settling("b", "1.31.2", later + SETTLE, NOW, JOINED),)
     assert [r.id for r in loop.in_flight] == ["c"]
+    assert loop.due_for_health(later + SETTLE - timedelta(seconds=1)) == ()
+    assert [s.id for s in loop.due_for_health(later + SETTLE)] == ["b"]
+
+
+@pytest.mark.parametrize(
+    ("answer", "expected"),
+    [
+        (HealthAnswer("b", "healthy"), outcome("b", "upgraded", JOINED)),
+        (
+            HealthAnswer("b", "unhealthy", "HealthCheck: node pool user1 runs 1.30.5"),
+            outcome("b", "failed", "HealthCheck: node pool user1 runs 1.30.5"),
+        ),
+    ],
+)
+def test_a_health_verdict_finishes_the_settled_cluster(answer: HealthAnswer, expected: ClusterOutcome) -> None:
+    loop = UpgradeLoop(started("b").clusters, DEADLINE, settling=(Settling("b", "1.31.2", NOW, NOW, JOINED),))
+
+    checked = loop.apply_health([answer])
+
+    assert checked.finished == (expected,) and checked.settling == () and checked.is_done
+
+
+def test_a_health_check_that_could_not_be_read_is_done_again() -> None:
+    loop = UpgradeLoop(started("b").clusters, DEADLINE, settling=(Settling("b", "1.31.2", NOW, NOW),))
+
+    assert loop.apply_health([HealthAnswer("b", "unknown", "TooManyRequests")]) is loop
+    assert loop.health_unknown(["b"], "boom").finished == (
+        outcome("b", "failed", "HealthCheck: not checked: the health check failed after retries: boom"),
+    )
+
+
+def test_a_stop_skips_what_has_not_started_keeps_checking_what_runs_and_is_kept() -> None:
+    loop = started("a", "b", "c").apply_start_answers([upgrading("a"), StartAnswer("b", "retry", "Busy")], NOW)
+
+    stopped = loop.stop("stopped by alice: incident")
+
+    assert stopped.stopped == "stopped by alice: incident"
+    assert stopped.in_flight == loop.in_flight and stopped.ready == () and stopped.waiting == ()
+    assert {o.id: (o.result, o.reason) for o in stopped.finished} == {
+        "b": ("skipped", "not started: stopped by alice: incident"),
+        "c": ("skipped", "not started: stopped by alice: incident"),
+    }
+    assert stopped.stop("stopped by bob") is stopped  # the first stop is the one kept
+    assert UpgradeLoop.from_dict(json.loads(json.dumps(stopped.to_dict())), environment("a", "b", "c")).stopped == stopped.stopped
 
 
 def test_when_the_progress_check_fails_running_upgrades_are_unknown_and_nothing_else_starts() -> None:
@@ -244,14 +303,23 @@ def test_at_the_deadline_everything_unfinished_fails_and_the_finished_stay() -> 
         ("only waiting, overdue", NOW + timedelta(minutes=10), NOW + timedelta(minutes=10) + MIN_WAIT),
         ("running, deadline in 10 s", DEADLINE - timedelta(seconds=10), DEADLINE),
         ("running, deadline in 0.5 s", DEADLINE - timedelta(seconds=0.5), DEADLINE - timedelta(seconds=0.5) + MIN_WAIT),
+        ("running and settling", NOW, NOW + timedelta(seconds=20)),
+        ("only settling", NOW, NOW + timedelta(seconds=20)),
     ],
 )
 def test_the_loop_wakes_at_the_poll_interval_or_the_first_backoff_end_never_past_the_deadline(
     state: str, now: datetime, expected: datetime
 ) -> None:
     waiting = (Waiting("w1", NOW + timedelta(seconds=300), 3), Waiting("w2", NOW + timedelta(seconds=240), 2))
-    in_flight = () if state.startswith("only waiting") else (InFlight("r", "1.31.2"),)
-    loop = UpgradeLoop(started("r", "w1", "w2").clusters, DEADLINE, waiting=waiting if "waiting" in state else (), in_flight=in_flight)
+    in_flight = () if state.startswith("only") else (InFlight("r", "1.31.2"),)
+    settling = (Settling("s", "1.31.2", NOW + timedelta(seconds=20)),) if "settling" in state else ()
+    loop = UpgradeLoop(
+        started("r", "w1", "w2", "s").clusters,
+        DEADLINE,
+        waiting=waiting if "waiting" in state else (),
+        in_flight=in_flight,
+        settling=settling,
+    )
 
     assert loop.next_wake(now, POLL) == expected
 
@@ -279,9 +347,7 @@ def test_the_loop_survives_continue_as_new_except_its_round_count() -> None:
 
     carried = json.loads(json.dumps(loop.to_dict()))
 
-    assert UpgradeLoop.from_dict(carried, plan) == UpgradeLoop(
-        loop.clusters, loop.deadline, loop.ready, loop.waiting, loop.in_flight, loop.finished, rounds=0
-    )
+    assert UpgradeLoop.from_dict(carried, plan) == replace(loop, rounds=0)
 
 
 def test_a_loop_carried_in_the_earlier_json_shape_still_loads() -> None:
@@ -332,6 +398,9 @@ START_STATES: list[StartState] = ["upgrading", "upgrading", "upgrading", "alread
 START_ANSWERS = st.sampled_from(START_STATES)
 PROGRESS_STATES: list[ProgressState] = ["inProgress", "inProgress", "succeeded", "failed"]
 PROGRESS_ANSWERS = st.sampled_from(PROGRESS_STATES)
+HEALTH_STATES: list[HealthState] = ["healthy", "healthy", "unhealthy", "unknown"]
+HEALTH_ANSWERS = st.sampled_from(HEALTH_STATES)
+SETTLES = st.sampled_from([timedelta(0), timedelta(minutes=1), timedelta(minutes=10)])
 
 
 def _simulate(data: st.DataObject, names: list[str], max_parallel: int, poll: timedelta, timeout_minutes: int) -> UpgradeLoop:
@@ -359,15 +428,21 @@ def _simulate(data: st.DataObject, names: list[str], max_parallel: int, poll: ti
             break
         if data.draw(st.booleans()):  # continue as new: everything but the round count carries over
             again = UpgradeLoop.from_dict(json.loads(json.dumps(loop.to_dict())), plan)
-            assert again == UpgradeLoop(loop.clusters, loop.deadline, loop.ready, loop.waiting, loop.in_flight, loop.finished)
+            assert again == replace(loop, rounds=0)
             loop = again
         wake = loop.next_wake(now, poll)
         assert now + MIN_WAIT <= wake <= max(loop.deadline, now + MIN_WAIT)
         now = wake
         loop = loop.polled()
         progress = [ProgressAnswer(r.id, data.draw(PROGRESS_ANSWERS), "why") for r in loop.in_flight]
-        loop = loop.apply_progress(data.draw(st.permutations(progress)))
+        loop = loop.apply_progress(data.draw(st.permutations(progress)), now, data.draw(SETTLES))
         assert ids_in(loop) == Counter(names)
+        due = loop.due_for_health(now)
+        loop = loop.apply_health([HealthAnswer(d.id, data.draw(HEALTH_ANSWERS), "why") for d in due])
+        assert ids_in(loop) == Counter(names)
+        if data.draw(st.integers(0, 9)) == 0:  # a person stops the run
+            loop = loop.stop("stopped by someone")
+            assert not loop.ready and not loop.waiting
     return loop
 
 
@@ -402,9 +477,10 @@ def test_a_failed_progress_check_ends_every_unfinished_cluster_as_failed_and_kee
         batch = loop.next_batch(max_parallel)
         loop = loop.apply_start_answers([StartAnswer(q.id, data.draw(START_ANSWERS), "why") for q in batch], now)
         now += POLL
-        loop = loop.apply_progress([ProgressAnswer(r.id, data.draw(PROGRESS_ANSWERS)) for r in loop.in_flight])
+        loop = loop.apply_progress([ProgressAnswer(r.id, data.draw(PROGRESS_ANSWERS)) for r in loop.in_flight], now, SETTLE)
     finished_before = loop.finished
     running_before = {r.id for r in loop.in_flight}
+    settling_before = {x.id for x in loop.settling}
 
     stopped = loop.progress_unknown("boom")
 
@@ -413,7 +489,8 @@ def test_a_failed_progress_check_ends_every_unfinished_cluster_as_failed_and_kee
     for ended in stopped.finished[len(finished_before) :]:
         assert ended.result == "failed"
         assert ended.reason is not None
-        assert ended.reason.startswith("ProgressUnknown" if ended.id in running_before else "NotStarted")
+        expected = "ProgressUnknown" if ended.id in running_before else "HealthCheck" if ended.id in settling_before else "NotStarted"
+        assert ended.reason.startswith(expected)
 
 
 def test_stop_starting_skips_what_has_not_started_and_keeps_watching_what_runs() -> None:

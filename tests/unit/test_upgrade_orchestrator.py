@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from ops import runner
-from ops.durable.driver import OrchestrationRun, run_orchestration
+from ops.durable.driver import OrchestrationDriver, OrchestrationRun, run_orchestration
 from shared import orchestration
 from shared.domain import upgrade_loop
 
@@ -79,6 +79,9 @@ class FakeActivities:
         self.start_error: Exception | None = None
         self.progress_error: Exception | None = None
         self.in_flight_sizes: list[int] = []
+        #: cluster name -> the unhealthy reason its health check answers (default: healthy)
+        self.unhealthy: dict[str, str] = {}
+        self.health_error: Exception | None = None
 
     def by_name(self) -> dict[str, Callable[[Any], Any]]:
         return {
@@ -90,6 +93,8 @@ class FakeActivities:
             orchestration.RECORD_VERSION: self.record_version,
             orchestration.RECORD_HISTORY: self.record_history,
             orchestration.NOTIFY: self.notify,
+            orchestration.CHECK_HEALTH: self.check_health,
+            orchestration.REQUEST_APPROVAL: self.request_approval,
         }
 
     def _called(self, name: str, payload: Any) -> None:
@@ -143,6 +148,23 @@ class FakeActivities:
                 answers.append({"id": item["id"], "state": state, "reason": None})
         return {"clusters": answers}
 
+    def check_health(self, payload: dict[str, Any]) -> dict[str, Any]:
+        self._called(orchestration.CHECK_HEALTH, payload)
+        if self.health_error is not None:
+            raise self.health_error
+        answers = []
+        for item in payload["clusters"]:
+            name = item["id"].rsplit("/", 1)[-1]
+            if name in self.unhealthy:
+                answers.append({"id": item["id"], "state": "unhealthy", "reason": self.unhealthy[name]})
+            else:
+                answers.append({"id": item["id"], "state": "healthy", "reason": None})
+        return {"clusters": answers}
+
+    def request_approval(self, payload: dict[str, Any]) -> dict[str, Any]:
+        self._called(orchestration.REQUEST_APPROVAL, payload)
+        return {"sent": True}
+
     def record_version(self, payload: dict[str, Any]) -> dict[str, Any]:
         self._called(orchestration.RECORD_VERSION, payload)
         return {"environment": payload["environment"], "version": payload["version"], "validatedAt": payload["validatedAt"]}
@@ -193,6 +215,7 @@ def test_every_cluster_is_upgraded_then_recorded_audited_and_notified() -> None:
         "StartClusterUpgrade",
         "StartClusterUpgrade",
         "CheckUpgradeProgress",
+        "CheckClusterHealth",
         "RecordValidatedVersion",
         "RecordUpgradeHistory",
         "NotifyRollout",
@@ -270,11 +293,13 @@ def test_a_start_whose_outcome_is_unknown_is_watched_not_sent_again() -> None:
     assert outcomes(result) == {"c1": ("upgraded", "start outcome unknown: connection reset")}
     [checked] = fakes.payloads("CheckUpgradeProgress")
     unknown = "start outcome unknown: connection reset"
-    assert checked["clusters"] == [{"id": cluster_id("c1"), "to": "1.31.2", "operationUrl": None, "reason": unknown}]
+    assert checked["clusters"] == [
+        {"id": cluster_id("c1"), "to": "1.31.2", "operationUrl": None, "reason": unknown, "startedAt": START.isoformat()}
+    ]
 
 
 def test_upgrades_unfinished_at_the_deadline_fail_with_a_timeout() -> None:
-    fakes = FakeActivities(("c1", "c2", "c3"), upgradeTimeoutMinutes=3, maxParallelUpgrades=2)
+    fakes = FakeActivities(("c1", "c2", "c3"), upgradeTimeoutMinutes=3, maxParallelUpgrades=2, healthSettleMinutes=0)
     fakes.polls = {"c1": 1, "c2": 0, "c3": 0}  # c2 and c3 never finish
 
     result = run(fakes)
@@ -390,3 +415,161 @@ def test_a_day_that_turns_frozen_while_upgrades_wait_for_a_slot_starts_no_more()
     assert next(c for c in result.output["clusters"] if c["id"] == cluster_id("c2"))["to"] is None
     [recorded] = fakes.payloads("RecordValidatedVersion")
     assert recorded["clusters"] == [cluster_id("c1")]
+
+
+# -- promotion gates -----------------------------------------------------------------------------------
+def run_with(fakes: FakeActivities, events: tuple[tuple[str, Any], ...] = (), **input_overrides: Any) -> OrchestrationRun:
+    handle = runner.registry().orchestrators[runner.ORCHESTRATOR]
+    request = {"environment": None, "date": DAY, "dryRun": False, "force": False, "runId": "run-1", **input_overrides}
+    return run_orchestration(handle, fakes.by_name(), INSTANCE, request, START, name=runner.ORCHESTRATOR, events=events)
+
+
+def test_a_succeeded_upgrade_is_health_checked_after_it_settled() -> None:
+    fakes = FakeActivities(("c1",), healthSettleMinutes=10)
+
+    result = run(fakes)
+
+    assert outcomes(result) == {"c1": ("upgraded", None)}
+    [progress] = fakes.payloads("CheckUpgradeProgress")
+    [health] = fakes.payloads("CheckClusterHealth")
+    checked_at = datetime.fromisoformat(health["clusters"][0]["checkAt"])
+    assert checked_at == START + timedelta(seconds=60) + timedelta(minutes=10)  # one poll, then the settle time
+    assert health["checkAlerts"] is False and health["clusters"][0]["startedAt"] == START.isoformat()
+    assert fakes.names_called().index("CheckClusterHealth") > fakes.names_called().index("CheckUpgradeProgress")
+    assert progress["clusters"][0]["id"] == cluster_id("c1")
+
+
+def test_an_unhealthy_cluster_fails_the_run_and_nothing_is_recorded() -> None:
+    fakes = FakeActivities(("c1", "c2"), healthCheck="arm+alerts")
+    fakes.unhealthy = {"c2": "HealthCheck: Sev1 alert 'api-5xx' fired at 2026-11-30T09:03:00+00:00, after the upgrade started"}
+
+    result = run(fakes)
+
+    assert outcomes(result) == {"c1": ("upgraded", None), "c2": ("failed", fakes.unhealthy["c2"])}
+    assert result.output["status"] == "failed" and result.output["recordedVersion"] is None
+    assert "RecordValidatedVersion" not in fakes.names_called()
+    assert all(p["checkAlerts"] is True for p in fakes.payloads("CheckClusterHealth"))
+    [notified] = fakes.payloads("NotifyRollout")
+    assert any(c["reason"] == fakes.unhealthy["c2"] for c in notified["clusters"])
+
+
+def test_a_health_check_that_fails_after_its_retries_fails_those_clusters() -> None:
+    fakes = FakeActivities(("c1",))
+    fakes.health_error = RuntimeError("ARM unreachable")
+
+    result = run(fakes)
+
+    [(status, reason)] = outcomes(result).values()
+    assert (
+        status == "failed" and reason is not None and reason.startswith("HealthCheck: not checked: the health check failed after retries")
+    )
+    assert result.output["status"] == "failed"
+
+
+def approval_fakes(*names: str) -> FakeActivities:
+    return FakeActivities(names or ("c1", "c2"), approvalEnvironments=["sandbox"], approvalTimeoutHours=24)
+
+
+def test_an_approval_environment_waits_for_a_decision_before_its_first_put() -> None:
+    fakes = approval_fakes()
+    approve = ("Approval", {"decision": "approve", "by": "alice", "comment": "go"})
+
+    result = run_with(fakes, (approve,))
+
+    assert result.output["status"] == "succeeded"
+    calls = fakes.names_called()
+    assert calls.index("RequestApproval") < calls.index("StartClusterUpgrade")
+    [notice] = fakes.payloads("RequestApproval")
+    assert notice["timeoutHours"] == 24 and [c["id"] for c in notice["plan"]["clusters"]] == [cluster_id("c1"), cluster_id("c2")]
+    waiting = [s for s in result.custom_statuses if s.get("phase") == "awaiting-approval"]
+    assert waiting and waiting[0]["plan"]["environment"] == "sandbox"
+    [audited] = fakes.payloads("RecordUpgradeHistory")
+    assert audited["approval"] == {"decision": "approve", "by": "alice", "comment": "go"}
+
+
+@pytest.mark.parametrize(
+    ("events", "reason"),
+    [
+        ((("Approval", {"decision": "reject", "by": "bob", "comment": "not this week"}),), "approval rejected by bob: not this week"),
+        ((), "approval timed out after 24 h"),
+        ((("Approval", {"decision": "yes", "by": "eve"}),), "approval not given: the Approval event's decision is unreadable"),
+    ],
+)
+def test_a_rejected_timed_out_or_unreadable_approval_skips_the_run_with_no_put_and_no_record(
+    events: tuple[tuple[str, Any], ...], reason: str
+) -> None:
+    fakes = approval_fakes()
+
+    result = run_with(fakes, events)
+
+    assert result.output["status"] == "skipped" and result.output["reason"].startswith(reason)
+    assert "StartClusterUpgrade" not in fakes.names_called() and "RecordValidatedVersion" not in fakes.names_called()
+    assert {c["result"] for c in result.output["clusters"]} == {"skipped"}
+    assert all(c["reason"].startswith(reason) and c["to"] is None for c in result.output["clusters"])
+    [audited] = fakes.payloads("RecordUpgradeHistory")
+    assert audited["status"] == "skipped"
+
+
+def test_the_approval_timeout_is_a_durable_timer_of_the_configured_hours() -> None:
+    fakes = FakeActivities(("c1",), approvalEnvironments=["sandbox"], approvalTimeoutHours=6)
+
+    result = run_with(fakes)
+
+    assert result.output["reason"] == "approval timed out after 6 h"
+    assert result.finished - result.started == timedelta(hours=6)
+
+
+def test_an_environment_not_named_for_approval_does_not_wait() -> None:
+    fakes = FakeActivities(("c1",), approvalEnvironments=["dev"])
+
+    result = run_with(fakes)
+
+    assert result.output["status"] == "succeeded" and "RequestApproval" not in fakes.names_called()
+
+
+def test_a_stop_while_upgrades_run_starts_nothing_more_awaits_the_running_and_records_nothing() -> None:
+    # GIVEN three clusters, one slot, and a Stop that arrives while the first one's progress is checked
+    fakes = FakeActivities(("c1", "c2", "c3"), maxParallelUpgrades=1)
+    fakes.polls = {"c1": 2}
+    handle = runner.registry().orchestrators[runner.ORCHESTRATOR]
+    request = {"environment": None, "date": DAY, "dryRun": False, "force": False, "runId": "run-1"}
+    activities = fakes.by_name()
+
+    def check_then_stop(payload: dict[str, Any]) -> dict[str, Any]:
+        if not fakes.payloads("CheckUpgradeProgress"):
+            driver.raise_event("Stop", {"by": "carol", "reason": "incident INC-42"})
+        return fakes.check(payload)
+
+    activities[orchestration.CHECK_PROGRESS] = check_then_stop
+    driver = OrchestrationDriver(handle, activities, instance_id=INSTANCE, input=request, start_time=START, name=runner.ORCHESTRATOR)
+    result = driver.run()
+
+    assert result.output["status"] == "stopped"
+    assert result.output["reason"] == "stopped by carol: incident INC-42; nothing recorded"
+    assert outcomes(result) == {
+        "c1": ("upgraded", None),  # running when stopped: awaited and health checked
+        "c2": ("skipped", "not started: stopped by carol: incident INC-42"),
+        "c3": ("skipped", "not started: stopped by carol: incident INC-42"),
+    }
+    assert [p["cluster"]["id"] for p in fakes.payloads("StartClusterUpgrade")] == [cluster_id("c1")]
+    assert "RecordValidatedVersion" not in fakes.names_called()
+    assert "RecordUpgradeHistory" in fakes.names_called() and "NotifyRollout" in fakes.names_called()
+
+
+def test_a_stop_while_waiting_for_approval_stops_the_run() -> None:
+    fakes = approval_fakes()
+
+    result = run_with(fakes, (("Stop", {"by": "dave"}),))
+
+    assert result.output["status"] == "stopped" and result.output["reason"] == "stopped by dave; nothing recorded"
+    assert "StartClusterUpgrade" not in fakes.names_called()
+
+
+def test_a_stop_raised_before_the_first_start_starts_nothing() -> None:
+    fakes = FakeActivities(("c1", "c2"))
+
+    result = run_with(fakes, (("Stop", {"by": "erin", "reason": "wrong week"}),))
+
+    assert result.output["status"] == "stopped"
+    assert "StartClusterUpgrade" not in fakes.names_called()
+    assert {c["result"] for c in result.output["clusters"]} == {"skipped"}

@@ -1,0 +1,66 @@
+"""The health gate: a successful upgrade operation is not yet a healthy cluster.
+
+After a cluster's operation ends Succeeded and HEALTH_SETTLE_MINUTES have passed, a fresh GET
+must show provisioningState Succeeded, powerState Running, and the control plane and every node
+pool on the target (an operation can end Succeeded while a pool stays behind, e.g. after a drain
+timeout). With HEALTH_CHECK=arm+alerts, no Sev0/Sev1 Azure Monitor alert may have fired on the
+cluster since its upgrade started. A cluster that fails is ``failed`` with a reason starting
+``HealthCheck:``, so nothing is recorded for its environment.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from shared.domain.clusters import ClusterSnapshot
+
+PREFIX = "HealthCheck: "
+#: Severities that block promotion: critical and error.
+BLOCKING_SEVERITIES = ("sev0", "sev1")
+
+
+@dataclass(frozen=True)
+class FiredAlert:
+    """An Azure Monitor alert on a cluster, as far as the gate cares."""
+
+    name: str
+    severity: str
+    fired_at: datetime
+    target_resource: str
+
+
+def cluster_problem(cluster: ClusterSnapshot, target: str) -> str | None:
+    """What is wrong with the cluster after its upgrade, or None when it looks healthy."""
+    if cluster.provisioning_state.lower() != "succeeded":
+        return f"{PREFIX}provisioningState is {cluster.provisioning_state or 'unknown'} after the upgrade, not Succeeded"
+    if cluster.power_state.lower() != "running":
+        return f"{PREFIX}powerState is {cluster.power_state or 'not reported'} after the upgrade, not Running"
+    if cluster.control_plane_version != target:
+        return f"{PREFIX}the control plane runs {cluster.control_plane_version}, not the target {target}"
+    behind = [p for p in cluster.node_pools if p.current_version != target]
+    if behind:
+        pools = ", ".join(f"{p.name} runs {p.current_version}" for p in behind)
+        return f"{PREFIX}node pool {pools}, not the target {target} (the operation ended Succeeded all the same)"
+    return None
+
+
+def alert_problem(alerts: Sequence[FiredAlert], cluster_id: str, since: datetime) -> str | None:
+    """A Sev0/Sev1 alert on the cluster (or anything under it) that fired at or after ``since``."""
+    own = cluster_id.lower()
+    blocking = sorted(
+        (
+            a
+            for a in alerts
+            if a.severity.lower() in BLOCKING_SEVERITIES
+            and a.fired_at >= since
+            and (a.target_resource.lower() == own or a.target_resource.lower().startswith(own + "/"))
+        ),
+        key=lambda a: (a.fired_at, a.name),
+    )
+    if not blocking:
+        return None
+    first = blocking[0]
+    more = f" (and {len(blocking) - 1} more)" if len(blocking) > 1 else ""
+    return f"{PREFIX}{first.severity} alert {first.name!r} fired at {first.fired_at.isoformat()}, after the upgrade started{more}"

@@ -1,0 +1,151 @@
+"""Promotion gates through the real app: the health gate after every upgrade (the cluster's own
+state, and with HEALTH_CHECK=arm+alerts its Sev0/Sev1 alerts), the approval gate before an
+environment's first PUT, and a person's stop. ARM emulator (as strict as AKS), Azurite, the
+orchestrator through the durable SDK's replay, and the real command line.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import datetime, timedelta
+
+from ops.emulator import FaultRule
+from tests.e2e.conftest import MON, Conductor, by_name, schedule_start
+
+NEWEST_GA = "1.31.2"
+APPROVE_SANDBOX = {"APPROVAL_ENVIRONMENTS": "sandbox"}
+
+
+def accepted_puts(conductor: Conductor) -> Counter[str]:
+    return Counter(r.path.rsplit("/", 1)[-1] for r in conductor.puts() if r.status is not None and 200 <= r.status < 300)
+
+
+# -- health gate ----------------------------------------------------------------------------------------
+def test_an_operation_that_succeeds_while_a_pool_stays_behind_fails_the_health_check(conductor: Conductor) -> None:
+    # GIVEN AKS ends weu-1's operation Succeeded although pool user1 never moved (a drain timeout)
+    conductor.arm.add_fault(FaultRule(kind="outcome", cluster="aks-sandbox-weu-1", outcome="Succeeded", pools_behind=("user1",)))
+
+    result = conductor.run(MON)
+
+    cluster = by_name(result)["aks-sandbox-weu-1"]
+    assert cluster["result"] == "failed"
+    assert cluster["reason"].startswith("HealthCheck: node pool user1 runs 1.30.4, not the target 1.31.2")
+    assert by_name(result)["aks-sandbox-weu-2"]["result"] == "upgraded"
+    assert result["status"] == "failed" and result["recordedVersion"] is None
+    assert conductor.record("sandbox") is None
+
+
+def test_the_health_check_runs_after_the_settle_time(conductor: Conductor) -> None:
+    outcome = conductor.execute(MON, HEALTH_SETTLE_MINUTES="30")
+
+    assert outcome.result["status"] == "succeeded"
+    [health] = [payload for name, payload in outcome.run.activity_calls if name == "CheckClusterHealth"][:1]
+    ran_at = datetime.fromisoformat(health["clusters"][0]["checkAt"])
+    assert ran_at - schedule_start(MON) >= timedelta(minutes=30)
+    # the record is written only once every cluster passed: after the settle time
+    record = conductor.record("sandbox")
+    assert record is not None and record.validated_at >= ran_at
+
+
+def test_a_sev1_alert_after_the_upgrade_started_fails_the_cluster_with_alerts_checked(conductor: Conductor) -> None:
+    start = schedule_start(MON)
+    conductor.arm.add_alert("aks-sandbox-weu-2", severity="Sev1", fired_at=start + timedelta(minutes=3), name="api-server-5xx")
+    conductor.arm.add_alert("aks-sandbox-weu-1", severity="Sev3", fired_at=start + timedelta(minutes=3), name="noisy-but-minor")
+    conductor.arm.add_alert("aks-sandbox-weu-1", severity="Sev0", fired_at=start - timedelta(hours=2), name="before-the-upgrade")
+
+    result = conductor.run(MON, HEALTH_CHECK="arm+alerts")
+
+    clusters = by_name(result)
+    assert clusters["aks-sandbox-weu-1"]["result"] == "upgraded"  # a Sev3, and a Sev0 from before the upgrade, do not count
+    assert clusters["aks-sandbox-weu-2"]["result"] == "failed"
+    assert clusters["aks-sandbox-weu-2"]["reason"].startswith("HealthCheck: Sev1 alert 'api-server-5xx' fired at")
+    assert result["status"] == "failed" and conductor.record("sandbox") is None
+    alert_reads = [r for r in conductor.arm.requests if r.path.lower().endswith("/microsoft.alertsmanagement/alerts")]
+    assert len(alert_reads) == 2 and all("targetresource" in r.query and "customtimerange" in r.query for r in alert_reads)
+
+
+def test_without_alerts_in_the_health_check_alerts_are_not_read(conductor: Conductor) -> None:
+    conductor.arm.add_alert("aks-sandbox-weu-2", severity="Sev0", fired_at=schedule_start(MON) + timedelta(minutes=3))
+
+    result = conductor.run(MON)
+
+    assert result["status"] == "succeeded"
+    assert not [r for r in conductor.arm.requests if "alertsmanagement" in r.path.lower()]
+
+
+# -- approval gate --------------------------------------------------------------------------------------
+def test_ops_run_approve_lets_the_run_go_ahead_and_the_history_keeps_who_decided(conductor: Conductor) -> None:
+    process = conductor.cli(
+        "run", "--date", MON.isoformat(), "--json", "--approve", "--by", "alice", "--comment", "CAB-7", **APPROVE_SANDBOX
+    )
+
+    assert process.returncode == 0, process.stderr
+    result = conductor.last_json(process)
+    assert result["status"] == "succeeded" and result["recordedVersion"] == NEWEST_GA
+    rows = conductor.history.list("sandbox")
+    assert {(r.decided_by, r.decision, r.decision_comment) for r in rows} == {("alice", "approve", "CAB-7")}
+
+
+def test_ops_run_reject_skips_the_run_with_no_put_and_no_record(conductor: Conductor) -> None:
+    process = conductor.cli("run", "--date", MON.isoformat(), "--json", "--reject", "--by", "bob", "--comment", "freeze", **APPROVE_SANDBOX)
+
+    assert process.returncode == 0, process.stderr
+    result = conductor.last_json(process)
+    assert (result["status"], result["reason"]) == ("skipped", "approval rejected by bob: freeze")
+    assert {c["result"] for c in result["clusters"]} == {"skipped"}
+    assert conductor.puts() == [] and conductor.record("sandbox") is None
+    assert {(r.decided_by, r.decision) for r in conductor.history.list("sandbox")} == {("bob", "reject")}
+
+
+def test_ops_run_without_a_decision_times_out_at_once(conductor: Conductor) -> None:
+    process = conductor.cli("run", "--date", MON.isoformat(), "--json", APPROVAL_TIMEOUT_HOURS="12", **APPROVE_SANDBOX)
+
+    result = conductor.last_json(process)
+    assert (result["status"], result["reason"]) == ("skipped", "approval timed out after 12 h")
+    assert conductor.puts() == []
+
+
+def test_a_decision_flag_without_an_approval_environment_changes_nothing(conductor: Conductor) -> None:
+    result = conductor.last_json(conductor.cli("run", "--date", MON.isoformat(), "--json", "--reject", "--by", "bob"))
+
+    assert result["status"] == "succeeded"  # sandbox is not in APPROVAL_ENVIRONMENTS: nothing waited
+
+
+def test_decision_flags_are_checked_like_an_http_body(conductor: Conductor) -> None:
+    both = conductor.cli("run", "--date", MON.isoformat(), "--approve", "--reject")
+    by_alone = conductor.cli("run", "--date", MON.isoformat(), "--by", "alice")
+
+    assert both.returncode == 2 and by_alone.returncode == 2
+    assert "--by and --comment go with --approve or --reject" in by_alone.stderr
+    assert conductor.arm.requests == []
+
+
+def test_an_unknown_approval_environment_is_a_bad_setting(conductor: Conductor) -> None:
+    process = conductor.cli("run", "--date", MON.isoformat(), APPROVAL_ENVIRONMENTS="sandbox,staging")
+
+    assert process.returncode == 2 and "APPROVAL_ENVIRONMENTS" in process.stderr and "staging" in process.stderr
+    assert conductor.arm.requests == []
+
+
+def test_a_stop_while_approval_is_awaited_ends_the_run_stopped_with_no_put(conductor: Conductor) -> None:
+    # A stop while waiting for approval, delivered as the HTTP route delivers it (the Stop event).
+    from ops import runner
+    from ops.durable import driver as driver_mod
+    from shared import orchestration, runtime
+
+    settings = conductor.settings(**APPROVE_SANDBOX)
+    runtime.install(runtime.build(settings))
+    reg = runner.registry()
+    request = orchestration.RunRequest(None, MON.isoformat(), run_id="stop-test").to_input()
+    run = driver_mod.run_orchestration(
+        reg.orchestrators[runner.ORCHESTRATOR],
+        reg.activities,
+        orchestration.instance_id_for("sandbox", MON.isoformat()),
+        request,
+        runner.start_clock(settings, MON),
+        name=runner.ORCHESTRATOR,
+        events=[("Stop", {"by": "carol", "reason": "incident"})],
+    )
+
+    assert run.output["status"] == "stopped" and run.output["reason"] == "stopped by carol: incident; nothing recorded"
+    assert conductor.puts() == [] and conductor.record("sandbox") is None

@@ -1,0 +1,160 @@
+"""The promotion gates' pure parts: reading a decision or a stop, the health verdict, the exit code."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from ops.cli import exit_code
+from shared import settings as settings_mod
+from shared.domain import approvals, health, stops
+from shared.domain.clusters import ClusterSnapshot, NodePool
+from shared.errors import ConfigError
+
+T0 = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
+CLUSTER_ID = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.ContainerService/managedClusters/aks1"
+
+
+# -- approvals -------------------------------------------------------------------------------------------
+def test_a_decision_is_read_with_who_and_why() -> None:
+    decision = approvals.read_decision({"decision": "approve", "by": " alice ", "comment": " CAB-7 "})
+    assert decision == approvals.Decision("approve", "alice", "CAB-7") and decision.approved
+    assert approvals.refusal(decision, 24) is None
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ([], "body"),
+        ({"decision": "approve", "by": "a", "extra": 1}, "body"),
+        ({"decision": "yes", "by": "a"}, "decision"),
+        ({"decision": True, "by": "a"}, "decision"),
+        ({"decision": "approve"}, "by"),
+        ({"decision": "approve", "by": "   "}, "by"),
+        ({"decision": "approve", "by": "x" * 201}, "by"),
+        ({"decision": "approve", "by": "a\nb"}, "by"),  # a control character
+        ({"decision": "approve", "by": "a", "comment": 5}, "comment"),
+        ({"decision": "approve", "by": "a", "comment": "c" * 1001}, "comment"),
+    ],
+)
+def test_a_decision_that_cannot_be_read_names_the_field(body: Any, field: str) -> None:
+    with pytest.raises(approvals.BadDecisionError) as error:
+        approvals.read_decision(body)
+    assert error.value.field == field
+
+
+@pytest.mark.parametrize(
+    ("decision", "reason"),
+    [
+        (approvals.Decision("reject", "bob", "not this week"), "approval rejected by bob: not this week"),
+        (approvals.Decision("reject", "bob"), "approval rejected by bob"),
+        (None, "approval timed out after 24 h"),
+    ],
+)
+def test_every_refusal_reason_starts_with_approval(decision: approvals.Decision | None, reason: str) -> None:
+    assert approvals.refusal(decision, 24) == reason
+
+
+# -- stops -----------------------------------------------------------------------------------------------
+def test_a_stop_names_who_and_why() -> None:
+    assert stops.read_stop({"by": "carol", "reason": "incident"}).describe == "stopped by carol: incident"
+    assert stops.read_stop({"by": "carol"}).describe == "stopped by carol"
+
+
+def test_an_unreadable_stop_payload_still_stops() -> None:
+    assert stops.describe_payload({"who": "x"}).startswith("stopped (the Stop event named no readable 'by'")
+    with pytest.raises(stops.BadStopError) as error:
+        stops.read_stop({"by": "carol", "reason": 42})
+    assert error.value.field == "reason"
+
+
+# -- health ----------------------------------------------------------------------------------------------
+def cluster(**changes: Any) -> ClusterSnapshot:
+    base = ClusterSnapshot(
+        id=CLUSTER_ID,
+        name="aks1",
+        subscription_id="s",
+        subscription_name="sub",
+        resource_group="rg",
+        location="westeurope",
+        control_plane_version="1.31.2",
+        provisioning_state="Succeeded",
+        power_state="Running",
+        node_pools=(NodePool("system", "1.31.2", "1.31.2"), NodePool("user", "1.31.2", "1.31.2")),
+    )
+    return replace(base, **changes)
+
+
+@pytest.mark.parametrize(
+    ("snapshot", "problem"),
+    [
+        (cluster(), None),
+        (cluster(provisioning_state="Failed"), "HealthCheck: provisioningState is Failed after the upgrade, not Succeeded"),
+        (cluster(power_state="Stopped"), "HealthCheck: powerState is Stopped after the upgrade, not Running"),
+        (cluster(control_plane_version="1.31.1"), "HealthCheck: the control plane runs 1.31.1, not the target 1.31.2"),
+        (
+            cluster(node_pools=(NodePool("system", "1.31.2", "1.31.2"), NodePool("user", "1.30.5", "1.31.2"))),
+            "HealthCheck: node pool user runs 1.30.5, not the target 1.31.2 (the operation ended Succeeded all the same)",
+        ),
+    ],
+)
+def test_the_health_check_wants_the_whole_cluster_running_the_target(snapshot: ClusterSnapshot, problem: str | None) -> None:
+    assert health.cluster_problem(snapshot, "1.31.2") == problem
+
+
+def alert(severity: str, minutes: int, target: str = CLUSTER_ID, name: str = "a") -> health.FiredAlert:
+    return health.FiredAlert(name, severity, T0 + timedelta(minutes=minutes), target)
+
+
+@pytest.mark.parametrize(
+    ("alerts", "blocks"),
+    [
+        ([alert("Sev1", 5)], True),
+        ([alert("Sev0", 0)], True),  # exactly when the upgrade started counts
+        ([alert("Sev2", 5), alert("Sev3", 5), alert("Sev4", 5)], False),
+        ([alert("Sev0", -1)], False),  # before the upgrade started
+        ([alert("Sev1", 5, target=CLUSTER_ID + "/agentPools/user")], True),  # under the cluster
+        ([alert("Sev1", 5, target=CLUSTER_ID + "-other")], False),  # another cluster whose name starts alike
+        ([alert("sev1", 5, target=CLUSTER_ID.upper())], True),  # ids and severities in any case
+    ],
+)
+def test_only_sev0_and_sev1_alerts_on_the_cluster_since_its_upgrade_started_block_it(alerts: list[health.FiredAlert], blocks: bool) -> None:
+    problem = health.alert_problem(alerts, CLUSTER_ID, T0)
+    assert (problem is not None) is blocks
+    if problem is not None:
+        assert problem.startswith("HealthCheck: ")
+
+
+# -- settings --------------------------------------------------------------------------------------------
+def test_the_gate_settings_have_their_defaults() -> None:
+    settings = settings_mod.load({})
+    assert (settings.approval_environments, settings.approval_timeout_hours, settings.health_check, settings.health_settle_minutes) == (
+        (),
+        24,
+        "arm",
+        10,
+    )
+
+
+def test_gate_settings_are_read_and_checked_together() -> None:
+    settings = settings_mod.load({"APPROVAL_ENVIRONMENTS": "test, prod", "HEALTH_CHECK": "arm+alerts", "HEALTH_SETTLE_MINUTES": "0"})
+    assert settings.approval_environments == ("test", "prod") and settings.health_check == "arm+alerts"
+    with pytest.raises(ConfigError) as error:
+        settings_mod.load(
+            {
+                "APPROVAL_ENVIRONMENTS": "prod,staging",
+                "APPROVAL_TIMEOUT_HOURS": "200",
+                "HEALTH_CHECK": "alerts",
+                "HEALTH_SETTLE_MINUTES": "1_0",
+            }
+        )
+    assert set(error.value.problems) == {"APPROVAL_ENVIRONMENTS", "APPROVAL_TIMEOUT_HOURS", "HEALTH_CHECK", "HEALTH_SETTLE_MINUTES"}
+    assert "staging" in error.value.problems["APPROVAL_ENVIRONMENTS"]
+
+
+@pytest.mark.parametrize(("status", "code"), [("succeeded", 0), ("skipped", 0), ("planned", 0), ("failed", 1), ("stopped", 1)])
+def test_a_stopped_run_exits_1_like_a_failed_one(status: str, code: int) -> None:
+    assert exit_code(status) == code
