@@ -243,3 +243,11 @@ def test_offline_terraform_test_covers_the_scope_validation() -> None:
     tests = (MODULE_DIR / "tests" / "unit" / "validations.tftest.hcl").read_text()
     assert 'mock_provider "azurerm"' in tests
     assert "expect_failures = [var.target_scopes]" in tests
+
+
+def test_offline_terraform_test_covers_the_promotion_gate_and_alert_validations() -> None:
+    tests = (MODULE_DIR / "tests" / "unit" / "validations.tftest.hcl").read_text()
+    for variable in ("approval_environments", "approval_timeout_hours", "health_check", "health_settle_minutes",
+                     "alert_email_receivers"):
+        assert f"expect_failures = [var.{variable}]" in tests, f"no offline case rejects a bad {variable}"
+    assert 'run "alerts_email_the_receivers"' in tests
