@@ -1,8 +1,8 @@
 # Alerts on the app's own runs, sent by email through one action group.
 #
-# Every run that ends writes exactly one log line whose message starts with
-# "run finished" and carries status=, environment=, instance_id= and reason=
-# (NotifyRollout). The Functions host sends it to the workspace-based
+# Every run the orchestrator concludes writes exactly one log line whose
+# message starts with "run finished" and carries status=, environment=,
+# instance_id= and reason= (NotifyRollout, also for dry runs). The Functions host sends it to the workspace-based
 # Application Insights of main.monitoring.tf, so it lands in the workspace's
 # AppTraces table. The queries read each field from Properties (custom
 # dimensions, when the exporter sends the log record's attributes) and fall
