@@ -18,6 +18,15 @@ locals {
     "Microsoft.Resources/subscriptions/read",
   ]
 
+  # HEALTH_CHECK=arm+alerts: after a cluster's upgrade, the app lists the Azure
+  # Monitor alerts fired on that cluster (Alerts Management API) and fails the
+  # health check on a Sev0 or Sev1 one. Reading alerts needs this action on the
+  # cluster's scope; with HEALTH_CHECK=arm the app never reads them, so the
+  # role does not carry it.
+  alert_read_actions = ["Microsoft.AlertsManagement/alerts/read"]
+
+  role_actions = concat(local.conductor_actions, var.health_check == "arm+alerts" ? local.alert_read_actions : [])
+
   role_definition_scope = coalesce(
     var.role_definition_scope,
     regex("^/subscriptions/[^/]+", var.target_scopes[0]),
@@ -34,10 +43,10 @@ resource "azurerm_user_assigned_identity" "this" {
 resource "azurerm_role_definition" "conductor" {
   name        = "AKS upgrade conductor (${var.name})"
   scope       = local.role_definition_scope
-  description = "Read AKS clusters, their upgrade profiles and available versions, and upgrade clusters and node pools. Used by the managed identity of func-${var.name}."
+  description = "Read AKS clusters, their upgrade profiles and available versions, and upgrade clusters and node pools${var.health_check == "arm+alerts" ? "; read the Azure Monitor alerts fired on them" : ""}. Used by the managed identity of func-${var.name}."
 
   permissions {
-    actions     = local.conductor_actions
+    actions     = local.role_actions
     not_actions = []
   }
 

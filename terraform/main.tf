@@ -36,6 +36,12 @@ locals {
     POLL_INTERVAL_SECONDS   = tostring(var.poll_interval_seconds)
     UPGRADE_TIMEOUT_MINUTES = tostring(var.upgrade_timeout_minutes)
 
+    # Promotion gates.
+    APPROVAL_ENVIRONMENTS  = join(",", var.approval_environments)
+    APPROVAL_TIMEOUT_HOURS = tostring(var.approval_timeout_hours)
+    HEALTH_CHECK           = var.health_check
+    HEALTH_SETTLE_MINUTES  = tostring(var.health_settle_minutes)
+
     # DefaultAzureCredential -> ManagedIdentityCredential for this client ID.
     AZURE_CREDENTIAL_KIND = "default"
     AZURE_CLIENT_ID       = azurerm_user_assigned_identity.this.client_id

@@ -72,3 +72,17 @@ output "application_insights_name" {
   description = "Name of the Application Insights component that receives the app's logs and traces."
   value       = azurerm_application_insights.this.name
 }
+
+output "action_group_id" {
+  description = "Resource ID of the action group `ag-<name>` that emails `alert_email_receivers`; null when no receiver is given (then no alert rule exists either). Add it to your own alert rules to reach the same people."
+  value       = one(azurerm_monitor_action_group.alerts[*].id)
+}
+
+output "alert_rule_ids" {
+  description = "Resource IDs of the log search alert rules by purpose: `run_failed` (a run ended failed or stopped, or the timer refused to start), `no_run_2_days` (notifies nobody; feeds the switch) and `no_run_8_days` (the dead-man's switch). Empty when no receiver is given."
+  value = local.alerts_enabled ? {
+    run_failed    = azurerm_monitor_scheduled_query_rules_alert_v2.run_failed[0].id
+    no_run_2_days = azurerm_monitor_scheduled_query_rules_alert_v2.no_run_2_days[0].id
+    no_run_8_days = azurerm_monitor_scheduled_query_rules_alert_v2.no_run_8_days[0].id
+  } : {}
+}

@@ -438,6 +438,75 @@ variable "upgrade_timeout_minutes" {
   }
 }
 
+variable "approval_environments" {
+  type        = list(string)
+  default     = []
+  nullable    = false
+  description = <<-DESCRIPTION
+    APPROVAL_ENVIRONMENTS: environments of `rollout_plan` whose runs wait for an
+    approval before their first upgrade, e.g. `["prod"]`. Such a run plans,
+    posts the plan and the approval URL to Slack, and waits up to
+    `approval_timeout_hours` for a decision; rejected or without one, it ends
+    `skipped` and upgrades nothing. Empty (the default): no environment waits.
+  DESCRIPTION
+
+  validation {
+    condition = alltrue([
+      for environment in var.approval_environments :
+      contains([for wave in var.rollout_plan.waves : wave.environment], environment)
+    ])
+    error_message = "Each entry of approval_environments must be an environment of rollout_plan, e.g. [\"prod\"] with the default plan."
+  }
+
+  validation {
+    condition     = length(distinct(var.approval_environments)) == length(var.approval_environments)
+    error_message = "approval_environments must not name an environment twice, e.g. [\"test\", \"prod\"]."
+  }
+}
+
+variable "approval_timeout_hours" {
+  type        = number
+  default     = 24
+  nullable    = false
+  description = "APPROVAL_TIMEOUT_HOURS: how long a run of an environment in `approval_environments` waits for a decision before it ends `skipped`, e.g. `24`. At most 144 (six days), so a decision can never be pending when the same weekday comes round again."
+
+  validation {
+    condition     = var.approval_timeout_hours >= 1 && var.approval_timeout_hours <= 144 && floor(var.approval_timeout_hours) == var.approval_timeout_hours
+    error_message = "approval_timeout_hours must be a whole number of hours from 1 to 144, e.g. 24."
+  }
+}
+
+variable "health_check" {
+  type        = string
+  default     = "arm"
+  nullable    = false
+  description = <<-DESCRIPTION
+    HEALTH_CHECK: what a cluster must show after its upgrade before the
+    environment counts as validated, e.g. `arm` (provisioning state Succeeded,
+    power state Running, control plane and every node pool at the target) or
+    `arm+alerts` (also no Sev0 or Sev1 Azure Monitor alert fired on the cluster
+    since its upgrade started). `arm+alerts` adds
+    `Microsoft.AlertsManagement/alerts/read` to the custom role.
+  DESCRIPTION
+
+  validation {
+    condition     = contains(["arm", "arm+alerts"], var.health_check)
+    error_message = "health_check must be \"arm\" or \"arm+alerts\", e.g. \"arm+alerts\"."
+  }
+}
+
+variable "health_settle_minutes" {
+  type        = number
+  default     = 10
+  nullable    = false
+  description = "HEALTH_SETTLE_MINUTES: minutes the run waits (a durable timer) after a cluster's upgrade operation succeeds before it checks the cluster's health, so that pods can reschedule and alerts can fire, e.g. `10`."
+
+  validation {
+    condition     = var.health_settle_minutes >= 1 && var.health_settle_minutes <= 120 && floor(var.health_settle_minutes) == var.health_settle_minutes
+    error_message = "health_settle_minutes must be a whole number of minutes from 1 to 120, e.g. 10."
+  }
+}
+
 variable "slack_notifications_enabled" {
   type        = bool
   default     = false
@@ -459,5 +528,52 @@ variable "slack_webhook_secret_name" {
   validation {
     condition     = can(regex("^[0-9A-Za-z-]{1,127}$", var.slack_webhook_secret_name))
     error_message = "slack_webhook_secret_name must be 1-127 letters, digits or hyphens, e.g. \"slack-webhook-url\"."
+  }
+}
+
+
+# ---------------------------------------------------------------------------
+# Optional inputs: alerts (main.alerts.tf)
+# ---------------------------------------------------------------------------
+
+variable "alert_email_receivers" {
+  type = list(object({
+    name          = string
+    email_address = string
+  }))
+  default     = []
+  nullable    = false
+  description = <<-DESCRIPTION
+    Who receives the app's alerts by email, e.g.
+    `[{ name = "platform-team", email_address = "platform-team@example.com" }]`.
+    With at least one receiver the module creates the action group `ag-<name>`
+    and three log search alert rules on the workspace: a run ended `failed` or
+    `stopped` (or the timer refused to start it), no run finished for two days
+    (notifies nobody; it feeds the next one), and no run finished for eight
+    days (the dead-man's switch). With none, the default, it creates no action
+    group and no alert rule: an alert that reaches nobody only costs money.
+    `name` labels the receiver in the action group: 1-128 characters, unique.
+    See docs/deployment.md, "Alerts".
+  DESCRIPTION
+
+  validation {
+    condition = alltrue([
+      for receiver in var.alert_email_receivers :
+      can(regex("^[^\\s@]+@[^\\s@]+\\.[^\\s@]+$", receiver.email_address))
+    ])
+    error_message = "Each alert_email_receivers entry needs an email_address like name@domain, e.g. { name = \"platform-team\", email_address = \"platform-team@example.com\" }."
+  }
+
+  validation {
+    condition = alltrue([
+      for receiver in var.alert_email_receivers :
+      can(regex("^\\S(.{0,126}\\S)?$", receiver.name))
+    ])
+    error_message = "Each alert_email_receivers name must be 1-128 characters without leading or trailing spaces, e.g. { name = \"platform-team\", email_address = \"platform-team@example.com\" }."
+  }
+
+  validation {
+    condition     = length(distinct([for receiver in var.alert_email_receivers : lower(receiver.name)])) == length(var.alert_email_receivers)
+    error_message = "alert_email_receivers names must be unique (ignoring case), e.g. [{ name = \"platform-team\", email_address = \"platform-team@example.com\" }, { name = \"on-call\", email_address = \"on-call@example.com\" }]."
   }
 }

@@ -68,6 +68,8 @@ def test_every_validation_message_shows_an_example_value(module: Module) -> None
         "subscription_ids", "cluster_selector", "opt_out_tag", "target_policy", "min_soak_hours",
         "freeze_dates", "max_parallel_upgrades", "arm_endpoint", "version_table", "history_table",
         "poll_interval_seconds", "upgrade_timeout_minutes", "slack_webhook_secret_name",
+        "approval_environments", "approval_timeout_hours", "health_check", "health_settle_minutes",
+        "alert_email_receivers",
     ],
 )
 def test_setting_and_naming_variables_are_validated(module: Module, variable: str) -> None:
@@ -86,6 +88,10 @@ def test_setting_defaults_match_the_contract(module: Module) -> None:
     assert defaults["arm_endpoint"] == "https://management.azure.com"
     assert defaults["poll_interval_seconds"] == 60
     assert defaults["upgrade_timeout_minutes"] == 360
+    assert defaults["approval_environments"] == []
+    assert defaults["approval_timeout_hours"] == 24
+    assert defaults["health_check"] == "arm"
+    assert defaults["health_settle_minutes"] == 10
     plan = defaults["rollout_plan"]
     assert [(wave["day"], wave["environment"]) for wave in plan["waves"]] == [
         ("Mon", "sandbox"), ("Tue", "dev"), ("Wed", "test"), ("Thu", "prod"),
@@ -96,6 +102,65 @@ def test_every_output_is_described(module: Module) -> None:
     for name, body in module.outputs.items():
         assert isinstance(body.get("description"), str) and body["description"], f"output {name} needs a description"
     assert {"function_app_name", "function_app_default_hostname", "identity_principal_id"} <= set(module.outputs)
+    assert {"action_group_id", "alert_rule_ids"} <= set(module.outputs)
+
+
+def numeric_bounds(module: Module, variable: str) -> tuple[int, int]:
+    """The (low, high) a number variable's first validation allows, read from ``v >= low && v <= high``."""
+    condition = module.variables[variable]["validation"][0]["condition"]
+    assert isinstance(condition, Expr)
+    name = re.escape(f"var.{variable}")
+    match = re.search(rf"{name} >= (\d+) && {name} <= (\d+) && floor\({name}\) == {name}", condition.text)
+    assert match, f"{variable} needs a whole-number range check"
+    return int(match.group(1)), int(match.group(2))
+
+
+def test_promotion_gate_numbers_have_the_apps_ranges(module: Module) -> None:
+    assert numeric_bounds(module, "approval_timeout_hours") == (1, 144)
+    assert numeric_bounds(module, "health_settle_minutes") == (1, 120)
+
+
+def test_health_check_takes_arm_or_arm_plus_alerts(module: Module) -> None:
+    condition = module.variables["health_check"]["validation"][0]["condition"]
+    assert condition == Expr('contains(["arm", "arm+alerts"], var.health_check)')
+
+
+def test_approval_environments_must_be_environments_of_the_rollout_plan(module: Module) -> None:
+    known, unique = (v["condition"] for v in module.variables["approval_environments"]["validation"])
+    assert known.refers_to("var.rollout_plan.waves") and known.refers_to("var.approval_environments")
+    assert "contains(" in known.text
+    assert unique == Expr("length(distinct(var.approval_environments)) == length(var.approval_environments)")
+
+
+@pytest.mark.parametrize("address, accepted", [
+    ("platform-team@example.com", True),
+    ("ops+aks@sub.example.co.uk", True),
+    ("platform-team", False),
+    ("platform team@example.com", False),
+    ("a@b", False),
+    ("@example.com", False),
+])
+def test_alert_receivers_need_an_email_address(module: Module, address: str, accepted: bool) -> None:
+    assert bool(validation_regex(module, "alert_email_receivers", 0).search(address)) is accepted
+
+
+@pytest.mark.parametrize("name, accepted", [
+    ("platform-team", True),
+    ("Platform team (EU)", True),
+    ("x", True),
+    ("x" * 128, True),
+    ("x" * 129, False),
+    ("", False),
+    (" lead", False),
+    ("lead ", False),
+])
+def test_alert_receiver_names_are_1_to_128_characters_without_outer_spaces(module: Module, name: str, accepted: bool) -> None:
+    assert bool(validation_regex(module, "alert_email_receivers", 1).search(name)) is accepted
+
+
+def test_alert_receiver_names_must_be_unique_ignoring_case(module: Module) -> None:
+    condition = module.variables["alert_email_receivers"]["validation"][2]["condition"]
+    assert "lower(receiver.name)" in condition.text and "distinct(" in condition.text
 
 
 @pytest.mark.parametrize(
@@ -168,6 +233,8 @@ def test_example_deploys_the_module_with_target_scopes_in_dry_run() -> None:
     assert isinstance(call["target_scopes"], Expr)
     assert call["dry_run"] == Expr("var.dry_run")
     assert example.variables["dry_run"]["default"] is True
+    assert call["alert_email_receivers"] == Expr("var.alert_email_receivers")
+    assert example.variables["alert_email_receivers"]["default"] == []
     provider = example.source["terraform.tf"]
     assert re.search(r"storage_use_azuread\s*=\s*true", provider)
 
@@ -176,3 +243,11 @@ def test_offline_terraform_test_covers_the_scope_validation() -> None:
     tests = (MODULE_DIR / "tests" / "unit" / "validations.tftest.hcl").read_text()
     assert 'mock_provider "azurerm"' in tests
     assert "expect_failures = [var.target_scopes]" in tests
+
+
+def test_offline_terraform_test_covers_the_promotion_gate_and_alert_validations() -> None:
+    tests = (MODULE_DIR / "tests" / "unit" / "validations.tftest.hcl").read_text()
+    for variable in ("approval_environments", "approval_timeout_hours", "health_check", "health_settle_minutes",
+                     "alert_email_receivers"):
+        assert f"expect_failures = [var.{variable}]" in tests, f"no offline case rejects a bad {variable}"
+    assert 'run "alerts_email_the_receivers"' in tests

@@ -44,6 +44,10 @@ SETTINGS_FROM_VARIABLES = {
     "POLL_INTERVAL_SECONDS": "var.poll_interval_seconds",
     "UPGRADE_TIMEOUT_MINUTES": "var.upgrade_timeout_minutes",
     "SLACK_WEBHOOK_URL": "var.slack_notifications_enabled",
+    "APPROVAL_ENVIRONMENTS": "var.approval_environments",
+    "APPROVAL_TIMEOUT_HOURS": "var.approval_timeout_hours",
+    "HEALTH_CHECK": "var.health_check",
+    "HEALTH_SETTLE_MINUTES": "var.health_settle_minutes",
 }
 
 IDENTITY = "azurerm_user_assigned_identity.this"
@@ -175,13 +179,22 @@ def test_application_insights_ingestion_needs_the_identity(module: Module, app_s
 def test_custom_role_allows_exactly_the_conductor_actions(module: Module) -> None:
     role = module.resource("azurerm_role_definition", "conductor")
     permissions = block(role, "permissions")
-    assert permissions["actions"] == Expr("local.conductor_actions")
+    assert permissions["actions"] == Expr("local.role_actions")
     actions = module.locals["conductor_actions"]
     assert sorted(actions) == sorted(CONDUCTOR_ACTIONS)
     assert len(actions) == len(set(actions))
     assert not [action for action in actions if "*" in action]
     assert permissions.get("not_actions", []) == []
     assert "data_actions" not in permissions
+
+
+def test_custom_role_reads_alerts_only_when_the_health_check_reads_them(module: Module) -> None:
+    # HEALTH_CHECK=arm+alerts lists the alerts fired on each upgraded cluster; HEALTH_CHECK=arm never does.
+    assert module.locals["alert_read_actions"] == ["Microsoft.AlertsManagement/alerts/read"]
+    assert module.locals["role_actions"] == Expr(
+        'concat(local.conductor_actions, var.health_check == "arm+alerts" ? local.alert_read_actions : [])'
+    )
+    assert module.variables["health_check"]["default"] == "arm"
 
 
 def test_custom_role_is_assignable_only_at_the_target_scopes(module: Module) -> None:

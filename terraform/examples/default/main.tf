@@ -32,6 +32,10 @@ module "aks_upgrade_conductor" {
     ]
   }
 
+  # Failed or stopped runs and the 8-day dead-man's switch are emailed here;
+  # with no receiver the module creates no alerts.
+  alert_email_receivers = var.alert_email_receivers
+
   tags = {
     workload = "aks-upgrade-conductor"
   }

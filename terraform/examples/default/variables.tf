@@ -25,3 +25,13 @@ variable "dry_run" {
   nullable    = false
   description = "Start in dry-run mode (plan and report only), e.g. `true`; set `false` once a dry run looks right."
 }
+
+variable "alert_email_receivers" {
+  type = list(object({
+    name          = string
+    email_address = string
+  }))
+  default     = []
+  nullable    = false
+  description = "Who gets the app's alerts by email, e.g. `[{ name = \"platform-team\", email_address = \"platform-team@example.com\" }]`. Empty creates no alerts."
+}

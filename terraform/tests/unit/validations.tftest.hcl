@@ -43,6 +43,162 @@ run "defaults_apply_cleanly" {
     condition     = azurerm_linux_function_app.this.app_settings["SLACK_WEBHOOK_URL"] == ""
     error_message = "Without slack_notifications_enabled, SLACK_WEBHOOK_URL must be empty."
   }
+
+  assert {
+    condition = (
+      azurerm_linux_function_app.this.app_settings["APPROVAL_ENVIRONMENTS"] == "" &&
+      azurerm_linux_function_app.this.app_settings["APPROVAL_TIMEOUT_HOURS"] == "24" &&
+      azurerm_linux_function_app.this.app_settings["HEALTH_CHECK"] == "arm" &&
+      azurerm_linux_function_app.this.app_settings["HEALTH_SETTLE_MINUTES"] == "10"
+    )
+    error_message = "The promotion-gate settings must default to the app's defaults (no approvals, 24 h, arm, 10 min)."
+  }
+
+  assert {
+    condition     = !contains(azurerm_role_definition.conductor.permissions[0].actions, "Microsoft.AlertsManagement/alerts/read")
+    error_message = "With HEALTH_CHECK=arm the custom role must not read alerts."
+  }
+
+  assert {
+    condition     = length(azurerm_monitor_action_group.alerts) == 0 && length(azurerm_monitor_scheduled_query_rules_alert_v2.run_failed) == 0 && length(azurerm_monitor_scheduled_query_rules_alert_v2.no_run_8_days) == 0
+    error_message = "Without alert_email_receivers there must be no action group and no alert rule."
+  }
+
+  assert {
+    condition     = length(output.alert_rule_ids) == 0 && output.action_group_id == null
+    error_message = "Without alert_email_receivers the alert outputs must be empty."
+  }
+}
+
+run "promotion_gate_settings_reach_the_app" {
+  command = plan
+
+  variables {
+    approval_environments  = ["test", "prod"]
+    approval_timeout_hours = 48
+    health_check           = "arm+alerts"
+    health_settle_minutes  = 15
+  }
+
+  assert {
+    condition = (
+      azurerm_linux_function_app.this.app_settings["APPROVAL_ENVIRONMENTS"] == "test,prod" &&
+      azurerm_linux_function_app.this.app_settings["APPROVAL_TIMEOUT_HOURS"] == "48" &&
+      azurerm_linux_function_app.this.app_settings["HEALTH_CHECK"] == "arm+alerts" &&
+      azurerm_linux_function_app.this.app_settings["HEALTH_SETTLE_MINUTES"] == "15"
+    )
+    error_message = "The promotion-gate variables must become APPROVAL_ENVIRONMENTS, APPROVAL_TIMEOUT_HOURS, HEALTH_CHECK and HEALTH_SETTLE_MINUTES."
+  }
+
+  assert {
+    condition     = contains(azurerm_role_definition.conductor.permissions[0].actions, "Microsoft.AlertsManagement/alerts/read")
+    error_message = "With HEALTH_CHECK=arm+alerts the custom role must read the alerts fired on the clusters."
+  }
+}
+
+run "alerts_email_the_receivers" {
+  command = apply
+
+  variables {
+    alert_email_receivers = [
+      { name = "platform-team", email_address = "platform-team@example.com" },
+      { name = "on-call", email_address = "on-call@example.com" },
+    ]
+  }
+
+  assert {
+    condition     = length(azurerm_monitor_action_group.alerts[0].email_receiver) == 2
+    error_message = "The action group must email every receiver."
+  }
+
+  assert {
+    condition = alltrue([
+      for rule in [
+        azurerm_monitor_scheduled_query_rules_alert_v2.run_failed[0],
+        azurerm_monitor_scheduled_query_rules_alert_v2.no_run_2_days[0],
+        azurerm_monitor_scheduled_query_rules_alert_v2.no_run_8_days[0],
+      ] : rule.scopes == tolist([azurerm_log_analytics_workspace.this.id])
+    ])
+    error_message = "Every alert rule must query the app's workspace."
+  }
+
+  assert {
+    condition     = strcontains(azurerm_monitor_scheduled_query_rules_alert_v2.no_run_8_days[0].criteria[0].query, azurerm_monitor_scheduled_query_rules_alert_v2.no_run_2_days[0].id)
+    error_message = "The 8-day switch must read the state of the 2-day alert."
+  }
+
+  assert {
+    condition     = strcontains(azurerm_monitor_scheduled_query_rules_alert_v2.no_run_8_days[0].criteria[0].query, "ago(6d)")
+    error_message = "The 8-day switch must wait six days after the two-day alert fired."
+  }
+
+  assert {
+    condition     = keys(output.alert_rule_ids) == tolist(["no_run_2_days", "no_run_8_days", "run_failed"])
+    error_message = "alert_rule_ids must name the three rules."
+  }
+}
+
+run "rejects_an_approval_environment_outside_the_plan" {
+  command = plan
+
+  variables {
+    approval_environments = ["production"]
+  }
+
+  expect_failures = [var.approval_environments]
+}
+
+run "rejects_an_approval_timeout_beyond_six_days" {
+  command = plan
+
+  variables {
+    approval_timeout_hours = 145
+  }
+
+  expect_failures = [var.approval_timeout_hours]
+}
+
+run "rejects_an_unknown_health_check" {
+  command = plan
+
+  variables {
+    health_check = "alerts"
+  }
+
+  expect_failures = [var.health_check]
+}
+
+run "rejects_no_settle_time" {
+  command = plan
+
+  variables {
+    health_settle_minutes = 0
+  }
+
+  expect_failures = [var.health_settle_minutes]
+}
+
+run "rejects_an_alert_receiver_without_an_email_address" {
+  command = plan
+
+  variables {
+    alert_email_receivers = [{ name = "platform-team", email_address = "platform-team" }]
+  }
+
+  expect_failures = [var.alert_email_receivers]
+}
+
+run "rejects_two_alert_receivers_with_one_name" {
+  command = plan
+
+  variables {
+    alert_email_receivers = [
+      { name = "platform-team", email_address = "a@example.com" },
+      { name = "Platform-Team", email_address = "b@example.com" },
+    ]
+  }
+
+  expect_failures = [var.alert_email_receivers]
 }
 
 run "rejects_a_wildcard_scope" {
