@@ -138,10 +138,11 @@ def run(context: df.DurableOrchestrationContext) -> Flow:
     def finish(status: Status, reason: str | None = None, **extra: Any) -> RunResult:
         return RunResult(context.instance_id, request.date, chosen.environment, chosen.role, status, reason, **extra)
 
+    # Announced like every other end (the one "run finished" line the alerts watch for, one message).
     if gate.status == gates.SKIPPED:
-        return finish("skipped", gate.reason).to_dict()
+        return (yield from _close(context, finish("skipped", gate.reason), started, run_id=request.run_id))
     if gate.status == gates.NOTHING_TO_DO or chosen.environment is None:
-        return finish("nothing-to-do", gate.reason).to_dict()
+        return (yield from _close(context, finish("nothing-to-do", gate.reason), started, run_id=request.run_id))
     environment = chosen.environment
 
     context.set_custom_status({"phase": "planning", "environment": environment})

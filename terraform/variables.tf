@@ -502,8 +502,8 @@ variable "health_settle_minutes" {
   description = "HEALTH_SETTLE_MINUTES: minutes the run waits (a durable timer) after a cluster's upgrade operation succeeds before it checks the cluster's health, so that pods can reschedule and alerts can fire, e.g. `10`."
 
   validation {
-    condition     = var.health_settle_minutes >= 1 && var.health_settle_minutes <= 120 && floor(var.health_settle_minutes) == var.health_settle_minutes
-    error_message = "health_settle_minutes must be a whole number of minutes from 1 to 120, e.g. 10."
+    condition     = var.health_settle_minutes >= 0 && var.health_settle_minutes <= 1440 && floor(var.health_settle_minutes) == var.health_settle_minutes
+    error_message = "health_settle_minutes must be a whole number of minutes from 0 to 1440 (as the app accepts), e.g. 10."
   }
 }
 

@@ -117,7 +117,7 @@ def numeric_bounds(module: Module, variable: str) -> tuple[int, int]:
 
 def test_promotion_gate_numbers_have_the_apps_ranges(module: Module) -> None:
     assert numeric_bounds(module, "approval_timeout_hours") == (1, 144)
-    assert numeric_bounds(module, "health_settle_minutes") == (1, 120)
+    assert numeric_bounds(module, "health_settle_minutes") == (0, 1440)
 
 
 def test_health_check_takes_arm_or_arm_plus_alerts(module: Module) -> None:

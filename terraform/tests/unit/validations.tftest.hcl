@@ -168,11 +168,11 @@ run "rejects_an_unknown_health_check" {
   expect_failures = [var.health_check]
 }
 
-run "rejects_no_settle_time" {
+run "rejects_a_settle_time_over_a_day" {
   command = plan
 
   variables {
-    health_settle_minutes = 0
+    health_settle_minutes = 1441
   }
 
   expect_failures = [var.health_settle_minutes]
