@@ -199,7 +199,7 @@ def _decision(args: argparse.Namespace) -> Any:
 def cmd_plan(args: argparse.Namespace) -> int:
     from ops import report, runner
     from shared import runtime
-    from shared.activities import planning
+    from shared.activities import planning, preflight
     from shared.activity_messages import LeadPlanRequest, planning_request
     from shared.domain import gates
 
@@ -234,6 +234,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
             plan = planning.plan_lead_environment(request)
         else:
             plan = planning.plan_follower_environment(request)
+        plan = preflight.with_maintenance_findings(plan, request.clock)
         payload = {"date": day.isoformat(), **plan.to_dict()}
     # Waves the timer (UPGRADE_SCHEDULE, read as UTC in Azure) never reaches: a warning, not an error.
     payload["warnings"] = list(settings.schedule_warnings)

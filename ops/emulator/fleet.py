@@ -24,6 +24,12 @@ Fleet file format (JSON; ``load_fleet(path)``, ``fleet_from_dict(d)``,
              "mode": "System", "orchestratorVersion": "1.30.5"}  # orchestratorVersion defaults to the cluster's
           ],
           "upgradeSettings": {"overrideSettings": {"forceUpgrade": true, "until": "2026-12-03T00:00:00Z"}},  # optional
+          "autoUpgradeChannel": "none",                         # optional: none | patch | stable | rapid | node-image
+          "maintenanceConfigurations": [                        # optional, each as ARM returns it
+            {"name": "aksManagedAutoUpgradeSchedule", "properties": {"maintenanceWindow": {
+              "schedule": {"weekly": {"intervalWeeks": 1, "dayOfWeek": "Sunday"}},
+              "durationHours": 4, "utcOffset": "+00:00", "startTime": "00:00"}}}
+          ],
           "operation": {                                        # optional per-cluster override
             "polls": 3, "seconds": 0,
             "outcome": {"status": "Failed", "code": "UpgradeFailed",
@@ -123,6 +129,10 @@ class Cluster:
     operation: OperationBehaviour | None = None
     #: properties.upgradeSettings as ARM returns it, e.g. {"overrideSettings": {"forceUpgrade": true, "until": "..."}}.
     upgrade_settings: Mapping[str, Any] | None = None
+    #: autoUpgradeProfile.upgradeChannel: none (default), patch, stable, rapid, node-image.
+    auto_upgrade_channel: str = "none"
+    #: Planned maintenance configurations, each as ARM returns it ({"name", "properties": {...}}).
+    maintenance_configurations: tuple[Mapping[str, Any], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -220,6 +230,8 @@ def fleet_from_dict(d: Mapping[str, Any]) -> Fleet:
                 agent_pools=pools,
                 operation=_operation_from(c.get("operation")),
                 upgrade_settings=c.get("upgradeSettings"),
+                auto_upgrade_channel=c.get("autoUpgradeChannel", "none"),
+                maintenance_configurations=tuple(c.get("maintenanceConfigurations", ())),
             )
         )
     return Fleet(
@@ -302,6 +314,10 @@ def fleet_to_dict(fleet: Fleet) -> dict[str, Any]:
             cd["operation"] = _operation_to(c.operation)
         if c.upgrade_settings is not None:
             cd["upgradeSettings"] = dict(c.upgrade_settings)
+        if c.auto_upgrade_channel != "none":
+            cd["autoUpgradeChannel"] = c.auto_upgrade_channel
+        if c.maintenance_configurations:
+            cd["maintenanceConfigurations"] = [dict(m) for m in c.maintenance_configurations]
         clusters.append(cd)
     return {
         "tenantId": fleet.tenant_id,

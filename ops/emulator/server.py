@@ -90,6 +90,7 @@ _ROUTES: list[tuple[str, str, str]] = [
     ("GET", _MC + r"/upgradeprofiles/default", "get_upgrade_profile"),
     ("GET", _MC + r"/agentpools", "list_agent_pools"),
     ("GET", _MC + r"/agentpools/(?P<pool>[^/]+)", "get_agent_pool"),
+    ("GET", _MC + r"/maintenanceconfigurations", "list_maintenance"),
     ("GET", _SUB + r"/providers/microsoft\.alertsmanagement/alerts", "list_alerts"),
 ]
 _COMPILED = [(m, re.compile("^" + p + "/?$", re.IGNORECASE), h) for m, p, h in _ROUTES]
@@ -350,6 +351,10 @@ class ArmEmulator:
             f"{op.location}/operations/{op.op_id}?api-version={OPERATION_API_VERSION}"
         )
         return _Reply(200, copy.deepcopy(cs.doc), {"Azure-AsyncOperation": url, "ETag": f'"{cs.doc["eTag"]}"'})
+
+    def _h_list_maintenance(self, path: str, query: dict[str, str], headers: Any, body: Any, sub: str, rg: str, name: str) -> _Reply:
+        cs = self._world.cluster_state(sub, rg, name)
+        return _Reply(200, self._page([copy.deepcopy(m) for m in cs.maintenance], path, query))
 
     def _h_list_alerts(self, path: str, query: dict[str, str], headers: Any, body: Any, sub: str) -> _Reply:
         """Alerts Management's list, with the filters the app uses, as strict as the service: a

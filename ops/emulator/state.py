@@ -203,7 +203,7 @@ def build_cluster_doc(c: fleet_mod.Cluster, tenant: str) -> dict[str, Any]:
                 "tenantID": tenant,
             },
             "maxAgentPools": 100,
-            "autoUpgradeProfile": {"upgradeChannel": "none", "nodeOSUpgradeChannel": "NodeImage"},
+            "autoUpgradeProfile": {"upgradeChannel": c.auto_upgrade_channel, "nodeOSUpgradeChannel": "NodeImage"},
             "disableLocalAccounts": True,
             "identityProfile": {
                 "kubeletidentity": {
@@ -268,6 +268,7 @@ class Operation:
 class ClusterState:
     doc: dict[str, Any]
     behaviour: fleet_mod.OperationBehaviour | None
+    maintenance: tuple[dict[str, Any], ...] = ()
     operation: Operation | None = None
     pending_outcome: fleet_mod.OperationOutcome | None = None
     #: pool name -> the nodeImageVersion the running operation's PUT asked for.
@@ -298,7 +299,16 @@ class World:
             self.groups[(g.subscription_id.lower(), g.name.lower())] = g
         for c in f.clusters:
             key = (c.subscription_id.lower(), c.resource_group.lower(), c.name.lower())
-            self.clusters[key] = ClusterState(build_cluster_doc(c, self.tenant_of(c.subscription_id)), c.operation)
+            doc = build_cluster_doc(c, self.tenant_of(c.subscription_id))
+            maintenance = tuple(
+                {
+                    "id": f"{doc['id']}/maintenanceConfigurations/{m.get('name')}",
+                    "type": "Microsoft.ContainerService/managedClusters/maintenanceConfigurations",
+                    **copy.deepcopy(dict(m)),
+                }
+                for m in c.maintenance_configurations
+            )
+            self.clusters[key] = ClusterState(doc, c.operation, maintenance)
             self.groups.setdefault((key[0], key[1]), fleet_mod.ResourceGroup(c.subscription_id, c.resource_group, c.location))
         for r in f.resources:
             self.resources.setdefault((r.subscription_id.lower(), r.resource_group.lower()), []).append(r)

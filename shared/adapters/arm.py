@@ -288,6 +288,12 @@ class ArmGateway:
         lowered = {k.lower(): v for k, v in headers.items()}
         return lowered.get("azure-asyncoperation") or lowered.get("location")
 
+    def maintenance_configurations(self, cluster_id: str) -> list[dict[str, Any]]:
+        """The cluster's planned maintenance configurations, as ARM returns them (one paged list)."""
+        sub, group, name = parse_cluster_id(cluster_id)
+        with _arm_errors():
+            return [m.as_dict() for m in self._aks(sub).maintenance_configurations.list_by_managed_cluster(group, name)]
+
     def fired_alerts(self, cluster_id: str, since: datetime, until: datetime) -> list[FiredAlert]:
         """Azure Monitor alerts on the cluster that fired between ``since`` and ``until`` (one paged
         Alerts Management list, filtered by target resource and time; severity is the domain's call)."""
@@ -394,6 +400,7 @@ def snapshot_from_document(mc: Mapping[str, Any], subscription_id: str, subscrip
         node_pools=pools,
         support_plan=props.get("supportPlan") or "",
         override=ForceUpgradeOverride(bool(override.get("forceUpgrade")), override.get("until")) if override else None,
+        auto_upgrade_channel=str((props.get("autoUpgradeProfile") or {}).get("upgradeChannel") or ""),
     )
 
 

@@ -68,6 +68,8 @@ class ClusterSnapshot:
     #: properties.supportPlan (KubernetesOfficial, AKSLongTermSupport); "" when ARM did not say.
     support_plan: str = ""
     override: ForceUpgradeOverride | None = None
+    #: autoUpgradeProfile.upgradeChannel: none, patch, stable, rapid, node-image ("" when absent).
+    auto_upgrade_channel: str = ""
 
     def tag(self, name: str) -> str | None:
         """A tag's value; names match case-insensitively, as ARM treats them."""
@@ -164,7 +166,21 @@ def owner_veto(cluster: ClusterSnapshot, selection: Selection, now: datetime) ->
     override = override_problem(cluster, now)
     if override is not None:
         return f"operator override: {override}; upgrades wait until it ends"
-    return None
+    return channel_problem(cluster)
+
+
+#: AKS auto-upgrade channels that move a cluster's Kubernetes version on their own.
+VERSION_CHANNELS = ("patch", "stable", "rapid")
+
+
+def channel_problem(cluster: ClusterSnapshot) -> str | None:
+    """A cluster on its own version auto-upgrade channel moves by itself: the order cannot hold for it."""
+    if cluster.auto_upgrade_channel.lower() not in VERSION_CHANNELS:
+        return None
+    return (
+        f"its own AKS auto-upgrade channel is {cluster.auto_upgrade_channel!r}: AKS moves it on its own, "
+        "so the environment order cannot hold for it (set the channel to none or node-image)"
+    )
 
 
 #: provisioningState values AKS shows while a version change runs (an upgrade PUT is an update).

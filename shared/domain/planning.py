@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any, Literal, get_args
 
 from shared.domain import clusters as clusters_mod
+from shared.domain import findings as findings_mod
 from shared.domain import targets, versions
 from shared.domain.clusters import AvailableVersion, ClusterSnapshot, Selection
 from shared.domain.literals import one_of
@@ -44,6 +45,13 @@ class ClusterPlan:
     eligible: bool | None = None
     #: The subscription's display name (the subscription-name selector re-checks it before a PUT).
     subscription_name: str = ""
+    #: Pre-flight findings (domain.findings): what an operator should know; carried as reasons.
+    findings: tuple[str, ...] = ()
+
+    @property
+    def notes(self) -> str | None:
+        """The findings as one reason, for an outcome that has none of its own."""
+        return "; ".join(self.findings) or None
 
     def __post_init__(self) -> None:
         if self.eligible is None:
@@ -62,6 +70,7 @@ class ClusterPlan:
             "reason": self.reason,
             "eligible": self.eligible,
             "subscriptionName": self.subscription_name,
+            "findings": list(self.findings),
         }
 
     @classmethod
@@ -78,6 +87,7 @@ class ClusterPlan:
             reason=data.get("reason"),
             eligible=data.get("eligible"),
             subscription_name=data.get("subscriptionName", ""),
+            findings=tuple(data.get("findings", ())),
         )
 
 
@@ -243,14 +253,16 @@ def plan_cluster(
 ) -> ClusterPlan:
     """One selected cluster's plan: skipped with the reason it is not eligible, resumed when an
     upgrade to exactly this run's target already runs, otherwise decided by role and policy."""
+    found = findings_mod.of_cluster(cluster, selection, now)
     veto = clusters_mod.owner_veto(cluster, selection, now)
     if veto is not None:
-        return skipped(cluster, veto)
+        return replace(skipped(cluster, veto), findings=found)
     busy = clusters_mod.state_veto(cluster)
     if busy is not None:
         resumed = resumable(cluster, available, role=role, policy=policy, ceiling=ceiling, region_versions=region_versions)
-        return resumed or skipped(cluster, busy)
-    return decide_cluster(cluster, available, role=role, policy=policy, ceiling=ceiling, region_versions=region_versions)
+        return replace(resumed or skipped(cluster, busy), findings=found)
+    plan = decide_cluster(cluster, available, role=role, policy=policy, ceiling=ceiling, region_versions=region_versions)
+    return replace(plan, findings=found)
 
 
 def reads_upgrade_profile(

@@ -87,8 +87,8 @@ class RunResult:
 def outcome_from_plan(plan: ClusterPlan, *, dry_run: bool = False) -> ClusterOutcome:
     """The outcome of a cluster that needs no upgrade activity (or would need one, in a dry run)."""
     if plan.action == "upgrade":
-        return ClusterOutcome(plan.id, plan.from_version, plan.to_version, "planned" if dry_run else "upgraded")
-    return ClusterOutcome(plan.id, plan.from_version, plan.to_version, plan.action, plan.reason)
+        return ClusterOutcome(plan.id, plan.from_version, plan.to_version, "planned" if dry_run else "upgraded", plan.notes)
+    return ClusterOutcome(plan.id, plan.from_version, plan.to_version, plan.action, plan.reason or plan.notes)
 
 
 @dataclass(frozen=True)

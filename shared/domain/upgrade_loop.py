@@ -396,6 +396,8 @@ class UpgradeLoop:
     def _outcome(self, cid: str, result: Result, reason: str | None = None) -> ClusterOutcome:
         """A cluster's end; a skipped cluster shows no ``to``: no version was applied or attempted."""
         plan = self.plan_of(cid)
+        if reason is None and result == "upgraded":
+            reason = plan.notes  # the pre-flight findings, when nothing else needs saying
         return ClusterOutcome(plan.id, plan.from_version, None if result == "skipped" else plan.to_version, result, reason)
 
     def _fail_all(self, ids: Iterable[str], reason: str) -> UpgradeLoop:

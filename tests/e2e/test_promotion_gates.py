@@ -7,9 +7,10 @@ orchestrator through the durable SDK's replay, and the real command line.
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import replace
 from datetime import datetime, timedelta
 
-from ops.emulator import FaultRule
+from ops.emulator import FaultRule, sample_fleet
 from tests.e2e.conftest import MON, Conductor, by_name, schedule_start
 
 NEWEST_GA = "1.31.2"
@@ -149,3 +150,54 @@ def test_a_stop_while_approval_is_awaited_ends_the_run_stopped_with_no_put(condu
 
     assert run.output["status"] == "stopped" and run.output["reason"] == "stopped by carol: incident; nothing recorded"
     assert conductor.puts() == [] and conductor.record("sandbox") is None
+
+
+# -- pre-flight findings ---------------------------------------------------------------------------------
+SUNDAY_WINDOW = {
+    "name": "aksManagedAutoUpgradeSchedule",
+    "properties": {
+        "maintenanceWindow": {
+            "schedule": {"weekly": {"intervalWeeks": 1, "dayOfWeek": "Sunday"}},
+            "durationHours": 4,
+            "utcOffset": "+00:00",
+            "startTime": "00:00",
+        }
+    },
+}
+
+
+def findings_fleet(conductor: Conductor) -> None:
+    fleet = sample_fleet()
+    changed = []
+    for c in fleet.clusters:
+        if c.name == "aks-sandbox-weu-1":
+            c = replace(c, maintenance_configurations=(SUNDAY_WINDOW,))
+        if c.name == "aks-sandbox-weu-2":
+            c = replace(c, auto_upgrade_channel="stable")
+        changed.append(c)
+    conductor.arm.reset(replace(fleet, clusters=tuple(changed)))
+
+
+def test_ops_plan_lists_findings_per_cluster_and_the_run_carries_them(conductor: Conductor) -> None:
+    findings_fleet(conductor)
+    conductor.arm.set_cluster_state("aks-sandbox-weu-1", agentPools={"user1": "1.29.9"})
+
+    plan = conductor.last_json(conductor.cli("plan", "--date", MON.isoformat(), "--json"))
+    result = conductor.run(MON)
+
+    planned = {c["name"]: c for c in plan["clusters"]}
+    lag = "node pools lag the control plane (1.30.4): user1 at 1.29.9"
+    assert lag in planned["aks-sandbox-weu-1"]["findings"]
+    assert any(
+        f.startswith("planned maintenance 'aksManagedAutoUpgradeSchedule': its window (weekly on Sunday")
+        for f in planned["aks-sandbox-weu-1"]["findings"]
+    )
+    channel = planned["aks-sandbox-weu-2"]
+    assert channel["action"] == "skipped" and "auto-upgrade channel is 'stable'" in channel["reason"]
+    # the run carries the findings it saw itself (maintenance is read by ops plan only) as reasons
+    clusters = by_name(result)
+    assert clusters["aks-sandbox-weu-1"]["result"] == "upgraded" and clusters["aks-sandbox-weu-1"]["reason"] == lag
+    assert clusters["aks-sandbox-weu-2"]["result"] == "skipped" and "auto-upgrade channel" in clusters["aks-sandbox-weu-2"]["reason"]
+    assert accepted_puts(conductor) == Counter({"aks-sandbox-weu-1": 1})
+    maintenance_reads = [r for r in conductor.arm.requests if r.path.lower().endswith("/maintenanceconfigurations")]
+    assert len(maintenance_reads) == 1  # ops plan read it for the one cluster it would upgrade; the run did not
