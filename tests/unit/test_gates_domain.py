@@ -158,3 +158,26 @@ def test_gate_settings_are_read_and_checked_together() -> None:
 @pytest.mark.parametrize(("status", "code"), [("succeeded", 0), ("skipped", 0), ("planned", 0), ("failed", 1), ("stopped", 1)])
 def test_a_stopped_run_exits_1_like_a_failed_one(status: str, code: int) -> None:
     assert exit_code(status) == code
+
+
+def test_the_approval_message_shows_the_plan_and_where_to_answer_escaped_for_slack() -> None:
+    from shared import notification_text
+    from shared.activity_messages import ApprovalNotice
+    from shared.domain.planning import ClusterPlan, EnvironmentPlan
+
+    plan = EnvironmentPlan(
+        "prod",
+        "follower",
+        "ready",
+        None,
+        "1.31.2",
+        (ClusterPlan("id1", "aks<prod>", "s", "rg", "l", "1.30.5", "1.31.2", "upgrade"),),
+    )
+    text, blocks = notification_text.render_approval_request(
+        ApprovalNotice(plan, "2026-12-03", "aks-upgrade-prod-2026-12-03", 24), "https://app.example/api/upgrades/prod/2026-12-03/approval"
+    )
+
+    assert "awaiting approval (target 1.31.2)" in text and "within 24 h" in text
+    assert "aks&lt;prod&gt;: 1.30.5 → 1.31.2" in text
+    assert "https://app.example/api/upgrades/prod/2026-12-03/approval" in text
+    assert blocks[0]["text"]["text"] == text
