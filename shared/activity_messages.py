@@ -254,14 +254,15 @@ class ProgressReport:
 # -- CheckClusterHealth --------------------------------------------------------------------------
 @dataclass(frozen=True)
 class HealthRequest:
-    """Check each settled upgrade: the cluster's state, and with ``check_alerts`` its Sev0/Sev1
-    alerts since the upgrade started (or since ``clock`` minus nothing: ``run_started`` when the
-    start time of an upgrade is not known)."""
+    """Check each settled upgrade: the cluster's state and, with ``check_alerts``, its Sev0/Sev1
+    alerts from the upgrade's start (``run_started`` when that is not known) until ``clock``, the
+    orchestrator's time when it asked."""
 
     clusters: tuple[Settling, ...]
     environment: str
     check_alerts: bool
     run_started: datetime
+    clock: datetime
     instance_id: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
@@ -270,6 +271,7 @@ class HealthRequest:
             "environment": self.environment,
             "checkAlerts": self.check_alerts,
             "runStarted": self.run_started.isoformat(),
+            "clock": self.clock.isoformat(),
             "instanceId": self.instance_id,
         }
 
@@ -280,6 +282,7 @@ class HealthRequest:
             data["environment"],
             bool(data["checkAlerts"]),
             _instant(data["runStarted"]),
+            _instant(data["clock"]),
             data.get("instanceId"),
         )
 

@@ -337,7 +337,8 @@ def _upgrade_all(
             loop = loop.apply_progress(report.clusters, context.current_utc_datetime, settle)
         due = loop.due_for_health(context.current_utc_datetime)
         if due:
-            health = HealthRequest(due, env_plan.environment, config.health_check == "arm+alerts", carried.started, context.instance_id)
+            alerts = config.health_check == "arm+alerts"
+            health = HealthRequest(due, env_plan.environment, alerts, carried.started, context.current_utc_datetime, context.instance_id)
             try:
                 verdict = HealthReport.from_dict((yield context.call_activity_with_retry(CHECK_HEALTH, ACTIVITY_RETRY, health.to_dict())))
             except Exception as exc:  # noqa: BLE001 - retries exhausted: these clusters are not known healthy

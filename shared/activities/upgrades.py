@@ -113,7 +113,6 @@ def check_cluster_health(request: HealthRequest) -> HealthReport:
     cluster's alerts since its upgrade started). A transient error leaves the verdict ``unknown``
     (checked again next round); ARM's permanent answers fail the check with its code."""
     arm = runtime.services().arm
-    now = datetime.now(UTC)
 
     def check(settled: Settling) -> HealthAnswer:
         log = functools.partial(logs.event, cluster_id=settled.id, environment=request.environment, instance_id=request.instance_id)
@@ -121,7 +120,7 @@ def check_cluster_health(request: HealthRequest) -> HealthReport:
             problem = health_mod.cluster_problem(arm.get_cluster(settled.id), settled.to_version)
             if problem is None and request.check_alerts:
                 since = settled.started_at or request.run_started
-                alerts = arm.fired_alerts(settled.id, since, max(now, since))
+                alerts = arm.fired_alerts(settled.id, since, max(request.clock, since))
                 problem = health_mod.alert_problem(alerts, settled.id, since)
         except TransientError as exc:
             log(logging.WARNING, "transient error checking health; checking again", error=str(exc))
