@@ -242,7 +242,7 @@ def _upgrade_all(
         if frozen is not None:
             loop = loop.stop_starting(f"not started: {frozen}")
         loop = loop.release_waiting(now)
-        batch = loop.next_batch(config.max_parallel_upgrades)
+        batch = loop.next_batch(config.max_parallel_upgrades, poll)
         if batch:
             answers = yield from _start(context, env_plan.environment, loop, batch, now)
             loop = loop.apply_start_answers(answers, now)
@@ -258,13 +258,14 @@ def _upgrade_all(
         yield context.create_timer(loop.next_wake(now, poll))
         loop = loop.polled()
         if loop.in_flight:
-            check = ProgressRequest(loop.in_flight, env_plan.environment, context.instance_id)
+            due = loop.polls_due(poll)  # paced per subscription: never more looks than ARM's budget
+            check = ProgressRequest(due, env_plan.environment, context.instance_id)
             try:
                 report = ProgressReport.from_dict((yield context.call_activity_with_retry(CHECK_PROGRESS, ACTIVITY_RETRY, check.to_dict())))
             except Exception as exc:  # noqa: BLE001 - retries exhausted: stop, report, never guess
                 loop = loop.progress_unknown(_first_line(exc))
                 break
-            loop = loop.apply_progress(report.clusters)
+            loop = loop.apply_progress(report.clusters).looked_at(r.id for r in due)
     return loop.finished
 
 
