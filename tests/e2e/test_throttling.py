@@ -111,6 +111,25 @@ def test_a_throttled_put_is_waited_out_by_the_orchestrator_and_never_resent_by_t
     assert any(e["EventType"] == 10 for e in outcome.run.history)  # the wait is a durable timer
 
 
+def test_a_get_before_the_put_throttled_past_the_sdks_retries_backs_off_and_starts_later(
+    conductor: Conductor, sim: lab.SimulatedClock, aks: ContainerServiceClient, sdk_never_waits: list[float]
+) -> None:
+    # Someone has just read aks-sandbox-weu-1 60 times: AKS's GET bucket for that cluster is empty.
+    for _ in range(60):
+        aks.managed_clusters.get("rg-aks-sandbox", WEU_1, retry_total=0)
+    conductor.arm.clear_requests()
+
+    outcome = run(conductor, sim)
+
+    assert outcome.result["status"] == "succeeded"
+    assert by_name(outcome.result)[WEU_1]["result"] == "upgraded"
+    on_cluster = [(r.method, r.status) for r in conductor.arm.requests if r.path.endswith(f"/{WEU_1}")]
+    # The SDK's own retries meet the same empty bucket (no time passes); the start is then answered
+    # "retry" and the orchestrator backs off on a durable timer, after which one GET and one PUT go.
+    assert on_cluster == [("GET", 429)] * 4 + [("GET", 200), ("PUT", 200)]
+    assert conductor.arm.throttled_by_limit == {"aks-get-cluster": 4}
+
+
 def test_a_look_at_a_running_upgrade_throttled_past_the_sdks_retries_counts_as_still_running(
     conductor: Conductor, sim: lab.SimulatedClock, aks: ContainerServiceClient, sdk_never_waits: list[float]
 ) -> None:
