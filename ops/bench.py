@@ -650,8 +650,9 @@ def _planning_phase(
     subscriptions = len(fleet.fleet.subscriptions)
     in_env = fleet.in_environment()
     expected_base = 1 + subscriptions + subscriptions * p.resource_groups + in_env
+    lts = set(fleet.long_term_support)
     expected_ours = limit_requests(subscriptions, len(fleet.fleet.kubernetes_versions)) + sum(
-        1 for c in fleet.fleet.clusters if c.name in set(fleet.long_term_support) and c.tags.get("environment") == ENVIRONMENT
+        1 for c in fleet.fleet.clusters if c.name in lts and c.tags.get("environment") == ENVIRONMENT
     )
     requests_so_far = lambda: float(len(emulator.requests))  # noqa: E731 - the display's reading
     with display.phase(f"{label}baseline discovery + planning", expected_base, requests_so_far):
