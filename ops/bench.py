@@ -1,6 +1,11 @@
 """``python -m ops bench``: fleet-scale discovery, planning and upgrade, measured side by side with
 the original enumeration pattern, in one run against the local ARM emulator (docs/performance.md).
 
+Two sizes (``--size``): ``default`` (20 subscriptions, 200 clusters in one location) and ``large``
+(50 subscriptions, 1,000 clusters across 4 locations, a 250-cluster environment). Any figure can be
+overridden. The emulator enforces ARM's and AKS's throttles (``ops.emulator.throttle``; off with
+``--no-throttling``), and the benchmark counts every 429 it sent (``throttled``).
+
 Three phases, each measured by ARM requests (the emulator's recorded requests), wall time
 (``time.perf_counter``) and peak Python heap (``tracemalloc``, in a second, separate run of the
 phase so that tracing never slows the timed run):
@@ -11,11 +16,16 @@ phase so that tracing never slows the timed run):
    upgrade profile; sequential, as the original ran.
 2. ``ours`` -- the app's own discovery and planning of the lead environment
    (``shared.activities.planning.plan_lead_environment``), services built inside the timed block.
-3. ``upgrade`` -- one environment of ``--upgrade-clusters`` clusters (all tagged ``sandbox``)
-   upgraded through the real orchestrator and the durable replay driver, once per
-   ``MAX_PARALLEL_UPGRADES`` in ``--parallel``; each emulated operation takes
+   Its floor is ``1 + S + L`` requests (``limitRequests``): the subscription list, one cluster list
+   per subscription and one version list per location; each cluster on long-term support adds its
+   own upgrade profile (one cluster in ``LONG_TERM_SUPPORT_EVERY`` of each environment is).
+3. ``upgrade`` -- one environment upgraded through the real orchestrator and the durable replay
+   driver, once per ``MAX_PARALLEL_UPGRADES`` in ``--parallel``; each emulated operation takes
    ``--operation-minutes`` on the simulated clock, so simulated duration is compared with the
    ideal ``ceil(N / P) x duration``.
+
+``--plot DIR`` also measures phases 1 and 2 at several fleet sizes and writes the growth charts as
+SVG. While it runs, a progress display goes to stderr when that is a terminal.
 
 Both discovery sides read the same emulator with the same per-request latency and the same
 page size (``LIST_PAGE_SIZE``: ARM's generic resource and resource-group lists return up to 1000
@@ -30,13 +40,15 @@ import json
 import math
 import os
 import sys
+import threading
 import time
 import tracemalloc
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
+from pathlib import Path
 from typing import Any, TypeVar
 
 from azure.mgmt.containerservice import ContainerServiceClient
@@ -44,7 +56,7 @@ from azure.mgmt.resource.resources import ResourceManagementClient
 from azure.mgmt.resource.subscriptions import SubscriptionClient
 
 from ops import lab as lab_mod
-from ops import report, runner
+from ops import report, runner, svgchart
 from ops.emulator import ArmEmulator, Fleet, OperationBehaviour, RecordedRequest, StaticTokenCredential, generate_fleet
 from ops.emulator import fleet as fleet_mod
 from ops.emulator import server as emulator_server
@@ -59,7 +71,7 @@ from shared.domain.records import ValidatedRecord
 
 T = TypeVar("T")
 
-ENVIRONMENT = "sandbox"  # the lead: planned from upgrade profiles, no predecessor record needed
+ENVIRONMENT = "sandbox"  # the lead: planned from the region's version list, no predecessor record needed
 ENVIRONMENTS = ("sandbox", "dev", "test", "prod")
 CLUSTER_TYPE = "microsoft.containerservice/managedclusters"
 LIST_PAGE_SIZE = 1000  # ARM pages resource and resource-group lists at up to 1000 items
@@ -78,6 +90,110 @@ MAX_REPLAY_ROUNDS = 0
 #: the client retries after 1 s -- a stall real ARM does not have (ours: ~2 s instead of ~0.5 s).
 EMULATOR_LISTEN_BACKLOG = emulator_server._Server.request_queue_size  # reported with the figures
 TRACE_BUDGET_S = 30.0  # phase 3 gets a second, traced run for its peak heap only when the timed run was this quick
+#: Where the generated fleets' clusters are, in this order (cluster k of a subscription in location k mod L).
+LOCATIONS = ("westeurope", "northeurope", "swedencentral", "germanywestcentral", "francecentral", "uksouth", "eastus", "westus2")
+#: One cluster in this many of each environment is on long-term support (AKSLongTermSupport): the
+#: region's version list does not describe its upgrade paths, so planning reads its own profile.
+LONG_TERM_SUPPORT_EVERY = 50
+#: The MAX_PARALLEL_UPGRADES at which the upgrade's simulated time is held against its ideal.
+GOAL_PARALLEL = 20
+
+
+@dataclass(frozen=True)
+class Size:
+    """A preset fleet: what ``--size`` fills in for the figures not given on the command line."""
+
+    name: str
+    subscriptions: int
+    resource_groups: int
+    resources_per_group: int
+    clusters: int
+    locations: int
+    parallel: str
+    #: The upgraded environment: None = a fleet of --clusters clusters all tagged sandbox (the
+    #: default's, comparable with earlier measurements); otherwise the fleet's own sandbox clusters.
+    upgrade_within_fleet: bool
+    memory: bool
+    #: Subscriptions measured for the growth charts (--plot), each with clusters / subscriptions clusters.
+    growth: tuple[int, ...]
+
+
+SIZES = {
+    "default": Size("default", 20, 30, 10, 200, 1, "1,5,20", False, True, (5, 10, 20, 50)),
+    "large": Size("large", 50, 30, 10, 1000, 4, str(GOAL_PARALLEL), True, False, (5, 10, 20, 50)),
+}
+
+
+@dataclass(frozen=True)
+class BenchFleet:
+    """A generated fleet and the clusters in it that run on long-term support."""
+
+    fleet: Fleet
+    long_term_support: tuple[str, ...] = ()
+
+    def serve(self, emulator: ArmEmulator) -> None:
+        """Reset ``emulator`` to this fleet, its long-term-support clusters saying so."""
+        emulator.reset(self.fleet)
+        for name in self.long_term_support:
+            document = emulator.cluster(name)
+            document["properties"]["supportPlan"] = "AKSLongTermSupport"
+            emulator.adopt_cluster_document(document)
+
+    def with_operations(self, operations: OperationBehaviour) -> BenchFleet:
+        return replace(self, fleet=replace(self.fleet, operations=operations))
+
+    def in_environment(self, environment: str = ENVIRONMENT) -> int:
+        return sum(1 for c in self.fleet.clusters if c.tags.get("environment") == environment)
+
+    def first_in(self, count: int, environment: str = ENVIRONMENT) -> BenchFleet:
+        """Only the first ``count`` clusters of ``environment`` left in it (every other cluster stays)."""
+        kept, seen = [], 0
+        for c in self.fleet.clusters:
+            if c.tags.get("environment") == environment:
+                seen += 1
+                if seen > count:
+                    continue
+            kept.append(c)
+        names = {c.name for c in kept}
+        return BenchFleet(replace(self.fleet, clusters=tuple(kept)), tuple(n for n in self.long_term_support if n in names))
+
+
+def bench_fleet(
+    subscriptions: int,
+    resource_groups: int,
+    resources_per_group: int,
+    clusters: int,
+    *,
+    locations: int = 1,
+    environments: Sequence[str] = ENVIRONMENTS,
+    cluster_versions: Sequence[str] | None = None,
+    operations: OperationBehaviour = OperationBehaviour(),
+) -> BenchFleet:
+    """``generate_fleet``'s fleet, its clusters spread over ``locations`` regions (each with the same
+    catalogue; a subscription's k-th cluster in region k mod L) and one cluster in
+    LONG_TERM_SUPPORT_EVERY of each environment on long-term support."""
+    if not 1 <= locations <= len(LOCATIONS):
+        raise ValueError(f"--locations must be 1..{len(LOCATIONS)}")
+    fleet = generate_fleet(
+        subscriptions,
+        resource_groups,
+        resources_per_group,
+        clusters,
+        environments,
+        cluster_versions=cluster_versions,
+        operations=operations,
+    )
+    regions = LOCATIONS[:locations]
+    spread = tuple(replace(c, location=regions[(i // max(subscriptions, 1)) % locations]) for i, c in enumerate(fleet.clusters))
+    catalogue = next(iter(fleet.kubernetes_versions.values()))
+    lts = tuple(c.name for i, c in enumerate(spread) if (i // len(environments)) % LONG_TERM_SUPPORT_EVERY == 0)
+    return BenchFleet(replace(fleet, clusters=spread, kubernetes_versions=dict.fromkeys(regions, catalogue)), lts)
+
+
+def limit_requests(subscriptions: int, locations: int) -> int:
+    """The floor of the lead's discovery and planning: 1 + S + L (subscriptions, one cluster list
+    per subscription, one version list per location)."""
+    return 1 + subscriptions + locations
 
 
 # --- measurement ------------------------------------------------------------------------------
@@ -115,6 +231,8 @@ def request_kind(r: RecordedRequest) -> str:
         return "put cluster"
     if p.endswith("/upgradeprofiles/default"):
         return "upgrade profile"
+    if p.endswith("/kubernetesversions"):
+        return "version list"
     if "/operations/" in p:
         return "operation status"
     if p.endswith("/resources"):
@@ -318,21 +436,33 @@ class UpgradeRun:
         }
 
 
-def _drive(lab: lab_mod.Lab, fleet: Fleet, parallel: int, day: date, timeout_min: int) -> tuple[runner.RunOutcome, float]:
+def _drive(
+    lab: lab_mod.Lab, fleet: BenchFleet, parallel: int, day: date, timeout_min: int, on_clock: Callable[[float], None]
+) -> tuple[runner.RunOutcome, float]:
     settings = settings_mod.load(
         lab.environ(
             MAX_PARALLEL_UPGRADES=str(parallel),
             POLL_INTERVAL_SECONDS=str(POLL_INTERVAL_SECONDS),
             UPGRADE_TIMEOUT_MINUTES=str(timeout_min),
+            # The health gate's settle time runs beside the next upgrades (a slot frees when the
+            # operation ends) and adds one settle to the whole; the benchmark measures the upgrade
+            # pipeline against ceil(N/P) x the operation time, so it settles for 0 minutes.
+            HEALTH_SETTLE_MINUTES="0",
         )
     )
-    lab.emulator.reset(fleet)
-    lab.clock.advance_to(runner.start_clock(settings, day))  # emulated operations start on this run's clock
+    fleet.serve(lab.emulator)
+    start = runner.start_clock(settings, day)
+    lab.clock.advance_to(start)  # emulated operations start on this run's clock
+
+    def advance(moment: datetime) -> None:
+        lab.clock.advance_to(moment)
+        on_clock((moment - start).total_seconds())
+
     services = runtime.build(settings, arm_client_options=FAST_RETRY)
     gc.collect()
     try:
         started = time.perf_counter()
-        outcome = runner.execute(settings, day, ENVIRONMENT, services=services, on_clock_advance=lab.clock.advance_to)
+        outcome = runner.execute(settings, day, ENVIRONMENT, services=services, on_clock_advance=advance)
         return outcome, time.perf_counter() - started
     finally:
         services.arm.close()
@@ -340,19 +470,27 @@ def _drive(lab: lab_mod.Lab, fleet: Fleet, parallel: int, day: date, timeout_min
 
 
 def upgrade_environment(
-    lab: lab_mod.Lab, fleet: Fleet, parallel: int, days: Iterator[date], operation_s: float, *, memory: bool
+    lab: lab_mod.Lab,
+    fleet: BenchFleet,
+    parallel: int,
+    days: Iterator[date],
+    operation_s: float,
+    *,
+    memory: bool,
+    on_clock: Callable[[float], None] = lambda _seconds: None,
 ) -> UpgradeRun:
     """Reset the emulator to ``fleet`` and run the lead environment's orchestration (each run on a later
-    Monday, so the simulated clock the emulator shares only moves forward)."""
-    n = len(fleet.clusters)
+    Monday, so the simulated clock the emulator shares only moves forward). ``on_clock`` hears the
+    simulated seconds since the run's start each time a durable timer fires."""
+    n = fleet.in_environment()
     ideal = math.ceil(n / parallel) * operation_s
     timeout_min = min(MAX_TIMEOUT_MINUTES, max(60, math.ceil(ideal * 2 / 60)))
-    outcome, wall = _drive(lab, fleet, parallel, next(days), timeout_min)
+    outcome, wall = _drive(lab, fleet, parallel, next(days), timeout_min, on_clock)
     recorded = arm_requests(lab.emulator)
     peak: list[float] = []
     if memory and wall <= TRACE_BUDGET_S:
         with _traced(True) as peak:
-            _drive(lab, fleet, parallel, next(days), timeout_min)
+            _drive(lab, fleet, parallel, next(days), timeout_min, lambda _seconds: None)
     puts = [r.path.lower() for r in recorded if r.method == "PUT"]
     result = outcome.result
     return UpgradeRun(
@@ -379,6 +517,76 @@ def clusters_within_budget(clusters: int, parallel: int, rounds_per_batch: int, 
     return max(parallel * (budget // rounds_per_batch), 1)
 
 
+# --- progress ------------------------------------------------------------------------------------
+
+
+class Display:
+    """Lines for people and, on a terminal, a live progress display (rich, on stderr).
+
+    ``say`` prints a line (to stderr when the JSON goes to stdout). ``phase`` shows one phase as a
+    bar whose completion ``completed()`` reports, refreshed a few times a second; without a
+    terminal (or without rich) there is no display and the lines alone tell how it goes.
+    """
+
+    def __init__(self, *, json_mode: bool, enabled: bool | None = None) -> None:
+        self._out = sys.stderr if json_mode else sys.stdout
+        self._progress: Any = None
+        if enabled is None:
+            enabled = sys.stderr.isatty()
+        if enabled:
+            try:
+                from rich.console import Console
+                from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+            except ImportError:  # the display is a convenience; the measurements do not need it
+                return
+            self._progress = Progress(
+                SpinnerColumn(),
+                TextColumn("{task.description}"),
+                BarColumn(bar_width=24),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                console=Console(stderr=True, width=100),
+                redirect_stdout=False,
+                redirect_stderr=False,
+            )
+
+    def __enter__(self) -> Display:
+        if self._progress is not None:
+            self._progress.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._progress is not None:
+            self._progress.stop()
+
+    def say(self, line: str) -> None:
+        if self._progress is not None:
+            self._progress.console.print(line, markup=False, highlight=False, soft_wrap=True)
+        else:
+            print(line, file=self._out, flush=True)
+
+    @contextmanager
+    def phase(self, description: str, total: float, completed: Callable[[], float]) -> Iterator[None]:
+        if self._progress is None:
+            yield
+            return
+        task = self._progress.add_task(description, total=max(total, 1))
+        done = threading.Event()
+
+        def refresh() -> None:
+            while not done.wait(0.2):
+                self._progress.update(task, completed=min(completed(), total))
+
+        updater = threading.Thread(target=refresh, name="bench-progress", daemon=True)
+        updater.start()
+        try:
+            yield
+        finally:
+            done.set()
+            updater.join()
+            self._progress.update(task, completed=total)
+
+
 # --- the whole benchmark ----------------------------------------------------------------------
 
 
@@ -386,115 +594,355 @@ def _ratio(a: float, b: float) -> float | None:
     return round(a / b, 2) if b else None
 
 
-def run(args: argparse.Namespace, say: Callable[[str], None]) -> dict[str, Any]:
-    subscriptions, groups, per_group = args.subscriptions, args.resource_groups, args.resources_per_group
-    clusters, latency = args.clusters, float(args.latency_ms)
-    upgrade_clusters = int(getattr(args, "upgrade_clusters", None) or clusters)
-    parallel = [int(p) for p in str(args.parallel).split(",") if p.strip()]
-    operation_s = float(args.operation_minutes) * 60
-    memory = not getattr(args, "no_memory", False)
-    day = FIRST_MONDAY
+@dataclass(frozen=True)
+class Plan:
+    """What one invocation measures: the preset with the command line's figures on top."""
 
-    fleet = generate_fleet(subscriptions, groups, per_group, clusters, ENVIRONMENTS)
-    in_env = sum(1 for c in fleet.clusters if c.tags.get("environment") == ENVIRONMENT)
-    out: dict[str, Any] = {
-        "sizes": {
-            "subscriptions": subscriptions,
-            "resourceGroupsPerSubscription": groups,
-            "resourcesPerGroup": per_group,
-            "clusters": clusters,
-            "clustersInEnvironment": in_env,
-            "environment": ENVIRONMENT,
-            "latencyMs": latency,
-            "pageSize": LIST_PAGE_SIZE,
-            "listenBacklog": EMULATOR_LISTEN_BACKLOG,
-            "cpus": os.cpu_count(),
-        },
-    }
-    with lab_mod.local_lab(fleet, latency_ms=latency, page_size=LIST_PAGE_SIZE) as lab:
-        emulator = lab.emulator
-        environ = lab.environ()
-        _warm_up(emulator, environ, ENVIRONMENT, day)
+    size: str
+    subscriptions: int
+    resource_groups: int
+    resources_per_group: int
+    clusters: int
+    locations: int
+    latency_ms: float
+    operation_s: float
+    parallel: tuple[int, ...]
+    upgrade_clusters: int | None
+    upgrade_within_fleet: bool
+    memory: bool
+    throttling: bool
+    growth: tuple[int, ...]
+    plot_dir: str | None
+    max_replay_rounds: int | None
 
-        say(
-            f"discovery+planning of {ENVIRONMENT} ({in_env} of {clusters} clusters), {subscriptions} subscriptions x "
-            f"{groups} groups x {per_group} resources, {latency:g} ms per request"
-        )
+
+def plan_from(args: argparse.Namespace) -> Plan:
+    """The figures to measure: ``--size``'s preset, each overridden by the flag given for it."""
+    preset = SIZES[getattr(args, "size", None) or "default"]
+
+    def pick(name: str, default: Any) -> Any:
+        value = getattr(args, name, None)
+        return default if value is None else value
+
+    parallel = str(pick("parallel", preset.parallel))
+    return Plan(
+        size=preset.name,
+        subscriptions=int(pick("subscriptions", preset.subscriptions)),
+        resource_groups=int(pick("resource_groups", preset.resource_groups)),
+        resources_per_group=int(pick("resources_per_group", preset.resources_per_group)),
+        clusters=int(pick("clusters", preset.clusters)),
+        locations=int(pick("locations", preset.locations)),
+        latency_ms=float(pick("latency_ms", 20.0)),
+        operation_s=float(pick("operation_minutes", 10.0)) * 60,
+        parallel=tuple(int(p) for p in parallel.split(",") if p.strip()),
+        upgrade_clusters=getattr(args, "upgrade_clusters", None),
+        upgrade_within_fleet=preset.upgrade_within_fleet,
+        memory=preset.memory and not getattr(args, "no_memory", False),
+        throttling=not getattr(args, "no_throttling", False),
+        growth=preset.growth,
+        plot_dir=getattr(args, "plot", None),
+        max_replay_rounds=getattr(args, "max_replay_rounds", None),
+    )
+
+
+def _planning_phase(
+    lab: lab_mod.Lab, display: Display, fleet: BenchFleet, p: Plan, day: date, *, memory: bool, label: str
+) -> dict[str, Any]:
+    """Phases 1 and 2 on ``fleet``: the baseline, then ours; both must plan the same targets."""
+    emulator, environ = lab.emulator, lab.environ()
+    fleet.serve(emulator)
+    subscriptions = len(fleet.fleet.subscriptions)
+    in_env = fleet.in_environment()
+    expected_base = 1 + subscriptions + subscriptions * p.resource_groups + in_env
+    lts = set(fleet.long_term_support)
+    expected_ours = limit_requests(subscriptions, len(fleet.fleet.kubernetes_versions)) + sum(
+        1 for c in fleet.fleet.clusters if c.name in lts and c.tags.get("environment") == ENVIRONMENT
+    )
+    requests_so_far = lambda: float(len(emulator.requests))  # noqa: E731 - the display's reading
+    with display.phase(f"{label}baseline discovery + planning", expected_base, requests_so_far):
         base, base_plan = measure(
             emulator, lambda: baseline_discovery_and_planning(emulator.base_url, emulator.ca_bundle_path, ENVIRONMENT), memory=memory
         )
-        say(f"  baseline: {base.requests} requests, {base.wall_s:.2f} s")
+    with display.phase(f"{label}ours: plan_lead_environment", expected_ours, requests_so_far):
         ours, our_plan = measure(emulator, lambda: ours_discovery_and_planning(environ, ENVIRONMENT, day), memory=memory)
-        say(f"  ours:     {ours.requests} requests, {ours.wall_s:.2f} s")
-        if base_plan != our_plan:
-            raise RuntimeError(f"baseline and ours planned differently ({len(base_plan)} vs {len(our_plan)} clusters)")
+    if base_plan != our_plan:
+        raise RuntimeError(f"baseline and ours planned differently ({len(base_plan)} vs {len(our_plan)} clusters)")
+    return {"baseline": base, "ours": ours, "planned": len(our_plan), "inEnvironment": in_env}
+
+
+def run(args: argparse.Namespace, say: Callable[[str], None] | None = None, display: Display | None = None) -> dict[str, Any]:
+    p = plan_from(args)
+    display = display or Display(json_mode=True, enabled=False)
+    tell = say or display.say
+    day = FIRST_MONDAY
+    fleet = bench_fleet(p.subscriptions, p.resource_groups, p.resources_per_group, p.clusters, locations=p.locations)
+    in_env = fleet.in_environment()
+    limit = limit_requests(p.subscriptions, p.locations)
+    out: dict[str, Any] = {
+        "size": p.size,
+        "clusters": p.clusters,
+        "subscriptions": p.subscriptions,
+        "locations": p.locations,
+        "sizes": {
+            "subscriptions": p.subscriptions,
+            "resourceGroupsPerSubscription": p.resource_groups,
+            "resourcesPerGroup": p.resources_per_group,
+            "clusters": p.clusters,
+            "clustersInEnvironment": in_env,
+            "locations": p.locations,
+            "longTermSupportEvery": LONG_TERM_SUPPORT_EVERY,
+            "environment": ENVIRONMENT,
+            "latencyMs": p.latency_ms,
+            "pageSize": LIST_PAGE_SIZE,
+            "listenBacklog": EMULATOR_LISTEN_BACKLOG,
+            "throttling": p.throttling,
+            "cpus": os.cpu_count(),
+        },
+    }
+    with lab_mod.local_lab(
+        fleet.fleet, latency_ms=p.latency_ms, page_size=LIST_PAGE_SIZE, emulator_options={"throttling": p.throttling}
+    ) as lab:
+        emulator = lab.emulator
+        environ = lab.environ()
+        fleet.serve(emulator)
+        _warm_up(emulator, environ, ENVIRONMENT, day)
+
+        tell(
+            f"discovery+planning of {ENVIRONMENT} ({in_env} of {p.clusters} clusters), {p.subscriptions} subscriptions x "
+            f"{p.resource_groups} groups x {p.resources_per_group} resources, {p.locations} location(s), {p.latency_ms:g} ms per request, "
+            f"throttling {'on' if p.throttling else 'off'}"
+        )
+        measured = _planning_phase(lab, display, fleet, p, day, memory=p.memory, label="")
+        base, ours = measured["baseline"], measured["ours"]
+        tell(f"  baseline: {base.requests} requests, {base.wall_s:.2f} s")
+        tell(f"  ours:     {ours.requests} requests, {ours.wall_s:.2f} s (floor 1 + S + L = {limit})")
         out.update(
             {
                 "baseline": base.to_dict(),
                 "ours": ours.to_dict(),
                 "requests_ratio": _ratio(base.requests, ours.requests),
                 "wall_ratio": _ratio(base.wall_s, ours.wall_s),
-                "memory_ratio": _ratio(base.peak_mib or 0, ours.peak_mib or 0) if memory else None,
-                "plannedClusters": len(our_plan),
+                "memory_ratio": _ratio(base.peak_mib or 0, ours.peak_mib or 0) if p.memory else None,
+                "plannedClusters": measured["planned"],
                 "samePlan": True,
+                "planning": {
+                    "requests": ours.requests,
+                    "wall_s": round(ours.wall_s, 3),
+                    "limitRequests": limit,
+                    "upgradeProfiles": ours.by_kind.get("upgrade profile", 0),
+                    "versionLists": ours.by_kind.get("version list", 0),
+                },
             }
         )
 
         # A quiet week: the follower's clusters all run the lead's validated version already.
-        quiet_fleet = generate_fleet(subscriptions, groups, per_group, clusters, ENVIRONMENTS, cluster_versions=[QUIET_VERSION])
-        emulator.reset(quiet_fleet)
+        quiet_fleet = bench_fleet(
+            p.subscriptions, p.resource_groups, p.resources_per_group, p.clusters, locations=p.locations, cluster_versions=[QUIET_VERSION]
+        )
+        quiet_fleet.serve(emulator)
         _record_lead_version(lab, environ, day)
         quiet, actions = measure(emulator, lambda: quiet_follower_planning(environ, day), memory=False)
-        say(f"  ours, follower '{QUIET_FOLLOWER}' with nothing to move: {quiet.requests} requests, {quiet.wall_s:.2f} s ({actions})")
+        tell(f"  ours, follower '{QUIET_FOLLOWER}' with nothing to move: {quiet.requests} requests, {quiet.wall_s:.2f} s ({actions})")
         out["quietFollower"] = {**quiet.to_dict(), "environment": QUIET_FOLLOWER, "actions": actions}
 
-        emulator.latency_ms = UPGRADE_LATENCY_MS
-        up_fleet = generate_fleet(
-            subscriptions, groups, 0, upgrade_clusters, (ENVIRONMENT,), operations=OperationBehaviour(polls=1, seconds=operation_s)
-        )
-        say(
-            f"upgrade of {upgrade_clusters} {ENVIRONMENT} clusters, {args.operation_minutes:g} simulated minutes each, "
-            f"poll every {POLL_INTERVAL_SECONDS} s, {UPGRADE_LATENCY_MS:g} ms per request"
-        )
-        cap = getattr(args, "max_replay_rounds", None)
-        budget = int(cap) if cap is not None else int(os.environ.get("BENCH_MAX_REPLAY_ROUNDS") or MAX_REPLAY_ROUNDS)
-        rounds_per_batch = math.ceil(operation_s / POLL_INTERVAL_SECONDS) if operation_s > 0 else 1
-        days = (day + timedelta(weeks=k) for k in range(1, 1000))
-        runs = []
-        for p in parallel:
-            n = clusters_within_budget(upgrade_clusters, p, rounds_per_batch, budget)
-            if n < upgrade_clusters:
-                say(
-                    f"  P={p}: {upgrade_clusters} clusters would take {math.ceil(upgrade_clusters / p) * rounds_per_batch} poll rounds "
-                    f"of replay (budget {budget}); measuring {n} clusters instead"
-                )
-            r = upgrade_environment(lab, replace(up_fleet, clusters=up_fleet.clusters[:n]), p, days, operation_s, memory=memory)
-            say(
-                f"  P={p}: {r.status}, {r.clusters} clusters, simulated {r.simulated_s / 60:.0f} min (ideal {r.ideal_s / 60:.0f}), "
-                f"{r.wall_s:.1f} s wall, {r.requests} requests, {r.puts} PUTs, {r.episodes} episodes"
-            )
-            runs.append(r)
-        out["upgrade"] = {
-            "clusters": upgrade_clusters,
-            "operationMinutes": float(args.operation_minutes),
-            "pollIntervalSeconds": POLL_INTERVAL_SECONDS,
-            "latencyMs": UPGRADE_LATENCY_MS,
-            "maxReplayRounds": budget,
-            "runs": [
-                {
-                    **r.to_dict(),
-                    "projectedFull_s": round(
-                        r.simulated_s / math.ceil(r.clusters / r.parallel) * math.ceil(upgrade_clusters / r.parallel), 1
-                    ),
-                }
-                for r in runs
-            ],
-        }
+        if p.plot_dir:
+            out["growth"] = _growth(lab, display, p, day, tell)
+
+        out["upgrade"] = _upgrades(lab, display, p, fleet, day, tell)
+        out["throttled"] = emulator.throttled
+        out["throttledByLimit"] = emulator.throttled_by_limit
+    out["goals"] = goals(out)
+    if p.plot_dir:
+        out["plots"] = write_plots(out, p.plot_dir)
+        tell("  charts: " + ", ".join(out["plots"]))
     return out
 
 
+def _growth(lab: lab_mod.Lab, display: Display, p: Plan, day: date, tell: Callable[[str], None]) -> list[dict[str, Any]]:
+    """Phases 1 and 2 at several fleet sizes, each subscription with as many clusters as the
+    preset's (for the growth charts)."""
+    per_sub = max(p.clusters // p.subscriptions, 1)
+    rows = []
+    for subs in p.growth:
+        fleet = bench_fleet(subs, p.resource_groups, p.resources_per_group, subs * per_sub, locations=p.locations)
+        measured = _planning_phase(lab, display, fleet, p, day, memory=False, label=f"growth {subs * per_sub} clusters: ")
+        base, ours = measured["baseline"], measured["ours"]
+        tell(
+            f"  growth, {subs} subscriptions / {subs * per_sub} clusters: baseline {base.requests} requests {base.wall_s:.2f} s, "
+            f"ours {ours.requests} requests {ours.wall_s:.2f} s"
+        )
+        rows.append(
+            {
+                "subscriptions": subs,
+                "clusters": subs * per_sub,
+                "clustersInEnvironment": measured["inEnvironment"],
+                "limitRequests": limit_requests(subs, p.locations),
+                "baseline": {"requests": base.requests, "wall_s": round(base.wall_s, 3)},
+                "ours": {"requests": ours.requests, "wall_s": round(ours.wall_s, 3)},
+            }
+        )
+    return rows
+
+
+def _upgrades(lab: lab_mod.Lab, display: Display, p: Plan, fleet: BenchFleet, day: date, tell: Callable[[str], None]) -> dict[str, Any]:
+    """Phase 3: the environment's upgrade once per MAX_PARALLEL_UPGRADES."""
+    lab.emulator.latency_ms = UPGRADE_LATENCY_MS
+    behaviour = OperationBehaviour(polls=1, seconds=p.operation_s)
+    if p.upgrade_within_fleet:
+        up_fleet = fleet.with_operations(behaviour)
+        if p.upgrade_clusters:
+            up_fleet = up_fleet.first_in(p.upgrade_clusters)
+    else:
+        count = p.upgrade_clusters or p.clusters
+        up_fleet = bench_fleet(
+            p.subscriptions, p.resource_groups, 0, count, locations=p.locations, environments=(ENVIRONMENT,), operations=behaviour
+        )
+    n = up_fleet.in_environment()
+    minutes = p.operation_s / 60
+    tell(
+        f"upgrade of {n} {ENVIRONMENT} clusters, {minutes:g} simulated minutes each, poll every {POLL_INTERVAL_SECONDS} s, "
+        f"{UPGRADE_LATENCY_MS:g} ms per request"
+    )
+    budget = p.max_replay_rounds if p.max_replay_rounds is not None else int(os.environ.get("BENCH_MAX_REPLAY_ROUNDS") or MAX_REPLAY_ROUNDS)
+    rounds_per_batch = math.ceil(p.operation_s / POLL_INTERVAL_SECONDS) if p.operation_s > 0 else 1
+    days = (day + timedelta(weeks=k) for k in range(1, 1000))
+    runs = []
+    for parallel in p.parallel:
+        size = clusters_within_budget(n, parallel, rounds_per_batch, budget)
+        if size < n:
+            tell(
+                f"  P={parallel}: {n} clusters would take {math.ceil(n / parallel) * rounds_per_batch} poll rounds of replay "
+                f"(budget {budget}); measuring {size} clusters instead"
+            )
+        ideal_min = math.ceil(size / parallel) * minutes
+        latest = _SimulatedSeconds()
+        with display.phase(f"upgrade P={parallel}: simulated minutes", ideal_min, latest.minutes):
+            r = upgrade_environment(lab, up_fleet.first_in(size), parallel, days, p.operation_s, memory=p.memory, on_clock=latest.set)
+        tell(
+            f"  P={parallel}: {r.status}, {r.clusters} clusters, simulated {r.simulated_s / 60:.0f} min (ideal {r.ideal_s / 60:.0f}), "
+            f"{r.wall_s:.1f} s wall, {r.requests} requests, {r.puts} PUTs, {r.episodes} episodes"
+        )
+        runs.append(r)
+    headline = next((r for r in runs if r.parallel == GOAL_PARALLEL), max(runs, key=lambda r: r.parallel) if runs else None)
+    return {
+        "clusters": n,
+        "parallel": headline.parallel if headline else None,
+        "simulated_minutes": round(headline.simulated_s / 60, 1) if headline else None,
+        "ideal_minutes": round(headline.ideal_s / 60, 1) if headline else None,
+        "operationMinutes": minutes,
+        "pollIntervalSeconds": POLL_INTERVAL_SECONDS,
+        "latencyMs": UPGRADE_LATENCY_MS,
+        "maxReplayRounds": budget,
+        "runs": [
+            {
+                **r.to_dict(),
+                "projectedFull_s": round(r.simulated_s / math.ceil(r.clusters / r.parallel) * math.ceil(n / r.parallel), 1),
+            }
+            for r in runs
+        ],
+    }
+
+
+class _SimulatedSeconds:
+    """The latest simulated seconds of a running upgrade, for the progress display."""
+
+    def __init__(self) -> None:
+        self.seconds = 0.0
+
+    def set(self, seconds: float) -> None:
+        self.seconds = seconds
+
+    def minutes(self) -> float:
+        return self.seconds / 60
+
+
+def goals(result: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The issue's goals against this run's figures (each: value, goal, met)."""
+    up = result["upgrade"]
+    planning_ = result["planning"]
+    within = None
+    if up.get("ideal_minutes"):
+        within = round(abs(up["simulated_minutes"] / up["ideal_minutes"] - 1), 3)
+
+    def goal(value: Any, text: str, met: bool | None, size: str) -> dict[str, Any]:
+        return {"value": value, "goal": text, "met": met, "size": size}
+
+    return {
+        "requestsRatio": goal(result["requests_ratio"], ">= 20", (result["requests_ratio"] or 0) >= 20, "default"),
+        "wallRatio": goal(result["wall_ratio"], ">= 10", (result["wall_ratio"] or 0) >= 10, "default"),
+        "throttled": goal(result["throttled"], "== 0", result["throttled"] == 0, "large"),
+        "planningRequests": goal(
+            planning_["requests"],
+            f"<= 2 x {planning_['limitRequests']}",
+            planning_["requests"] <= 2 * planning_["limitRequests"],
+            "large",
+        ),
+        "upgradeTime": goal(
+            within, f"|sim/ideal - 1| <= 0.1 at P={up.get('parallel')}", None if within is None else within <= 0.1, "large"
+        ),
+    }
+
+
+# --- charts --------------------------------------------------------------------------------------
+
+
+def write_plots(result: dict[str, Any], directory: str) -> list[str]:
+    """The growth charts as SVG files in ``directory``: requests and wall time against fleet size
+    (baseline and ours), and the upgrade's simulated time against MAX_PARALLEL_UPGRADES."""
+    where = Path(directory)
+    where.mkdir(parents=True, exist_ok=True)
+    growth = result.get("growth") or []
+    up = result["upgrade"]
+    charts = {
+        "bench-requests.svg": svgchart.line_chart(
+            "ARM requests: discovery + planning of the lead",
+            "clusters in the fleet (a quarter in the environment)",
+            "ARM requests",
+            [
+                svgchart.Series("baseline", [(g["clusters"], g["baseline"]["requests"]) for g in growth]),
+                svgchart.Series("ours", [(g["clusters"], g["ours"]["requests"]) for g in growth]),
+                svgchart.Series("floor 1 + S + L", [(g["clusters"], g["limitRequests"]) for g in growth], dashed=True),
+            ],
+            x_ticks=[0, *(g["clusters"] for g in growth)],
+        ),
+        "bench-wall.svg": svgchart.line_chart(
+            f"Wall time: discovery + planning ({result['sizes']['latencyMs']:g} ms per request)",
+            "clusters in the fleet (a quarter in the environment)",
+            "seconds",
+            [
+                svgchart.Series("baseline", [(g["clusters"], g["baseline"]["wall_s"]) for g in growth]),
+                svgchart.Series("ours", [(g["clusters"], g["ours"]["wall_s"]) for g in growth]),
+            ],
+            x_ticks=[0, *(g["clusters"] for g in growth)],
+        ),
+        "bench-upgrade.svg": svgchart.line_chart(
+            f"Upgrade of {up['clusters']} clusters ({up['operationMinutes']:g} min each): simulated time",
+            "MAX_PARALLEL_UPGRADES",
+            "simulated minutes",
+            [
+                svgchart.Series("measured", [(r["parallel"], r["projectedFull_s"] / 60) for r in up["runs"]]),
+                svgchart.Series(
+                    "ideal ceil(N/P) x op",
+                    [(r["parallel"], math.ceil(up["clusters"] / r["parallel"]) * up["operationMinutes"]) for r in up["runs"]],
+                    dashed=True,
+                ),
+            ],
+            x_ticks=[0, *(r["parallel"] for r in up["runs"])],
+        ),
+    }
+    written = []
+    for name, svg in charts.items():
+        path = where / name
+        path.write_text(svg, encoding="utf-8")
+        written.append(str(path))
+    return written
+
+
+# --- text ----------------------------------------------------------------------------------------
+
+
 def render(result: dict[str, Any]) -> str:
-    """The readable tables."""
+    """The readable tables (every line within 100 columns)."""
     sizes = result["sizes"]
     base, ours = result["baseline"], result["ours"]
 
@@ -504,10 +952,15 @@ def render(result: dict[str, Any]) -> str:
     def ratio(v: float | None) -> str:
         return "-" if v is None else f"{v:g}x"
 
+    def kinds(side: dict[str, Any]) -> str:
+        return ", ".join(f"{k} {v}" for k, v in side["byKind"].items())
+
     lines = [
-        f"Discovery + planning of '{sizes['environment']}' ({result['plannedClusters']} clusters planned of {sizes['clusters']}; "
-        f"{sizes['subscriptions']} subs x {sizes['resourceGroupsPerSubscription']} groups x {sizes['resourcesPerGroup']} resources; "
-        f"{sizes['latencyMs']:g} ms/request)",
+        f"Discovery + planning of '{sizes['environment']}': {result['plannedClusters']} clusters planned of {sizes['clusters']}",
+        f"({sizes['subscriptions']} subscriptions x {sizes['resourceGroupsPerSubscription']} groups x "
+        f"{sizes['resourcesPerGroup']} resources, {sizes['locations']} location(s), {sizes['latencyMs']:g} ms per request,",
+        f"throttling {'on' if sizes['throttling'] else 'off'})",
+        "",
         report.table(
             [
                 ("baseline (original enumeration)", str(base["requests"]), f"{base['wall_s']:.2f}", mib(base["peak_mib"])),
@@ -517,19 +970,34 @@ def render(result: dict[str, Any]) -> str:
             ("", "ARM requests", "wall s", "peak MiB"),
         ),
         "",
-        "  baseline requests: " + ", ".join(f"{k} {v}" for k, v in base["byKind"].items()),
-        "  ours requests:     " + ", ".join(f"{k} {v}" for k, v in ours["byKind"].items()),
+        *_wrapped("  baseline requests: " + kinds(base)),
+        *_wrapped("  ours requests:     " + kinds(ours)),
+        f"  floor for ours: 1 + S + L = {result['planning']['limitRequests']}",
         "",
     ]
     quiet = result.get("quietFollower")
     if quiet:
-        lines += [
+        lines += _wrapped(
             f"A quiet week for follower '{quiet['environment']}' (every cluster already at the validated version): "
-            f"{quiet['requests']} ARM requests, {quiet['wall_s']:.2f} s ("
-            + ", ".join(f"{k} {v}" for k, v in quiet["byKind"].items())
-            + ")",
-            "",
-        ]
+            f"{quiet['requests']} ARM requests, {quiet['wall_s']:.2f} s ({kinds(quiet)})"
+        )
+        lines.append("")
+    for g in result.get("growth") or []:
+        if g is (result.get("growth") or [None])[0]:
+            lines.append("How discovery + planning grows with the fleet")
+            rows = [
+                (
+                    f"{x['subscriptions']} / {x['clusters']}",
+                    str(x["baseline"]["requests"]),
+                    f"{x['baseline']['wall_s']:.2f}",
+                    str(x["ours"]["requests"]),
+                    f"{x['ours']['wall_s']:.2f}",
+                    str(x["limitRequests"]),
+                )
+                for x in result["growth"]
+            ]
+            lines.append(report.table(rows, ("subs / clusters", "base req", "base s", "our req", "our s", "1 + S + L")))
+            lines.append("")
     up = result["upgrade"]
     lines.append(
         f"Upgrade of {up['clusters']} clusters, {up['operationMinutes']:g} simulated min per operation, "
@@ -545,46 +1013,54 @@ def render(result: dict[str, Any]) -> str:
                     f"{r['simulated_s'] / 60:.0f}",
                     f"{r['ideal_s'] / 60:.0f}",
                     f"{r['simulated_over_ideal']:.2f}",
-                    f"{r['projectedFull_s'] / 60:.0f} / {math.ceil(up['clusters'] / r['parallel']) * up['operationMinutes']:.0f}",
                     f"{r['wall_s']:.1f}",
                     str(r["requests"]),
-                    f"{r['puts']} ({r['putsDistinct']} distinct)",
+                    f"{r['puts']}/{r['putsDistinct']}",
                     str(r["episodes"]),
                     mib(r["peak_mib"]),
                 )
                 for r in up["runs"]
             ],
-            (
-                "MAX_PARALLEL",
-                "clusters",
-                "status",
-                "simulated min",
-                "ideal min",
-                "sim/ideal",
-                f"{up['clusters']} clusters: projected / ideal min",
-                "wall s",
-                "ARM requests",
-                "PUTs",
-                "episodes",
-                "peak MiB",
-            ),
+            ("P", "clusters", "status", "sim min", "ideal", "ratio", "wall s", "requests", "PUTs/dist", "episodes", "MiB"),
         )
     )
     if any(r["clusters"] < up["clusters"] for r in up["runs"]):
-        lines.append(
+        lines += _wrapped(
             f"  (runs with fewer than {up['clusters']} clusters were capped at {up['maxReplayRounds']} poll rounds "
             "of durable replay; BENCH_MAX_REPLAY_ROUNDS=0 runs them in full)"
         )
+    lines += ["", f"429s the emulator sent during the whole run: {result['throttled']}", "", "Goals (set for the size named)"]
+    lines.append(
+        report.table(
+            [
+                (name, g["size"], str(g["value"]), g["goal"], "-" if g["met"] is None else ("met" if g["met"] else "NOT met"))
+                for name, g in result["goals"].items()
+            ],
+            ("goal", "size", "value", "wanted", ""),
+        )
+    )
     return "\n".join(lines)
+
+
+def _wrapped(text: str, width: int = 100) -> list[str]:
+    """``text`` broken at spaces into lines of at most ``width`` columns, continuations indented."""
+    indent = text[: len(text) - len(text.lstrip(" "))]
+    words, lines, line = text.split(), [], indent
+    for word in words:
+        candidate = f"{line} {word}" if line.strip() else line + word
+        if len(candidate) > width and line:
+            lines.append(line)
+            line = "    " + word
+        else:
+            line = candidate
+    lines.append(line)
+    return lines
 
 
 def main(args: argparse.Namespace) -> int:
     """Entry point of ``python -m ops bench``; exit 0 when every phase did what it should."""
-
-    def say(line: str) -> None:
-        print(line, file=sys.stderr if args.json else sys.stdout, flush=True)
-
-    result = run(args, say)
+    with Display(json_mode=bool(args.json)) as display:
+        result = run(args, display=display)
     ok = result["samePlan"] and all(
         r["status"] == "succeeded" and r["puts"] == r["putsDistinct"] == r["clusters"] == r["upgraded"] for r in result["upgrade"]["runs"]
     )

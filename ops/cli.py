@@ -123,19 +123,30 @@ def build_parser() -> argparse.ArgumentParser:
 
     bench = sub.add_parser("bench", help="discovery/planning and upgrade benchmark against the baseline")
     count = _whole_number_flag(1, 1_000_000)
-    bench.add_argument("--subscriptions", type=count, default=20)
-    bench.add_argument("--resource-groups", type=count, default=30)
-    bench.add_argument("--resources-per-group", type=count, default=10)
-    bench.add_argument("--clusters", type=count, default=200)
-    bench.add_argument("--latency-ms", type=_decimal_flag, default=20.0)
-    bench.add_argument("--operation-minutes", type=_decimal_flag, default=10.0)
-    bench.add_argument("--parallel", type=_number_list_flag, default="1,5,20", help="MAX_PARALLEL_UPGRADES values to measure")
-    bench.add_argument("--upgrade-clusters", type=count, help="clusters in the upgraded environment (default: --clusters)")
+    bench.add_argument(
+        "--size",
+        choices=("default", "large"),
+        default="default",
+        help="default: 20 subscriptions, 200 clusters; large: 50 subscriptions, 1,000 clusters in 4 locations, "
+        "a 250-cluster environment (the flags below override either)",
+    )
+    bench.add_argument("--subscriptions", type=count)
+    bench.add_argument("--resource-groups", type=count)
+    bench.add_argument("--resources-per-group", type=count)
+    bench.add_argument("--clusters", type=count)
+    bench.add_argument("--locations", type=_whole_number_flag(1, 8))
+    bench.add_argument("--latency-ms", type=_decimal_flag)
+    bench.add_argument("--operation-minutes", type=_decimal_flag)
+    bench.add_argument("--parallel", type=_number_list_flag, help="MAX_PARALLEL_UPGRADES values to measure")
+    bench.add_argument("--upgrade-clusters", type=count, help="clusters in the upgraded environment")
     bench.add_argument(
         "--max-replay-rounds",
         type=_whole_number_flag(0, 1_000_000),
         help="cap on poll rounds per upgrade run (replay cost grows with the square); 0 = no cap",
     )
+    bench.add_argument("--no-throttling", action="store_true", help="the emulator enforces no ARM or AKS throttle")
+    bench.add_argument("--no-memory", action="store_true", help="skip the traced runs that measure peak heap")
+    bench.add_argument("--plot", metavar="DIR", help="also measure growth with fleet size and write SVG charts into DIR")
     bench.add_argument("--json", action="store_true")
     return parser
 

@@ -304,7 +304,7 @@ def _upgrade_all(
         if frozen is not None:
             loop = loop.stop_starting(f"not started: {frozen}")
         loop = loop.release_waiting(now)
-        batch = loop.next_batch(config.max_parallel_upgrades)
+        batch = loop.next_batch(config.max_parallel_upgrades, poll)
         if batch:
             answers = yield from _start(context, env_plan.environment, loop, batch, now)
             loop = loop.apply_start_answers(answers, now)
@@ -328,21 +328,22 @@ def _upgrade_all(
             yield timer
         loop = loop.polled()
         if loop.in_flight:
-            check = ProgressRequest(loop.in_flight, env_plan.environment, context.instance_id)
+            due = loop.polls_due(poll)  # paced per subscription: never more looks than ARM's budget
+            check = ProgressRequest(due, env_plan.environment, context.instance_id)
             try:
                 report = ProgressReport.from_dict((yield context.call_activity_with_retry(CHECK_PROGRESS, ACTIVITY_RETRY, check.to_dict())))
             except Exception as exc:  # noqa: BLE001 - retries exhausted: stop, report, never guess
                 loop = loop.progress_unknown(_first_line(exc))
                 break
-            loop = loop.apply_progress(report.clusters, context.current_utc_datetime, settle)
-        due = loop.due_for_health(context.current_utc_datetime)
-        if due:
+            loop = loop.apply_progress(report.clusters, context.current_utc_datetime, settle).looked_at(r.id for r in due)
+        checks = loop.due_for_health(context.current_utc_datetime)
+        if checks:
             alerts = config.health_check == "arm+alerts"
-            health = HealthRequest(due, env_plan.environment, alerts, carried.started, context.current_utc_datetime, context.instance_id)
+            health = HealthRequest(checks, env_plan.environment, alerts, carried.started, context.current_utc_datetime, context.instance_id)
             try:
                 verdict = HealthReport.from_dict((yield context.call_activity_with_retry(CHECK_HEALTH, ACTIVITY_RETRY, health.to_dict())))
             except Exception as exc:  # noqa: BLE001 - retries exhausted: these clusters are not known healthy
-                loop = loop.health_unknown([d.id for d in due], _first_line(exc))
+                loop = loop.health_unknown([c.id for c in checks], _first_line(exc))
                 continue
             loop = loop.apply_health(verdict.clusters)
     return loop

@@ -14,6 +14,8 @@ the SDK's ``connection_verify``). Every ARM route needs
     GET    /_emulator/clusters          every stored managed-cluster resource
     POST   /_emulator/clusters/{name}   body {"provisioningState": ...} etc: set_cluster_state
     POST   /_emulator/reset             body: a fleet document, or empty for the starting fleet
+    GET    /_emulator/throttling        {"enabled", "throttled", "byLimit"}: 429s sent by the throttles
+    POST   /_emulator/throttling        body {"enabled": true|false}: ARM's and AKS's throttles on or off
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ from typing import Any
 from ops.emulator import faults as faults_mod
 from ops.emulator import fleet as fleet_mod
 from ops.emulator import state as state_mod
+from ops.emulator import throttle as throttle_mod
 
 RECORDED_HEADERS = ("If-Match", "If-None-Match", "Content-Type", "User-Agent", "x-ms-client-request-id")
 OPERATION_API_VERSION = "2017-08-31"
@@ -103,7 +106,8 @@ class ArmEmulator:
     driver with a simulated clock can advance time; ``latency_ms`` is slept in
     the handler thread of every ARM request; lists page ``page_size`` items at
     a time with an absolute ``nextLink``; ``seed`` fixes the upgrade-profile
-    shuffle (None: random).
+    shuffle (None: random); ``throttling`` enforces ARM's and AKS's request
+    throttles (``ops.emulator.throttle``), refilling from ``clock``.
     """
 
     def __init__(
@@ -115,6 +119,7 @@ class ArmEmulator:
         clock: Callable[[], float] = time.monotonic,
         page_size: int = 10,
         seed: int | None = None,
+        throttling: bool = False,
     ) -> None:
         self._fleet = fleet
         self._port = port
@@ -137,6 +142,7 @@ class ArmEmulator:
         self._thread: threading.Thread | None = None
         self._tmpdir: str | None = None
         self._ca_path: str | None = None
+        self._throttle: throttle_mod.Throttle | None = throttle_mod.Throttle(clock) if throttling else None
 
     # --- lifecycle ---------------------------------------------------------------
 
@@ -248,9 +254,34 @@ class ArmEmulator:
     def faults(self) -> list[faults_mod.FaultRule]:
         return self._faults.rules()
 
+    # --- throttling ---------------------------------------------------------------------
+
+    def enable_throttling(self, clock: Callable[[], float] | None = None) -> throttle_mod.Throttle:
+        """Enforce ARM's and AKS's throttles from now on, with every bucket full; the buckets refill
+        from ``clock`` (default: the emulator's). Returns the throttle (its counts, its buckets)."""
+        self._throttle = throttle_mod.Throttle(clock or self._clock)
+        return self._throttle
+
+    def disable_throttling(self) -> None:
+        self._throttle = None
+
+    @property
+    def throttling(self) -> bool:
+        return self._throttle is not None
+
+    @property
+    def throttled(self) -> int:
+        """429s the throttles sent since throttling was enabled (0 when it is off)."""
+        return self._throttle.total if self._throttle is not None else 0
+
+    @property
+    def throttled_by_limit(self) -> dict[str, int]:
+        return dict(self._throttle.sent) if self._throttle is not None else {}
+
     def reset(self, fleet: fleet_mod.Fleet | None = None) -> None:
         """Back to a fresh state for ``fleet`` (default: the one given at construction): resources,
-        operations, faults (the fleet's own) and recorded requests."""
+        operations, faults (the fleet's own) and recorded requests. Throttling stays as it is, with
+        every bucket full again (a later run) and its counts kept."""
         fleet = fleet or self._fleet
         with self._lock:
             self._fleet = fleet
@@ -258,6 +289,8 @@ class ArmEmulator:
         self._faults.clear()
         for rule in fleet.faults:
             self._faults.add(rule)
+        if self._throttle is not None:
+            self._throttle.refill_all()
         self.clear_requests()
 
     # --- request handling (called from handler threads) -----------------------------
@@ -476,6 +509,17 @@ class ArmEmulator:
                 return _error(404, "NotFound", str(err))
             except (TypeError, ValueError) as err:
                 return _error(400, "InvalidChange", str(err))
+        if what == "throttling" and method == "GET":
+            return _Reply(200, {"enabled": self.throttling, "throttled": self.throttled, "byLimit": self.throttled_by_limit})
+        if what == "throttling" and method == "POST":
+            enabled = (body or {}).get("enabled") if isinstance(body, dict) else None
+            if not isinstance(enabled, bool):
+                return _error(400, "InvalidThrottling", 'body must be {"enabled": true} or {"enabled": false}')
+            if enabled:
+                self.enable_throttling()
+            else:
+                self.disable_throttling()
+            return _Reply(200, {"enabled": self.throttling, "throttled": self.throttled, "byLimit": self.throttled_by_limit})
         if what == "reset" and method == "POST":
             try:
                 self.reset(fleet_mod.fleet_from_dict(body) if body else None)
@@ -612,6 +656,15 @@ class _Handler(BaseHTTPRequestHandler):
 
         if emu.latency_ms:
             emu.latency_wait(emu.latency_ms / 1000.0)
+
+        throttle = emu._throttle
+        if throttle is not None:
+            denial = throttle.admit(method, path, throttle_mod.principal_of(auth))
+            if denial is not None:  # refused before the resource provider sees it: no fault fires, nothing changes
+                reply = _error(429, denial.limit.code, denial.message, {"Retry-After": str(denial.retry_after)})
+                emu._record_status(slot, rec, reply.status)
+                self._send(reply)
+                return
 
         fired = emu._faults.fire(method, path)
         for rule in fired:

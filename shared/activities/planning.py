@@ -15,7 +15,7 @@ from shared.activities.common import cluster_selection, parallel
 from shared.activity_messages import FollowerPlanRequest, LeadPlanRequest
 from shared.domain import clusters as clusters_mod
 from shared.domain import gates, planning, versions
-from shared.domain.clusters import AvailableVersion, ClusterSnapshot, selected_for
+from shared.domain.clusters import ClusterSnapshot, RegionVersion, selected_for
 from shared.domain.planning import ClusterPlan, EnvironmentPlan
 from shared.domain.records import ValidatedRecord
 from shared.errors import ArmPermanentError, StoreError, VersionTableMissingError
@@ -50,8 +50,9 @@ def _plan_clusters(environment: str, *, role: str, ceiling: versions.KubernetesV
 
     def plan_one(cluster: ClusterSnapshot) -> ClusterPlan:
         try:
-            needs_profile = planning.reads_upgrade_profile(cluster, selection=selection, now=clock, role=role, ceiling=ceiling)
-            available = svc.arm.upgrade_options(cluster.id) if needs_profile else []
+            region = region_versions.get(cluster.location.lower(), ()) if role == "lead" else None
+            source = planning.options_source(cluster, selection=selection, now=clock, role=role, ceiling=ceiling, region_versions=region)
+            available = svc.arm.upgrade_options(cluster.id) if source.kind == "upgrade-profile" else source.offers
             return planning.plan_cluster(
                 cluster,
                 available,
@@ -60,7 +61,7 @@ def _plan_clusters(environment: str, *, role: str, ceiling: versions.KubernetesV
                 role=role,
                 policy=policy,
                 ceiling=ceiling,
-                region_versions=region_versions.get(cluster.location.lower(), ()) if role == "lead" else None,
+                region_versions=region,
             )
         except ArmPermanentError as exc:
             return planning.failed(cluster, f"{exc.code}: {exc.arm_message}")
@@ -70,11 +71,13 @@ def _plan_clusters(environment: str, *, role: str, ceiling: versions.KubernetesV
     return planning.sorted_plans(parallel(plan_one, selected))
 
 
-def _region_versions(found: list[ClusterSnapshot]) -> dict[str, tuple[AvailableVersion, ...]]:
+def _region_versions(found: list[ClusterSnapshot]) -> dict[str, tuple[RegionVersion, ...]]:
     """The region's version list, read once per location of the run (not per cluster).
 
-    The lead needs it for every cluster: it says which versions are previews (a cluster running
-    one is never recorded) and where the stable policy's newest GA minor is.
+    The lead needs it for every cluster: it lists the one-hop upgrades of every patch (the planning
+    source for clusters on the standard support plan, instead of one upgrade profile each), says
+    which versions are previews (a cluster running one is never recorded) and where the stable
+    policy's newest GA minor is.
     """
     arm = runtime.services().arm
     by_location: dict[str, str] = {}
@@ -82,7 +85,7 @@ def _region_versions(found: list[ClusterSnapshot]) -> dict[str, tuple[AvailableV
         by_location.setdefault(cluster.location.lower(), cluster.subscription_id)
     locations = sorted(by_location)
 
-    def read(location: str) -> tuple[AvailableVersion, ...]:
+    def read(location: str) -> tuple[RegionVersion, ...]:
         return tuple(arm.region_versions(by_location[location], location))
 
     return dict(zip(locations, parallel(read, locations), strict=True))

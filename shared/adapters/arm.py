@@ -30,7 +30,7 @@ from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
 from shared.domain import versions
-from shared.domain.clusters import AvailableVersion, ClusterSnapshot, ForceUpgradeOverride, NodePool
+from shared.domain.clusters import AvailableVersion, ClusterSnapshot, ForceUpgradeOverride, NodePool, RegionVersion
 from shared.domain.health import FiredAlert
 from shared.domain.text import first_line
 from shared.errors import ArmPermanentError, ArmTransientError, ConcurrentChangeError
@@ -237,8 +237,10 @@ class ArmGateway:
             profile = self._aks(sub).managed_clusters.get_upgrade_profile(group, name)
         return available_from_profile(profile)
 
-    def region_versions(self, subscription_id: str, location: str) -> list[AvailableVersion]:
-        """Every patch the region offers (for the stable policy's "newest GA minor")."""
+    def region_versions(self, subscription_id: str, location: str) -> list[RegionVersion]:
+        """Every patch the region offers, with its one-hop upgrades and its minor's support plans:
+        the lead's planning source for clusters on the standard support plan, and the stable
+        policy's "newest GA minor"."""
         with _arm_errors():
             result = self._aks(subscription_id).managed_clusters.list_kubernetes_versions(location)
         return region_versions_from_list(result, location)
@@ -352,20 +354,27 @@ def available_from_profile(profile: Mapping[str, Any]) -> list[AvailableVersion]
     return found
 
 
-def region_versions_from_list(result: Mapping[str, Any], location: str) -> list[AvailableVersion]:
-    """A location's Kubernetes version list (REST field names) → every patch it offers.
+def region_versions_from_list(result: Mapping[str, Any], location: str) -> list[RegionVersion]:
+    """A location's Kubernetes version list (REST field names) → every patch it offers, with the
+    versions each patch reaches in one hop (``upgrades``) and its minor's
+    ``capabilities.supportPlan``.
 
     ``isPreview`` is given per minor (and left out when false), so each patch of a preview minor is
-    a preview. An unreadable patch is an ARM answer we refuse, naming the location.
+    a preview. An unreadable patch or upgrade is an ARM answer we refuse, naming the location.
     """
     found = []
     for minor in result.get("values") or []:
         preview = bool(minor.get("isPreview", False))
-        for patch in minor.get("patchVersions") or {}:
+        plans = tuple(str(p) for p in ((minor.get("capabilities") or {}).get("supportPlan") or []))
+        patches = minor.get("patchVersions") or {}
+        for patch in patches:
+            listed = patches[patch] or {}
+            texts = [patch, *(listed.get("upgrades") or [])]
             try:
-                found.append(AvailableVersion(versions.parse(patch), preview))
+                parsed = [versions.parse(str(t)) for t in texts]
             except ValueError as exc:
-                raise ArmPermanentError("InvalidVersionList", f"region {location} lists {patch!r}") from exc
+                raise ArmPermanentError("InvalidVersionList", f"region {location} lists {patch!r} with upgrades {texts[1:]!r}") from exc
+            found.append(RegionVersion(parsed[0], preview, tuple(parsed[1:]), plans))
     return found
 
 

@@ -26,6 +26,28 @@ class AvailableVersion:
     is_preview: bool
 
 
+#: AKS's standard support plan. The region's version list describes the one-hop upgrades of this
+#: plan; a cluster on another plan (AKSLongTermSupport) may be offered other paths by its own profile.
+OFFICIAL_SUPPORT_PLAN = "KubernetesOfficial"
+
+
+@dataclass(frozen=True)
+class RegionVersion(AvailableVersion):
+    """One patch of the region's version list (``locations/{location}/kubernetesVersions``).
+
+    Besides the version and its minor's preview flag: the versions a control plane on this patch
+    reaches in one hop (the list's ``upgrades``) and the support plans its minor is offered under
+    (``capabilities.supportPlan``). Empty when the list did not say.
+    """
+
+    upgrades: tuple[versions.KubernetesVersion, ...] = ()
+    support_plans: tuple[str, ...] = ()
+
+    def offered_under(self, plan: str) -> bool:
+        """Whether the list names ``plan`` (any case) among this minor's support plans."""
+        return plan.lower() in (p.lower() for p in self.support_plans)
+
+
 @dataclass(frozen=True)
 class NodePool:
     """One agent pool of a managed cluster, as far as versions go."""

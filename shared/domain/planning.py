@@ -14,7 +14,7 @@ from typing import Any, Literal, get_args
 from shared.domain import clusters as clusters_mod
 from shared.domain import findings as findings_mod
 from shared.domain import targets, versions
-from shared.domain.clusters import AvailableVersion, ClusterSnapshot, Selection
+from shared.domain.clusters import OFFICIAL_SUPPORT_PLAN, AvailableVersion, ClusterSnapshot, RegionVersion, Selection
 from shared.domain.literals import one_of
 from shared.domain.rollout import Role
 
@@ -23,6 +23,8 @@ Action = Literal["upgrade", "already-current", "skipped", "failed"]
 ACTIONS: tuple[Action, ...] = get_args(Action)
 #: ``ready``: upgrade the clusters as planned; ``skipped``/``failed``: upgrade nothing, say why.
 PlanStatus = Literal["ready", "skipped", "failed"]
+#: Where one cluster's upgrade options come from (see :class:`OptionsSource`).
+OptionsKind = Literal["none", "region-list", "upgrade-profile"]
 
 
 @dataclass(frozen=True)
@@ -278,6 +280,72 @@ def reads_upgrade_profile(
     if clusters_mod.state_veto(cluster) is not None and not _may_resume(cluster):
         return False
     return needs_upgrade_profile(cluster, role=role, ceiling=ceiling)
+
+
+@dataclass(frozen=True)
+class OptionsSource:
+    """Where planning takes one cluster's one-hop upgrade options from, decided before any read.
+
+    ``none``: the decision cannot depend on them (the cluster is skipped whatever they are, or a
+    follower already runs the validated version or more); ``region-list``: ``offers``, taken from
+    the region's version list that the run reads once per location; ``upgrade-profile``: the
+    cluster's own upgrade profile, one GET for this cluster.
+    """
+
+    kind: OptionsKind
+    offers: tuple[AvailableVersion, ...] = ()
+
+
+def options_source(
+    cluster: ClusterSnapshot,
+    *,
+    selection: Selection,
+    now: datetime,
+    role: str,
+    ceiling: versions.KubernetesVersion | None,
+    region_versions: Sequence[AvailableVersion] | None,
+) -> OptionsSource:
+    """Which read (if any) one cluster's plan needs.
+
+    Only the lead plans from the region's version list (its options are the newest it can reach;
+    a follower's are capped by the predecessor and read from its own profile, and only when it is
+    below the validated version). Whichever source is used, ARM validates the PUT itself.
+    """
+    if not reads_upgrade_profile(cluster, selection=selection, now=now, role=role, ceiling=ceiling):
+        return OptionsSource("none")
+    if role == "lead" and region_versions is not None:
+        offers = region_offers(cluster, region_versions)
+        if offers is not None:
+            return OptionsSource("region-list", offers)
+    return OptionsSource("upgrade-profile")
+
+
+def region_offers(cluster: ClusterSnapshot, region_versions: Sequence[AvailableVersion]) -> tuple[AvailableVersion, ...] | None:
+    """The control plane's one-hop upgrades as the region's version list names them, or None when
+    the list cannot stand in for the cluster's own upgrade profile.
+
+    It can for a cluster on the KubernetesOfficial support plan whose control plane runs a patch
+    that the list names, under that plan: AKS offers such a cluster the upgrades its region lists
+    for that patch. An empty support plan is not taken for KubernetesOfficial: the published
+    managed-cluster examples leave the field out, so its absence says nothing about the plan (a
+    cluster on long-term support read through an API version older than the field shows none
+    either), and such a cluster reads its own profile. An offer is a preview when the list marks
+    its minor one, or does not list its minor at all.
+    """
+    if cluster.support_plan.lower() != OFFICIAL_SUPPORT_PLAN.lower():
+        return None
+    try:
+        control_plane = versions.parse(cluster.control_plane_version)
+    except ValueError:
+        return None
+    listed = next((e for e in region_versions if isinstance(e, RegionVersion) and e.version == control_plane), None)
+    if listed is None or not listed.offered_under(OFFICIAL_SUPPORT_PLAN):
+        return None
+    preview_minors: dict[tuple[int, int], bool] = {}
+    for entry in region_versions:
+        line = entry.version.minor_line
+        preview_minors[line] = preview_minors.get(line, True) and entry.is_preview
+    return tuple(AvailableVersion(v, preview_minors.get(v.minor_line, True)) for v in listed.upgrades)
 
 
 def _may_resume(cluster: ClusterSnapshot) -> bool:

@@ -1,7 +1,8 @@
 """Target selection for one cluster: never a preview, never a downgrade, never a skipped minor.
 
-Both roles pick from what the cluster's upgrade profile offers (plus its current version),
-filtered again by the one-hop rule, so a profile that lists too much cannot cause a wrong move.
+Both roles pick from the control plane's one-hop offers (its upgrade profile, or for the lead the
+region's version list; see ``planning.options_source``) plus its current version, filtered again by
+the one-hop rule, so a source that lists too much cannot cause a wrong move.
 
 Node pools: a cluster runs the lowest version among its control plane and pools, and no PUT may
 move the control plane or any pool more than one minor. So a cluster whose pools lag is capped

@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 from functools import cached_property
 from typing import Any, Literal
 
-from shared.domain import dates, upgrades
+from shared.domain import dates, pacing, upgrades
 from shared.domain.literals import one_of
 from shared.domain.planning import ClusterPlan, EnvironmentPlan
 from shared.domain.results import ClusterOutcome, Result
@@ -236,10 +236,17 @@ class UpgradeLoop:
             waiting=tuple(w for w in self.waiting if w not in due),
         )
 
-    def next_batch(self, max_parallel: int) -> tuple[Queued, ...]:
-        """The clusters to start now: the head of the queue, as many as there are free slots."""
+    def next_batch(self, max_parallel: int, poll_interval: timedelta | None = None) -> tuple[Queued, ...]:
+        """The clusters to start now: the head of the queue, as many as there are free slots; with
+        ``poll_interval``, no more per subscription than a round's budget (``pacing``), so the
+        starts never meet ARM's throttles (a subscription over budget waits, the others go)."""
         free = max(max_parallel - len(self.in_flight), 0)
-        return self.ready[:free]
+        if poll_interval is None:
+            return self.ready[:free]
+        return pacing.take_per_key(self.ready, self._subscription, pacing.round_budget(poll_interval).starts, free)
+
+    def _subscription(self, item: Queued | InFlight) -> str:
+        return self.plan_of(item.id).subscription_id
 
     def apply_start_answers(self, answers: Sequence[StartAnswer], now: datetime) -> UpgradeLoop:
         """Each answered cluster leaves the queue: running, finished, or waiting out a backoff."""
@@ -318,6 +325,18 @@ class UpgradeLoop:
     def health_unknown(self, ids: Sequence[str], why: str) -> UpgradeLoop:
         """The health check failed after its retries: these clusters are not known to be healthy."""
         return self._fail_all(ids, f"HealthCheck: not checked: the health check failed after retries: {why}")
+
+    def polls_due(self, poll_interval: timedelta) -> tuple[InFlight, ...]:
+        """The running upgrades to look at this round: no more per subscription than a round's
+        budget (``pacing``), those looked at least recently first (see :meth:`looked_at`)."""
+        return pacing.take_per_key(self.in_flight, self._subscription, pacing.round_budget(poll_interval).looks)
+
+    def looked_at(self, ids: Iterable[str]) -> UpgradeLoop:
+        """The running upgrades just looked at go behind the others, so every one is looked at in
+        turn when a round cannot look at all of them."""
+        seen = set(ids)
+        moved = [r for r in self.in_flight if r.id in seen]
+        return replace(self, in_flight=pacing.to_the_back(self.in_flight, moved)) if moved else self
 
     def stop_starting(self, why: str) -> UpgradeLoop:
         """No new upgrade may start any more (the day the work runs became frozen, or a person

@@ -58,12 +58,14 @@ def test_throttling_with_retry_after_is_retried_by_the_sdk(conductor: Conductor)
 
 @pytest.mark.parametrize("status,code", [(500, "InternalServerError"), (503, "ServiceUnavailable")])
 def test_server_errors_on_reads_are_retried(conductor: Conductor, status: int, code: str) -> None:
+    # The lead's planning read: the region's version list (it plans every sandbox cluster from it).
     conductor.arm.add_fault(
-        FaultRule(kind="error", method="GET", path=r"upgradeProfiles", status=status, code=code, message="try again", times=2)
+        FaultRule(kind="error", method="GET", path=r"/kubernetesVersions$", status=status, code=code, message="try again", times=2)
     )
     result = conductor.run(MON)
 
     assert_sandbox_upgraded_once_each(conductor, result)
+    assert sum(1 for r in conductor.arm.requests if r.status == status) == 2
 
 
 def test_a_503_on_the_put_is_retried_later_by_the_orchestrator_never_by_the_http_layer(conductor: Conductor) -> None:
@@ -193,7 +195,13 @@ def test_a_bad_request_is_permanent_and_not_retried(conductor: Conductor) -> Non
 def test_a_cluster_stopped_between_plan_and_put_is_not_touched(conductor: Conductor) -> None:
     conductor.arm.add_fault(
         FaultRule(
-            kind="state", method="GET", path=r"/upgradeProfiles/", cluster="aks-sandbox-weu-1", changes={"powerState": "Stopped"}, times=1
+            # After the lead's last planning read (the region's version list), before the GET that precedes the PUT.
+            kind="state",
+            method="GET",
+            path=r"/kubernetesVersions$",
+            target="aks-sandbox-weu-1",
+            changes={"powerState": "Stopped"},
+            times=1,
         )
     )
     result = conductor.run(MON)
@@ -223,8 +231,8 @@ def test_someone_elses_upgrade_between_plan_and_put_is_not_overwritten(conductor
         FaultRule(
             kind="state",
             method="GET",
-            path=r"/upgradeProfiles/",
-            cluster="aks-sandbox-weu-2",
+            path=r"/kubernetesVersions$",  # after planning read the cluster, before the GET that precedes its PUT
+            target="aks-sandbox-weu-2",
             changes={"provisioningState": "Upgrading", "kubernetesVersion": "1.31.2", "currentKubernetesVersion": "1.31.1"},
             times=1,
         )

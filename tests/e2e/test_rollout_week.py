@@ -243,6 +243,25 @@ def test_a_follower_reads_upgrade_profiles_only_for_clusters_below_the_validated
     assert _profile_reads(conductor) == ["aks-dev-weu-2"]
 
 
+def test_the_lead_plans_standard_plan_clusters_from_one_version_list_and_reads_only_other_clusters_profiles(
+    conductor: Conductor,
+) -> None:
+    # aks-sandbox-weu-2 moves to long-term support: the region's list does not describe its paths.
+    lts = conductor.arm.cluster("aks-sandbox-weu-2")
+    lts["properties"]["supportPlan"] = "AKSLongTermSupport"
+    conductor.arm.adopt_cluster_document(lts)
+
+    result = by_name(conductor.run(MON))
+
+    assert {name: (c["from"], c["to"], c["result"]) for name, c in result.items()} == {
+        "aks-sandbox-weu-1": ("1.30.4", NEWEST_GA, "upgraded"),
+        "aks-sandbox-weu-2": ("1.31.1", NEWEST_GA, "upgraded"),
+    }
+    version_lists = [r for r in conductor.arm.requests if r.path.lower().endswith("/kubernetesversions")]
+    assert len(version_lists) == 1  # one location, read once for the run
+    assert _profile_reads(conductor) == ["aks-sandbox-weu-2"]
+
+
 def test_the_subscription_name_selector_lists_clusters_only_in_subscriptions_named_for_the_environment(
     conductor: Conductor,
 ) -> None:

@@ -3,7 +3,8 @@
 - ``arm_emulator``: one running :class:`ops.emulator.ArmEmulator` for the session, serving the
   sample fleet over HTTPS with a trustme CA, paging 4 items at a time so every list pages.
 - ``arm``: the same emulator reset for this test: fresh sample fleet, no faults, no recorded
-  requests, no added latency (waited out with ``time.sleep``). Use this one in tests.
+  requests, no added latency (waited out with ``time.sleep``), no throttling (a test may
+  ``arm.enable_throttling(clock)``; it is off again after the test). Use this one in tests.
 - ``arm_credential``: a static bearer token (:class:`ops.emulator.StaticTokenCredential`).
 - ``arm_client_kwargs``: keyword arguments for any Azure mgmt client aimed at the emulator
   (``base_url``, ``connection_verify``, small retry backoff so retried faults stay fast).
@@ -36,11 +37,13 @@ def arm_emulator() -> Iterator[ArmEmulator]:
 
 @pytest.fixture
 def arm(arm_emulator: ArmEmulator) -> Iterator[ArmEmulator]:
+    arm_emulator.disable_throttling()
     arm_emulator.reset(sample_fleet())
     arm_emulator.latency_ms = 0
     arm_emulator.latency_wait = time.sleep
     arm_emulator.page_size = SESSION_PAGE_SIZE
     yield arm_emulator
+    arm_emulator.disable_throttling()
     arm_emulator.clear_faults()
     arm_emulator.latency_ms = 0
     arm_emulator.latency_wait = time.sleep

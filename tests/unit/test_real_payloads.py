@@ -15,7 +15,7 @@ from azure.mgmt.containerservice.models import KubernetesVersionListResult, Mana
 
 from shared.adapters.arm import available_from_profile, region_versions_from_list, snapshot_from_document, upgrade_body
 from shared.domain import planning, upgrades, versions
-from shared.domain.clusters import AvailableVersion, ClusterSnapshot, ForceUpgradeOverride, NodePool, Selection
+from shared.domain.clusters import AvailableVersion, ClusterSnapshot, ForceUpgradeOverride, NodePool, RegionVersion, Selection
 from tests.fixtures.arm import EXAMPLE_SUBSCRIPTION, LISTED_VERSION, at_version, example, response_body, running
 
 NOW = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
@@ -110,16 +110,32 @@ def test_the_published_upgrade_profile_gives_the_control_planes_offers_with_its_
     assert available_from_profile(ManagedClusterUpgradeProfile(copy.deepcopy(profile))) == expected
 
 
-def test_the_published_version_list_gives_every_patch_with_its_minors_preview_flag() -> None:
-    expected = available(
-        ("1.23.12", False),
-        ("1.23.15", False),
-        ("1.24.6", False),
-        ("1.24.9", False),
-        ("1.25.4", False),
-        ("1.25.5", False),
-        ("1.26.0", True),
-    )
+def test_the_published_version_list_gives_every_patch_with_its_minors_preview_flag_upgrades_and_support_plans() -> None:
+    official = ("KubernetesOfficial",)
+    expected = [
+        RegionVersion(v.version, v.is_preview, tuple(versions.parse(u) for u in ups), official)
+        for v, ups in zip(
+            available(
+                ("1.23.12", False),
+                ("1.23.15", False),
+                ("1.24.6", False),
+                ("1.24.9", False),
+                ("1.25.4", False),
+                ("1.25.5", False),
+                ("1.26.0", True),
+            ),
+            [
+                ("1.23.15", "1.24.6", "1.24.9"),
+                ("1.24.6", "1.24.9"),
+                ("1.24.9", "1.25.4", "1.25.5"),
+                ("1.25.4", "1.25.5"),
+                ("1.25.5", "1.26.0"),
+                ("1.26.0",),
+                (),
+            ],
+            strict=True,
+        )
+    ]
     assert region_versions_from_list(version_list(), "location1") == expected
     assert region_versions_from_list(KubernetesVersionListResult(copy.deepcopy(version_list())), "location1") == expected
 
