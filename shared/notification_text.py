@@ -37,11 +37,12 @@ def render_approval_request(notice: ApprovalNotice, url: str) -> tuple[str, list
     plan = notice.plan
     lines = [
         f"AKS upgrade {plan.environment} {notice.date}: awaiting approval (target {plan.target_version})",
+        # Before the cluster lines: a long plan is cut from the bottom, and this line must survive.
+        f'approve or reject: POST {url} with {{"decision": "approve"|"reject", "by": "<you>", "comment": "..."}}',
         f"{len(plan.to_upgrade)} cluster(s) would be upgraded; nothing starts without a decision within {notice.timeout_hours} h.",
     ]
     for c in plan.to_upgrade:
         lines.append(f"• {c.name}: {c.from_version} → {c.to_version}")
-    lines.append(f'approve or reject: POST {url} with {{"decision": "approve"|"reject", "by": "<you>", "comment": "..."}}')
     escaped = [escape(line) for line in lines]
     return "\n".join(escaped), [{"type": "section", "text": {"type": "mrkdwn", "text": _fit(escaped)}}]
 

@@ -123,7 +123,8 @@ def run(context: df.DurableOrchestrationContext) -> Flow:
         config = RunConfiguration.from_dict((yield context.call_activity_with_retry(LOAD_SETTINGS, ACTIVITY_RETRY, None)))
     except Exception as exc:  # noqa: BLE001 - bad settings: refuse to work, say which
         refused = RunResult(context.instance_id, request.date, request.environment, "none", "failed", f"refused: {_first_line(exc)}")
-        return refused.to_dict()
+        # Announced like any end: the "run finished" line is what the failed-run alert watches for.
+        return (yield from _close(context, refused, started, run_id=request.run_id))
     gate = gates.decide(
         config.plan,
         requested=date.fromisoformat(request.date),
@@ -189,7 +190,14 @@ def _await_approval(
     """Ask for a decision and wait for it (or the timeout, or a Stop): (decision, refusal, stopped)."""
     hours = config.approval_timeout_hours
     context.set_custom_status(
-        {"phase": "awaiting-approval", "environment": env_plan.environment, "approvalTimeoutHours": hours, "plan": env_plan.to_dict()}
+        {
+            "phase": "awaiting-approval",
+            "environment": env_plan.environment,
+            "approvalTimeoutHours": hours,
+            "targetVersion": env_plan.target_version,
+            # Durable Functions caps a custom status at 16 KB: the plan's first clusters and a count.
+            "plan": _plan_summary(env_plan),
+        }
     )
     notice = ApprovalNotice(env_plan, request.date, context.instance_id, hours)
     try:
@@ -201,6 +209,8 @@ def _await_approval(
     winner = yield context.task_any([answer, timeout, stop])
     if winner is not timeout:
         timeout.cancel()
+    # No longer awaiting: a second decision posted from now on is answered 409, never dropped.
+    context.set_custom_status({"phase": "decided", "environment": env_plan.environment})
     if winner is stop:
         return None, None, stops.describe_payload(stop.result)
     if winner is timeout:
@@ -210,6 +220,22 @@ def _await_approval(
     except approvals.BadDecisionError as exc:
         return None, approvals.unreadable(answer.result, exc), None
     return decision, approvals.refusal(decision, hours), None
+
+
+#: Clusters named in the awaiting-approval status; the rest are counted (the 16 KB status limit).
+STATUS_CLUSTERS = 25
+
+
+def _plan_summary(env_plan: EnvironmentPlan) -> dict[str, Any]:
+    """What the awaiting-approval status shows of the plan: small enough for any environment."""
+    moves = [{"name": c.name, "from": c.from_version, "to": c.to_version} for c in env_plan.to_upgrade]
+    return {
+        "environment": env_plan.environment,
+        "targetVersion": env_plan.target_version,
+        "toUpgrade": len(moves),
+        "clusters": moves[:STATUS_CLUSTERS],
+        "more": max(len(moves) - STATUS_CLUSTERS, 0),
+    }
 
 
 @dataclass(frozen=True)
@@ -248,6 +274,7 @@ def _upgrade_and_conclude(context: df.DurableOrchestrationContext, request: RunR
     loop = yield from _upgrade_all(context, request, carried, stop)
     if loop is None:
         return None  # continued as new: the next execution carries on
+    loop = yield from _heed_stop(context, loop, stop)  # a Stop that came with the last answers still counts
     by_id = {o.id: o for o in loop.finished}
     ordered = tuple(by_id.get(p.id) or results.outcome_from_plan(p) for p in env_plan.clusters)
     status, reason = results.overall_status(ordered, dry_run=False, stopped=loop.stopped)
@@ -290,11 +317,8 @@ def _upgrade_all(
     poll = timedelta(seconds=config.poll_interval_seconds)
     settle = timedelta(minutes=config.health_settle_minutes)
     requested = date.fromisoformat(request.date)
-    if loop.stopped is None:
-        # Listen for a Stop raised while this execution was planning or starting, before any start.
-        armed = yield context.task_any([stop, context.create_timer(context.current_utc_datetime)])
-        if armed is stop:
-            loop = loop.stop(stops.describe_payload(stop.result))
+    # Listen for a Stop raised while this execution was planning or starting, before any start.
+    loop = yield from _heed_stop(context, loop, stop)
     while not loop.is_done:
         now = context.current_utc_datetime
         if loop.stopped is None and stop.is_completed:
@@ -308,6 +332,7 @@ def _upgrade_all(
         if batch:
             answers = yield from _start(context, env_plan.environment, loop, batch, now)
             loop = loop.apply_start_answers(answers, now)
+            now = context.current_utc_datetime  # the starts took an episode: the deadline and wake count from here
         context.set_custom_status(_progress("upgrading", env_plan.environment, loop.finished, len(env_plan.clusters), len(loop.in_flight)))
         if loop.is_done:
             break
@@ -315,6 +340,8 @@ def _upgrade_all(
             loop = loop.time_out(config.upgrade_timeout_minutes)
             break
         if loop.continue_as_new_due(ROUNDS_PER_EXECUTION):
+            # A Stop raised with the last answers would be lost with this execution: take it first.
+            loop = yield from _heed_stop(context, loop, stop)
             context.continue_as_new({**request.to_input(), "continuation": replace(carried, loop=loop).to_dict()})
             return None
         timer = context.create_timer(loop.next_wake(now, poll))
@@ -336,7 +363,7 @@ def _upgrade_all(
                 loop = loop.progress_unknown(_first_line(exc))
                 break
             loop = loop.apply_progress(report.clusters, context.current_utc_datetime, settle).looked_at(r.id for r in due)
-        checks = loop.due_for_health(context.current_utc_datetime)
+        checks = loop.due_for_health(context.current_utc_datetime, poll)
         if checks:
             alerts = config.health_check == "arm+alerts"
             health = HealthRequest(checks, env_plan.environment, alerts, carried.started, context.current_utc_datetime, context.instance_id)
@@ -345,8 +372,20 @@ def _upgrade_all(
             except Exception as exc:  # noqa: BLE001 - retries exhausted: these clusters are not known healthy
                 loop = loop.health_unknown([c.id for c in checks], _first_line(exc))
                 continue
-            loop = loop.apply_health(verdict.clusters)
+            loop = loop.apply_health(verdict.clusters, context.current_utc_datetime, poll)
     return loop
+
+
+def _heed_stop(context: df.DurableOrchestrationContext, loop: UpgradeLoop, stop: Any) -> Generator[Any, Any, UpgradeLoop]:
+    """Take a Stop that has arrived but not been seen yet: a zero-length timer ends the episode, so
+    every event delivered with the answers so far is processed before the run decides on."""
+    if loop.stopped is not None:
+        return loop
+    if not stop.is_completed:
+        seen = yield context.task_any([stop, context.create_timer(context.current_utc_datetime)])
+        if seen is not stop:
+            return loop
+    return loop.stop(stops.describe_payload(stop.result))
 
 
 def _start(

@@ -207,6 +207,12 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
     # A single durable timer in Python waits at most 6 days: the approval wait is one timer.
     approval_hours = integer(APPROVAL_TIMEOUT_HOURS, 24, 1, 6 * 24)
     settle_minutes = integer(HEALTH_SETTLE_MINUTES, 10, 0, 24 * 60)
+    if settle_minutes >= timeout_minutes and HEALTH_SETTLE_MINUTES not in problems and UPGRADE_TIMEOUT_MINUTES not in problems:
+        # Every upgrade would reach the deadline before its health check.
+        problems[HEALTH_SETTLE_MINUTES] = (
+            f"must be shorter than {UPGRADE_TIMEOUT_MINUTES} ({timeout_minutes}), or no upgrade is health checked in time, "
+            f"got {settle_minutes}"
+        )
     health = text(HEALTH_CHECK, "arm")
     if health not in HEALTH_CHECKS:
         problems[HEALTH_CHECK] = f"must be one of {list(HEALTH_CHECKS)}, got {shown(health)}"

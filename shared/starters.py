@@ -343,8 +343,11 @@ async def http_stop(req: func.HttpRequest, client: df.DurableOrchestrationClient
     if isinstance(found, func.HttpResponse):
         return found
     instance_id, status, _ = found
-    if _runtime_name(status) not in LISTENING:
-        return _not_now(client, instance_id, status, f"instance {instance_id} is {_runtime_name(status)}: nothing to stop")
+    phase = status.custom_status.get("phase") if isinstance(status.custom_status, dict) else None
+    if _runtime_name(status) not in LISTENING or phase in ("recording", "done"):
+        # Recording (or past it): the upgrades are over and the record is being written; a Stop
+        # accepted now could no longer keep anything from being recorded.
+        return _not_now(client, instance_id, status, f"instance {instance_id} is {_runtime_name(status)} ({phase}): nothing to stop")
     await client.raise_event(instance_id, stops.EVENT, stop.to_dict())
     logs.event(logging.WARNING, stop.describe, instance_id=instance_id, trigger="http")
     return _accepted(client, instance_id, {"stopping": stop.describe})

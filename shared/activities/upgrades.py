@@ -119,8 +119,10 @@ def check_cluster_health(request: HealthRequest) -> HealthReport:
         try:
             problem = health_mod.cluster_problem(arm.get_cluster(settled.id), settled.to_version)
             if problem is None and request.check_alerts:
-                since = settled.started_at or request.run_started
-                alerts = arm.fired_alerts(settled.id, since, max(request.clock, since))
+                # A joined upgrade (reason set: no PUT of ours) started before we saw it: count from
+                # the run's start, the earliest moment this run can vouch for.
+                since = settled.started_at if settled.started_at and settled.reason is None else request.run_started
+                alerts = arm.fired_alerts(settled.id, since, max(health_mod.window_end(request.clock, datetime.now(UTC)), since))
                 problem = health_mod.alert_problem(alerts, settled.id, since)
         except TransientError as exc:
             log(logging.WARNING, "transient error checking health; checking again", error=str(exc))

@@ -62,8 +62,8 @@ def read_decision(data: Any) -> Decision:
     comment = data.get("comment", "")
     if comment is None:
         comment = ""
-    if not isinstance(comment, str) or len(comment) > MAX_COMMENT:
-        raise BadDecisionError(f"comment must be text of at most {MAX_COMMENT} characters", "comment")
+    if not isinstance(comment, str) or len(comment) > MAX_COMMENT or not comment.isprintable():
+        raise BadDecisionError(f"comment must be printable text of at most {MAX_COMMENT} characters (no control characters)", "comment")
     return Decision(decision, by.strip(), comment.strip())
 
 

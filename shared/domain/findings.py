@@ -116,7 +116,8 @@ def _time_in_week_verdict(slots: Sequence[Mapping[str, Any]], now: datetime) -> 
     at = now.astimezone(UTC)
     day = _DAYS[at.weekday()]
     for slot in slots:
-        if str(slot.get("day") or "").lower() == day and at.hour in [int(h) for h in slot.get("hourSlots") or []]:
+        hours = [h for h in slot.get("hourSlots") or [] if isinstance(h, int) and not isinstance(h, bool)]
+        if str(slot.get("day") or "").lower() == day and at.hour in hours:
             return None
     return f"its allowed time (timeInWeek) does not include {at.isoformat()}; AKS itself would not act now, this upgrade does"
 
@@ -129,6 +130,7 @@ def _offset(text: str) -> timezone:
 
 def _between(start: Any, end: Any, now: datetime) -> bool:
     try:
-        return dates.parse_utc_instant(str(start)) <= now <= dates.parse_utc_instant(str(end))
+        # ARM writes UTC; a time without an offset is read as UTC, not dropped.
+        return dates.parse_utc_instant(str(start), naive_means_utc=True) <= now <= dates.parse_utc_instant(str(end), naive_means_utc=True)
     except ValueError:
         return False

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from shared.domain.clusters import ClusterSnapshot
 
@@ -44,6 +44,20 @@ def cluster_problem(cluster: ClusterSnapshot, target: str) -> str | None:
         pools = ", ".join(f"{p.name} runs {p.current_version}" for p in behind)
         return f"{PREFIX}node pool {pools}, not the target {target} (the operation ended Succeeded all the same)"
     return None
+
+
+#: How much later than the orchestrator's clock the health activity may run and still count
+#: alerts up to its own time (queueing, retries); beyond it the clocks belong to different worlds
+#: (a simulated run) and the orchestrator's clock is used.
+WINDOW_TOLERANCE = timedelta(hours=1)
+
+
+def window_end(orchestrator_clock: datetime, worker_clock: datetime) -> datetime:
+    """Where the alert window ends: the worker's time when it is shortly after the orchestrator's
+    (alerts that fired while the check queued count too), else the orchestrator's."""
+    if orchestrator_clock <= worker_clock <= orchestrator_clock + WINDOW_TOLERANCE:
+        return worker_clock
+    return orchestrator_clock
 
 
 def alert_problem(alerts: Sequence[FiredAlert], cluster_id: str, since: datetime) -> str | None:

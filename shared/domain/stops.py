@@ -55,8 +55,8 @@ def read_stop(data: Any) -> StopRequest:
     reason = data.get("reason", "")
     if reason is None:
         reason = ""
-    if not isinstance(reason, str) or len(reason) > MAX_REASON:
-        raise BadStopError(f"reason must be text of at most {MAX_REASON} characters", "reason")
+    if not isinstance(reason, str) or len(reason) > MAX_REASON or not reason.isprintable():
+        raise BadStopError(f"reason must be printable text of at most {MAX_REASON} characters (no control characters)", "reason")
     return StopRequest(by.strip(), reason.strip())
 
 

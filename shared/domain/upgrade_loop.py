@@ -303,24 +303,38 @@ class UpgradeLoop:
             finished=self.finished + tuple(ended),
         )
 
-    def due_for_health(self, now: datetime) -> tuple[Settling, ...]:
-        """The settled upgrades whose health check is due."""
-        return tuple(s for s in self.settling if s.check_at <= now)
+    def due_for_health(self, now: datetime, poll_interval: timedelta | None = None) -> tuple[Settling, ...]:
+        """The settled upgrades whose health check is due; with ``poll_interval``, no more per
+        subscription than a round's budget of reads (``pacing``), like the looks at running ones."""
+        due = tuple(s for s in self.settling if s.check_at <= now)
+        if poll_interval is None:
+            return due
+        return pacing.take_per_key(due, lambda x: self.plan_of(x.id).subscription_id, pacing.round_budget(poll_interval).looks)
 
-    def apply_health(self, answers: Sequence[HealthAnswer]) -> UpgradeLoop:
+    def apply_health(self, answers: Sequence[HealthAnswer], now: datetime, poll_interval: timedelta) -> UpgradeLoop:
         """Checked clusters finish: healthy ones ``upgraded``, unhealthy ones ``failed`` with the
-        check's reason; a check that could not be read leaves the cluster to be checked again."""
+        check's reason; one that could not be read (a transient error, often a 429) is checked
+        again a poll interval later, never at once."""
         settling = {s.id: s for s in self.settling}
         ended: list[ClusterOutcome] = []
+        again: dict[str, Settling] = {}
         for answer in answers:
-            checked = settling.pop(answer.id, None) if answer.state != "unknown" else None
-            if checked is not None and answer.state == "healthy":
-                ended.append(self._outcome(checked.id, "upgraded", checked.reason))
-            elif checked is not None:
-                ended.append(self._outcome(checked.id, "failed", answer.reason))
-        if not ended:
+            checked = settling.get(answer.id)
+            if checked is None:
+                continue
+            if answer.state == "unknown":
+                again[checked.id] = replace(checked, check_at=now + poll_interval)
+            else:
+                del settling[checked.id]
+                result: Result = "upgraded" if answer.state == "healthy" else "failed"
+                ended.append(self._outcome(checked.id, result, checked.reason if result == "upgraded" else answer.reason))
+        if not ended and not again:
             return self
-        return replace(self, settling=tuple(s for s in self.settling if s.id in settling), finished=self.finished + tuple(ended))
+        return replace(
+            self,
+            settling=tuple(again.get(x.id, x) for x in self.settling if x.id in settling),
+            finished=self.finished + tuple(ended),
+        )
 
     def health_unknown(self, ids: Sequence[str], why: str) -> UpgradeLoop:
         """The health check failed after its retries: these clusters are not known to be healthy."""
@@ -376,14 +390,11 @@ class UpgradeLoop:
         return now >= self.deadline
 
     def time_out(self, timeout_minutes: int) -> UpgradeLoop:
-        """The deadline passed: everything unfinished fails."""
-        unfinished = [
-            *(r.id for r in self.in_flight),
-            *(s.id for s in self.settling),
-            *(w.id for w in self.waiting),
-            *(q.id for q in self.ready),
-        ]
-        return self._fail_all(unfinished, f"Timeout: not finished within UPGRADE_TIMEOUT_MINUTES={timeout_minutes}")
+        """The deadline passed: everything unfinished fails (an upgrade that succeeded but was not
+        health checked yet says so)."""
+        unfinished = [*(r.id for r in self.in_flight), *(w.id for w in self.waiting), *(q.id for q in self.ready)]
+        loop = self._fail_all((x.id for x in self.settling), f"HealthCheck: not checked before UPGRADE_TIMEOUT_MINUTES={timeout_minutes}")
+        return loop._fail_all(unfinished, f"Timeout: not finished within UPGRADE_TIMEOUT_MINUTES={timeout_minutes}")
 
     def next_wake(self, now: datetime, poll_interval: timedelta) -> datetime:
         """When to look again: after ``poll_interval``, or when the first backoff ends if nothing
@@ -396,10 +407,6 @@ class UpgradeLoop:
         elif self.settling:
             wake = min(wake, min(x.check_at for x in self.settling))
         wake = max(wake, now + MIN_WAIT)
-        return min(wake, max(self.deadline, now + MIN_WAIT))
-        if self.settling:
-            first_check = max(min(s.check_at for s in self.settling), now + MIN_WAIT)
-            wake = first_check if not (self.in_flight or self.ready or self.waiting) else min(wake, first_check)
         return min(wake, max(self.deadline, now + MIN_WAIT))
 
     def polled(self) -> UpgradeLoop:

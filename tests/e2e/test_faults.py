@@ -237,7 +237,7 @@ def test_someone_elses_upgrade_between_plan_and_put_is_not_overwritten(conductor
             times=1,
         )
     )
-    result = conductor.run(MON, UPGRADE_TIMEOUT_MINUTES="5")
+    result = conductor.run(MON, UPGRADE_TIMEOUT_MINUTES="5", HEALTH_SETTLE_MINUTES="0")
 
     # The same target is already on its way: watch it (here it never ends) rather than PUT again.
     cluster = by_name(result)["aks-sandbox-weu-2"]
@@ -252,7 +252,7 @@ def test_a_crash_between_put_and_record_resumes_monitoring_on_rerun(conductor: C
     conductor.arm.add_fault(
         FaultRule(kind="error", method="GET", path=r"/operations/", status=500, code="InternalServerError", message="down")
     )
-    first = conductor.run(MON, UPGRADE_TIMEOUT_MINUTES="3")
+    first = conductor.run(MON, UPGRADE_TIMEOUT_MINUTES="3", HEALTH_SETTLE_MINUTES="0")
     assert first["status"] == "failed" and conductor.record("sandbox") is None
     assert accepted_puts(conductor) == Counter(dict.fromkeys(SANDBOX, 1))
     # WHEN ARM recovers and the same day is run again

@@ -215,7 +215,7 @@ def test_progress_answers_end_the_upgrades_that_ended_and_succeeded_ones_settle_
 def test_a_health_verdict_finishes_the_settled_cluster(answer: HealthAnswer, expected: ClusterOutcome) -> None:
     loop = UpgradeLoop(started("b").clusters, DEADLINE, settling=(Settling("b", "1.31.2", NOW, NOW, JOINED),))
 
-    checked = loop.apply_health([answer])
+    checked = loop.apply_health([answer], NOW, POLL)
 
     assert checked.finished == (expected,) and checked.settling == () and checked.is_done
 
@@ -223,7 +223,9 @@ def test_a_health_verdict_finishes_the_settled_cluster(answer: HealthAnswer, exp
 def test_a_health_check_that_could_not_be_read_is_done_again() -> None:
     loop = UpgradeLoop(started("b").clusters, DEADLINE, settling=(Settling("b", "1.31.2", NOW, NOW),))
 
-    assert loop.apply_health([HealthAnswer("b", "unknown", "TooManyRequests")]) is loop
+    again = loop.apply_health([HealthAnswer("b", "unknown", "TooManyRequests")], NOW, POLL)
+    assert again.settling == (Settling("b", "1.31.2", NOW + POLL, NOW),)  # a poll later, not at once
+    assert again.next_wake(NOW, POLL) == NOW + POLL
     assert loop.health_unknown(["b"], "boom").finished == (
         outcome("b", "failed", "HealthCheck: not checked: the health check failed after retries: boom"),
     )
@@ -271,6 +273,12 @@ def test_when_the_progress_check_fails_running_upgrades_are_unknown_and_nothing_
 
 
 # -- time -----------------------------------------------------------------------------------------
+def test_at_the_deadline_a_settled_upgrade_not_yet_checked_says_so() -> None:
+    loop = UpgradeLoop(started("s").clusters, DEADLINE, settling=(Settling("s", "1.31.2", DEADLINE + SETTLE, NOW),))
+
+    assert loop.time_out(360).finished == (outcome("s", "failed", "HealthCheck: not checked before UPGRADE_TIMEOUT_MINUTES=360"),)
+
+
 def test_at_the_deadline_everything_unfinished_fails_and_the_finished_stay() -> None:
     loop = UpgradeLoop(
         started("a", "b", "c", "d").clusters,
@@ -421,10 +429,13 @@ def _simulate(data: st.DataObject, names: list[str], max_parallel: int, poll: ti
         if loop.past_deadline(now):
             before = {o.id for o in loop.finished}
             unfinished = set(names) - before
+            settled = {x.id for x in loop.settling}
             loop = loop.time_out(timeout_minutes)
             timed_out = [o for o in loop.finished if o.id not in before]
             assert {o.id for o in timed_out} == unfinished
-            assert all(o.result == "failed" and o.reason and o.reason.startswith("Timeout") for o in timed_out)
+            for o in timed_out:
+                assert o.result == "failed" and o.reason is not None
+                assert o.reason.startswith("HealthCheck: not checked before" if o.id in settled else "Timeout")
             break
         if data.draw(st.booleans()):  # continue as new: everything but the round count carries over
             again = UpgradeLoop.from_dict(json.loads(json.dumps(loop.to_dict())), plan)
@@ -438,7 +449,7 @@ def _simulate(data: st.DataObject, names: list[str], max_parallel: int, poll: ti
         loop = loop.apply_progress(data.draw(st.permutations(progress)), now, data.draw(SETTLES))
         assert ids_in(loop) == Counter(names)
         due = loop.due_for_health(now)
-        loop = loop.apply_health([HealthAnswer(d.id, data.draw(HEALTH_ANSWERS), "why") for d in due])
+        loop = loop.apply_health([HealthAnswer(d.id, data.draw(HEALTH_ANSWERS), "why") for d in due], now, poll)
         assert ids_in(loop) == Counter(names)
         if data.draw(st.integers(0, 9)) == 0:  # a person stops the run
             loop = loop.stop("stopped by someone")

@@ -573,3 +573,86 @@ def test_a_stop_raised_before_the_first_start_starts_nothing() -> None:
     assert result.output["status"] == "stopped"
     assert "StartClusterUpgrade" not in fakes.names_called()
     assert {c["result"] for c in result.output["clusters"]} == {"skipped"}
+
+
+def test_a_stop_that_arrives_with_the_last_health_check_still_keeps_the_record_from_being_written() -> None:
+    fakes = FakeActivities(("c1",))
+    handle = runner.registry().orchestrators[runner.ORCHESTRATOR]
+    request = {"environment": None, "date": DAY, "dryRun": False, "force": False, "runId": "run-1"}
+    activities = fakes.by_name()
+
+    def check_health_then_stop(payload: dict[str, Any]) -> dict[str, Any]:
+        driver.raise_event("Stop", {"by": "carol", "reason": "too late?"})
+        return fakes.check_health(payload)
+
+    activities[orchestration.CHECK_HEALTH] = check_health_then_stop
+    driver = OrchestrationDriver(handle, activities, instance_id=INSTANCE, input=request, start_time=START, name=runner.ORCHESTRATOR)
+    result = driver.run()
+
+    assert result.output["status"] == "stopped" and result.output["recordedVersion"] is None
+    assert outcomes(result) == {"c1": ("upgraded", None)}
+    assert "RecordValidatedVersion" not in fakes.names_called()
+
+
+def test_the_awaiting_approval_status_stays_small_for_a_large_environment_and_ends_with_the_decision() -> None:
+    import json as json_mod
+
+    names = tuple(f"aks-prod-westeurope-{n:03d}" for n in range(250))
+    fakes = FakeActivities(names, approvalEnvironments=["sandbox"], maxParallelUpgrades=50, healthSettleMinutes=0)
+    handle = runner.registry().orchestrators[runner.ORCHESTRATOR]
+    request = {"environment": None, "date": DAY, "dryRun": False, "force": False, "runId": "run-1"}
+    activities = fakes.by_name()
+    seen_at_first_start: list[Any] = []
+
+    def start(payload: dict[str, Any]) -> dict[str, Any]:
+        if not seen_at_first_start:
+            seen_at_first_start.append(driver.result().custom_status)  # what a status request would show now
+        return fakes.start(payload)
+
+    activities[orchestration.START_UPGRADE] = start
+    driver = OrchestrationDriver(handle, activities, instance_id=INSTANCE, input=request, start_time=START, name=runner.ORCHESTRATOR)
+    driver.raise_event("Approval", {"decision": "approve", "by": "alice"})
+    result = driver.run()
+
+    [waiting] = [s for s in result.custom_statuses if s.get("phase") == "awaiting-approval"]
+    assert len(json_mod.dumps(waiting).encode("utf-16-le")) < 16 * 1024  # Durable Functions' limit
+    assert waiting["plan"]["toUpgrade"] == 250 and len(waiting["plan"]["clusters"]) == 25 and waiting["plan"]["more"] == 225
+    # Once decided, the status no longer says awaiting-approval: a later decision is answered 409.
+    assert seen_at_first_start[0]["phase"] != "awaiting-approval"
+    assert result.output["status"] == "succeeded"
+
+
+def test_a_health_check_that_cannot_be_read_waits_a_poll_before_the_next_try() -> None:
+    fakes = FakeActivities(("c1",), healthSettleMinutes=0)
+    answers = iter([{"state": "unknown", "reason": "TooManyRequests"}, {"state": "healthy", "reason": None}])
+
+    def flaky(payload: dict[str, Any]) -> dict[str, Any]:
+        fakes._called(orchestration.CHECK_HEALTH, payload)
+        return {"clusters": [{"id": c["id"], **next(answers)} for c in payload["clusters"]]}
+
+    activities = fakes.by_name()
+    activities[orchestration.CHECK_HEALTH] = flaky
+    handle = runner.registry().orchestrators[runner.ORCHESTRATOR]
+    request = {"environment": None, "date": DAY, "dryRun": False, "force": False, "runId": "run-1"}
+    result = run_orchestration(handle, activities, INSTANCE, request, START, name=runner.ORCHESTRATOR)
+
+    first, second = fakes.payloads("CheckClusterHealth")
+    assert datetime.fromisoformat(second["clock"]) - datetime.fromisoformat(first["clock"]) == timedelta(seconds=60)
+    assert outcomes(result) == {"c1": ("upgraded", None)}
+
+
+def test_refused_settings_are_announced_like_any_other_end() -> None:
+    fakes = FakeActivities(("c1",))
+    activities = fakes.by_name()
+
+    def bad_settings(payload: Any) -> Any:
+        raise RuntimeError("invalid settings (1): HEALTH_CHECK: must be one of ['arm', 'arm+alerts']")
+
+    activities[orchestration.LOAD_SETTINGS] = bad_settings
+    handle = runner.registry().orchestrators[runner.ORCHESTRATOR]
+    request = {"environment": None, "date": DAY, "dryRun": False, "force": False, "runId": "run-1"}
+    result = run_orchestration(handle, activities, INSTANCE, request, START, name=runner.ORCHESTRATOR)
+
+    assert result.output["status"] == "failed" and result.output["reason"].startswith("refused: ")
+    [notified] = fakes.payloads("NotifyRollout")
+    assert notified["status"] == "failed"
