@@ -70,6 +70,7 @@ def record_upgrade_history(request: HistoryRequest) -> HistoryWritten:
             started_at=request.started_at,
             finished_at=request.finished_at,
             run_id=request.run_id,
+            run_status=result.status,
         )
         for c in result.clusters
     ]

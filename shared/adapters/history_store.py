@@ -8,8 +8,8 @@ Row layout (its own table, e.g. ``AKSUpgradeHistory``):
   runId): ARM ids are full of ``/``, which keys may not contain, and the triple (instance,
   cluster, run) is what makes an attempt unique. The full cluster id is kept in ``clusterId``.
 - Properties: instanceId, runId (absent on rows from before runs had ids), attemptKey,
-  clusterId, fromVersion, toVersion, result, reason (absent when None), startedAt, finishedAt
-  (Edm.DateTime).
+  clusterId, fromVersion, toVersion, result, reason (absent when None), runStatus (the whole
+  run's status; absent on older rows), startedAt, finishedAt (Edm.DateTime).
 
 A re-run of the same environment and date is the same instance id but another run, so its
 rows are added next to the earlier attempt's, which stay (a failure is never erased by the
@@ -136,6 +136,7 @@ class TableHistoryStore:
             ("fromVersion", entry.from_version),
             ("toVersion", entry.to_version),
             ("reason", entry.reason),
+            ("runStatus", entry.run_status),
         ):
             if optional is not None:
                 entity[name] = optional
@@ -201,4 +202,5 @@ class TableHistoryStore:
             started_at=when("startedAt"),
             finished_at=when("finishedAt"),
             run_id=text("runId", False),
+            run_status=text("runStatus", False),
         )

@@ -45,3 +45,6 @@ class AuditEntry:
     #: The run this attempt belongs to: re-runs of one instance id (same environment and date)
     #: are told apart by it. None on rows written before runs had ids.
     run_id: str | None = None
+    #: The status of the whole run this attempt belongs to (``succeeded``, ``failed``, ...), so
+    #: that the history alone tells how a run ended. None on rows written before it was recorded.
+    run_status: str | None = None
