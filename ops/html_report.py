@@ -13,7 +13,7 @@ zone). Each bar carries its cluster, versions, times and reason as a tooltip (``
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date
+from datetime import UTC, date, datetime
 from html import escape
 from zoneinfo import ZoneInfo
 
@@ -41,12 +41,16 @@ _DARK_TEXT_ON = frozenset({"skipped", "nothing-to-do"})
 SVG_NAMESPACE = "http://www.w3.org/2000/svg"
 
 LABEL_WIDTH = 130
-DAY_WIDTH = 230
+DAY_WIDTH = 270
 HEADER_HEIGHT = 44
 BAR_HEIGHT = 18
 BAR_GAP = 4
 LANE_PADDING = 8
 LEGEND_HEIGHT = 40
+#: A generous width of one character of the 11 px labels: text is cut to fit its bar with it, and
+#: the picture is made wide enough for the legend with it.
+CHAR_WIDTH = 7
+SWATCH = 14
 
 
 def colour(word: str) -> str:
@@ -72,7 +76,8 @@ def timeline_svg(runs: Sequence[outlook.Run], environments: Sequence[str], timez
     columns = sorted({day for _, day in cells})
     slots = {env: max([len(cells.get((env, day), [])) for day in columns] + [1]) for env in lanes}
     lane_heights = {env: 2 * LANE_PADDING + slots[env] * (BAR_HEIGHT + BAR_GAP) - BAR_GAP for env in lanes}
-    width = LABEL_WIDTH + max(len(columns), 1) * DAY_WIDTH + 10
+    legend_items = _legend_items(runs)
+    width = max(LABEL_WIDTH + max(len(columns), 1) * DAY_WIDTH, LABEL_WIDTH + _legend_width(legend_items)) + 10
     body_height = sum(lane_heights.values())
     height = HEADER_HEIGHT + body_height + LEGEND_HEIGHT + 10
     out = [
@@ -100,42 +105,60 @@ def timeline_svg(runs: Sequence[outlook.Run], environments: Sequence[str], timez
         out.append("</g>")
         y += lane_heights[env]
     out.append(f'<line class="grid" x1="0" y1="{y}" x2="{width}" y2="{y}"/>')
-    out.append(_legend(runs, y + 14))
+    out.append(_legend(legend_items, y + 14))
     out.append("</svg>")
     return "\n".join(out)
 
 
 def _bar(attempt: AuditEntry, run_status: str, x: int, y: int, width: int, day: date) -> str:
     name = report.cluster_name(attempt.cluster_id)
-    versions = f"{attempt.from_version or '?'} → {attempt.to_version or '?'}"
+    versions = f"{attempt.from_version or '?'} → {attempt.to_version}" if attempt.to_version else (attempt.from_version or "")
     tooltip = (
         f"{attempt.cluster_id}\n{attempt.environment}, {attempt.result}: {versions}\n"
         f"{attempt.started_at.isoformat()} .. {attempt.finished_at.isoformat()}\n"
         f"run {attempt.instance_id} ({run_status or 'status not recorded'})" + (f"\n{attempt.reason}" if attempt.reason else "")
     )
     text_class = "label dark" if attempt.result in _DARK_TEXT_ON else "label"
+    label = _fit(f"{name} {versions}", (width - 10) // CHAR_WIDTH)
     return (
         f'<g class="bar" data-result="{escape(attempt.result)}" data-environment="{escape(attempt.environment)}" '
         f'data-day="{day.isoformat()}" data-cluster="{escape(attempt.cluster_id)}">'
         f"<title>{escape(tooltip)}</title>"
         f'<rect x="{x}" y="{y}" width="{width}" height="{BAR_HEIGHT}" rx="3" fill="{colour(attempt.result)}"/>'
-        f'<text class="{text_class}" x="{x + 5}" y="{y + BAR_HEIGHT - 5}">{escape(name)} {escape(versions)}</text>'
+        f'<text class="{text_class}" x="{x + 5}" y="{y + BAR_HEIGHT - 5}">{escape(label)}</text>'
         "</g>"
     )
 
 
-def _legend(runs: Sequence[outlook.Run], y: int) -> str:
+def _fit(text: str, characters: int) -> str:
+    """``text`` cut to ``characters`` (with an ellipsis) so that it stays inside its bar."""
+    return text if len(text) <= characters else text[: max(characters - 1, 0)] + "…"
+
+
+def _legend_items(runs: Sequence[outlook.Run]) -> list[str]:
     present = sorted({a.result for r in runs for a in r.attempts} - set(LEGEND_RESULTS))
-    items = [*LEGEND_RESULTS, *present]
+    return [*LEGEND_RESULTS, *present]
+
+
+def _legend_advance(result: str) -> int:
+    """Room for one legend item: the swatch, a gap, the word, and a gap before the next."""
+    return SWATCH + 5 + CHAR_WIDTH * len(result) + 16
+
+
+def _legend_width(items: Sequence[str]) -> int:
+    return sum(_legend_advance(result) for result in items)
+
+
+def _legend(items: Sequence[str], y: int) -> str:
     out = [f'<g class="legend" transform="translate({LABEL_WIDTH},{y})">']
     x = 0
     for result in items:
         out.append(
             f'<g class="legend-item" data-result="{escape(result)}">'
-            f'<rect x="{x}" y="0" width="14" height="14" rx="2" fill="{colour(result)}"/>'
-            f'<text x="{x + 19}" y="12">{escape(result)}</text></g>'
+            f'<rect x="{x}" y="0" width="{SWATCH}" height="{SWATCH}" rx="2" fill="{colour(result)}"/>'
+            f'<text x="{x + SWATCH + 5}" y="12">{escape(result)}</text></g>'
         )
-        x += 30 + 8 * len(result)
+        x += _legend_advance(result)
     out.append("</g>")
     return "".join(out)
 
@@ -156,6 +179,10 @@ svg .label { fill: #ffffff; } svg .label.dark { fill: #212121; }
 """
 
 
+def _when(instant: datetime) -> str:
+    return instant.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
 def _status_span(word: str | None) -> str:
     if word is None:
         return '<span class="muted">-</span>'
@@ -174,7 +201,7 @@ def _environments_table(status: status_mod.WeekStatus) -> str:
         run_cell = (
             '<span class="muted">none recorded</span>'
             if run is None
-            else f"{_status_span(run.status)} {escape(run.started_at.isoformat())}<br>"
+            else f"{_status_span(run.status)} {escape(_when(run.started_at))}<br>"
             + escape(", ".join(f"{n} {result}" for result, n in run.results.items()))
         )
         rows.append(
@@ -182,7 +209,7 @@ def _environments_table(status: status_mod.WeekStatus) -> str:
             f"<td>{escape(e.environment)} ({escape(e.role)})</td>"
             f"<td>{escape(['Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun'][e.weekday])}</td>"
             f"<td>{record_cell}</td>"
-            f"<td>{escape(record.validated_at.isoformat()) if record else '-'}</td>"
+            f"<td>{escape(_when(record.validated_at)) if record else '-'}</td>"
             f"<td>{escape(status_mod.soak_text(e))}</td>"
             f"<td>{run_cell}</td>"
             f"<td>{escape(status_mod.changed_text(run))}</td>"
