@@ -181,6 +181,18 @@ variable "publishing_basic_auth_enabled" {
   DESCRIPTION
 }
 
+variable "python_version" {
+  type        = string
+  default     = "3.11"
+  nullable    = false
+  description = "Python version of the function app, e.g. `3.12`. CI tests the app on both 3.11 and 3.12 from the same requirements.lock; 3.12 is the newest the Linux Consumption plan offers. Build the package for the same version (docs/deployment.md, \"Publish the code\")."
+
+  validation {
+    condition     = contains(["3.11", "3.12"], var.python_version)
+    error_message = "python_version must be 3.11 or 3.12 (the versions CI tests and Linux Consumption runs), e.g. 3.12."
+  }
+}
+
 # ---------------------------------------------------------------------------
 # Optional inputs: app settings (docs/architecture.md, "Settings")
 # ---------------------------------------------------------------------------
