@@ -272,8 +272,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     settings = settings_mod.load()
     day = runner.parse_day(args.date)
     runner.check_environment(settings, args.environment)
+    services = None
+    if (args.dry_run or settings.dry_run) and not settings_mod.is_loopback_url(settings.arm_endpoint):
+        # A dry run against real Azure (the only run ops allows there): sign-in first, in one line.
+        services = _services(settings, arm=True)
     with console.steps(f"running {args.environment or 'the wave'} for {day}", None):
-        outcome = runner.execute(settings, day, args.environment, dry_run=args.dry_run)
+        outcome = runner.execute(settings, day, args.environment, dry_run=args.dry_run, services=services)
     if not args.json:
         console.console().print(report.run_view(outcome.result))
     else:

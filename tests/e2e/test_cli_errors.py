@@ -54,6 +54,18 @@ def test_plan_without_an_azure_sign_in_says_how_to_sign_in_in_one_line_and_conta
     assert conductor.arm.requests == []
 
 
+def test_a_dry_run_against_real_azure_without_a_sign_in_says_how_to_sign_in(conductor: Conductor) -> None:
+    real = {
+        "ARM_ENDPOINT": "https://management.azure.com",
+        "AZURE_CREDENTIAL_KIND": "default",
+        "AZURE_TOKEN_CREDENTIALS": "EnvironmentCredential",
+    }
+
+    line = one_line_exit_2(conductor.cli("run", "--date", iso(MON), "--dry-run", "--json", **real))
+
+    assert line.startswith("not signed in to Azure: ") and "az login" in line
+
+
 def test_a_bad_log_level_is_a_usage_error(conductor: Conductor) -> None:
     line = one_line_exit_2(conductor.cli("history", LOG_LEVEL="loud"))
 
