@@ -186,3 +186,13 @@ def test_in_the_host_with_a_connection_string_telemetry_is_configured_once_on_th
     outcome = json.loads(process.stdout.strip().splitlines()[-1])
     assert outcome["first"] is True and outcome["second"] is True
     assert outcome["handlers"] == ["LoggingHandler"]
+
+
+def test_concurrent_reads_of_an_activity_keep_its_bound_run() -> None:
+    from shared.activities import common
+
+    with logs.bound(environment="prod", instance_id=INSTANCE):
+        seen = common.parallel(lambda n: (n, logs.current()), range(6))
+
+    assert [n for n, _ in seen] == list(range(6))
+    assert all(fields == {"environment": "prod", "instance_id": INSTANCE} for _, fields in seen)
