@@ -1,13 +1,31 @@
-"""Readable text for people: a run's clusters as a table, a plan, a week."""
+"""Readable text for people: a run's clusters as a table, a plan, the history, a week.
+
+``table`` and the ``*_summary`` functions give plain strings (the benchmark prints those); the
+``*_view`` functions give rich renderables that ``ops/console.py`` prints in colour on a terminal
+and as plain text elsewhere.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
 
+from rich import box
+from rich.console import Group, RenderableType
+from rich.padding import Padding
+from rich.table import Table
+from rich.text import Text
 
-def _name(cluster_id: str) -> str:
+from ops import console as console_mod
+from shared.domain.records import AuditEntry
+
+
+def cluster_name(cluster_id: str) -> str:
+    """The cluster's name: the last segment of its ARM id."""
     return cluster_id.rsplit("/", 1)[-1]
+
+
+_name = cluster_name
 
 
 def table(rows: Sequence[Sequence[str]], header: Sequence[str]) -> str:
@@ -47,3 +65,69 @@ def _summary(head: str, data: dict[str, Any], outcome_key: str) -> str:
 
 def _indent(text: str) -> str:
     return "\n".join("  " + line for line in text.splitlines())
+
+
+# -- rich views for the terminal (ops/console.py decides colour and width) --------------------
+
+
+def run_view(result: dict[str, Any]) -> RenderableType:
+    """A run result: the head line (status in its colour), the reason, one row per cluster."""
+    head = Text.assemble(
+        f"{result['date']}  {result.get('environment') or '-'} ({result['role']})  status=",
+        console_mod.styled(result["status"]),
+        f"  target={result.get('targetVersion') or '-'}  recorded={result.get('recordedVersion') or '-'}",
+    )
+    return _view(head, result, "result")
+
+
+def plan_view(plan: dict[str, Any]) -> RenderableType:
+    head = Text.assemble(
+        f"{plan.get('environment')} ({plan.get('role')})  status=",
+        console_mod.styled(plan.get("status")),
+        f"  target={plan.get('targetVersion') or '-'}",
+    )
+    return _view(head, plan, "action")
+
+
+def _view(head: Text, data: dict[str, Any], outcome_key: str) -> RenderableType:
+    parts: list[RenderableType] = [head]
+    if data.get("reason"):
+        parts.append(Text(f"  reason: {data['reason']}"))
+    clusters = data.get("clusters", [])
+    if clusters:
+        grid = rich_table(("cluster", "from", "to", outcome_key, "reason"))
+        for c in clusters:
+            grid.add_row(
+                _name(c["id"]), c.get("from") or "-", c.get("to") or "-", console_mod.styled(c[outcome_key]), c.get("reason") or ""
+            )
+        parts.append(Padding(grid, (0, 0, 0, 2), expand=False))
+    return Group(*parts)
+
+
+def history_view(entries: Sequence[AuditEntry]) -> Table:
+    grid = rich_table(("finished", "environment", "cluster", "from", "to", "result", "reason"))
+    for e in entries:
+        grid.add_row(
+            e.finished_at.isoformat()[:16],
+            e.environment,
+            _name(e.cluster_id),
+            e.from_version or "-",
+            e.to_version or "-",
+            console_mod.styled(e.result),
+            e.reason or "",
+        )
+    return grid
+
+
+def records_view(records: dict[str, dict[str, Any]]) -> Table:
+    """The version store's records as the demo shows them."""
+    grid = rich_table(("environment", "version", "validatedAt", "clusters"))
+    for environment, record in records.items():
+        grid.add_row(environment, str(record["version"]), str(record["validatedAt"]), str(len(record["clusters"])))
+    return grid
+
+
+def rich_table(header: Sequence[str], title: str | None = None) -> Table:
+    """A table with a header rule and no frame: readable in a terminal and in a log file."""
+    grid = Table(*header, box=box.SIMPLE_HEAD, title=title, title_justify="left", show_edge=False, pad_edge=False)
+    return grid

@@ -1,17 +1,23 @@
 """The process's services (settings + adapters), built once from Settings by one factory.
 
-Activities call :func:`services`; the first call reads the environment. Tests and the ``ops``
-CLI install their own with :func:`install` (same adapters, pointed at the emulator and Azurite).
+Activities call :func:`services`; the first call reads the environment, builds the one
+credential of the process and, in the Functions host, switches on telemetry with it
+(``shared/adapters/telemetry.py``). Tests and the ``ops`` CLI install their own with
+:func:`install` (same adapters, pointed at the emulator and Azurite), so they never configure
+telemetry.
 """
 
 from __future__ import annotations
 
+import os
 import threading
 from dataclasses import dataclass
 
+from azure.core.credentials import TokenCredential
+
 from shared import settings as settings_mod
 from shared.adapters import arm as arm_mod
-from shared.adapters import credentials
+from shared.adapters import credentials, telemetry
 from shared.adapters.history_store import TableHistoryStore
 from shared.adapters.notifier import Notifier, NullNotifier, SlackNotifier
 from shared.adapters.version_store import TableVersionStore
@@ -24,6 +30,9 @@ class Services:
     versions: TableVersionStore
     history: TableHistoryStore
     notifier: Notifier
+    #: The process's one credential: ARM, the tables and the telemetry exporter share it (and its
+    #: token cache).
+    credential: TokenCredential
 
 
 _lock = threading.Lock()
@@ -35,9 +44,9 @@ def build(settings: settings_mod.Settings, *, arm_client_options: dict[str, obje
     credential = credentials.build(settings)
     arm = arm_mod.ArmGateway(credential, settings.arm_endpoint, client_options=arm_client_options)
     if settings.version_store_endpoint:
-        from azure.identity import DefaultAzureCredential
-
-        table_credential = DefaultAzureCredential()
+        # The same credential, except behind the emulator's static token (a local ARM with real
+        # tables, for tooling only): that token must never go to a real table endpoint.
+        table_credential = credentials.developer_chain() if settings.credential_kind == "emulator" else credential
         versions = TableVersionStore.from_endpoint(settings.version_store_endpoint, settings.version_table, table_credential)
         history = TableHistoryStore.from_endpoint(settings.version_store_endpoint, settings.history_table, table_credential)
     else:
@@ -45,7 +54,7 @@ def build(settings: settings_mod.Settings, *, arm_client_options: dict[str, obje
         versions = TableVersionStore.from_connection_string(settings.version_store_connection, settings.version_table)
         history = TableHistoryStore.from_connection_string(settings.version_store_connection, settings.history_table)
     notifier: Notifier = SlackNotifier.from_url(settings.slack_webhook_url) if settings.slack_webhook_url else NullNotifier()
-    return Services(settings, arm, versions, history, notifier)
+    return Services(settings, arm, versions, history, notifier, credential)
 
 
 def services() -> Services:
@@ -54,6 +63,7 @@ def services() -> Services:
     with _lock:
         if _current is None:
             _current = build(settings_mod.load())
+            telemetry.configure(os.environ, _current.credential)
         return _current
 
 

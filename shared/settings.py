@@ -53,8 +53,12 @@ WEBSITE_HOSTNAME = "WEBSITE_HOSTNAME"
 TENANT_ID = "tenant_id"
 CLIENT_ID = "function_client_id"
 CLIENT_SECRET = "function_client_secret"
+# -- the production credential (added with telemetry, 2026-12) --------------------------------
+# AZURE_CREDENTIAL_KIND=managed-identity uses exactly the managed identity whose client id is
+# AZURE_CLIENT_ID (terraform sets both), instead of walking the developer credential chain.
+AZURE_CLIENT_ID = "AZURE_CLIENT_ID"
 
-CREDENTIAL_KINDS = ("default", "client-secret", "emulator")
+CREDENTIAL_KINDS = ("default", "managed-identity", "client-secret", "emulator")
 HEALTH_CHECKS = ("arm", "arm+alerts")
 DEFAULT_SCHEDULE = "0 0 10 * * 1-4"
 DEFAULT_ARM_ENDPOINT = "https://management.azure.com"
@@ -101,6 +105,9 @@ class Settings:
     tenant_id: str | None = None
     client_id: str | None = None
     client_secret: str | None = field(default=None, repr=False)
+    #: AZURE_CLIENT_ID: the user-assigned managed identity the ``managed-identity`` kind uses
+    #: (None: the system-assigned identity).
+    managed_identity_client_id: str | None = None
     version_store_connection: str | None = field(default=None, repr=False)
     version_store_endpoint: str | None = None
     slack_webhook_url: str | None = field(default=None, repr=False)
@@ -246,6 +253,9 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
         missing = [n for n, v in ((TENANT_ID, tenant), (CLIENT_ID, client_id), (CLIENT_SECRET, client_secret)) if not v]
         for name in missing:
             problems[name] = f"required when {AZURE_CREDENTIAL_KIND} is client-secret"
+    identity_client_id = text(AZURE_CLIENT_ID) or None
+    if kind == "managed-identity" and identity_client_id is not None and not _GUID.match(identity_client_id):
+        problems[AZURE_CLIENT_ID] = f"must be the managed identity's client id (a GUID), got {shown(identity_client_id)}"
 
     store_endpoint = text(VERSION_STORE_ENDPOINT) or None
     store_connection = text(VERSION_STORE_CONNECTION) or text(AZURE_WEBJOBS_STORAGE) or None
@@ -301,6 +311,7 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
         tenant_id=tenant,
         client_id=client_id,
         client_secret=client_secret,
+        managed_identity_client_id=identity_client_id,
         version_store_connection=store_connection if store_endpoint is None else None,
         version_store_endpoint=store_endpoint,
         slack_webhook_url=webhook,

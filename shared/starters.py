@@ -388,7 +388,12 @@ async def timer_start(schedule_status: dict[str, Any] | None, client: df.Durable
     try:
         settings = _settings()
     except ConfigError as exc:
-        logs.event(logging.ERROR, "timer: refusing to start: invalid settings", error=str(exc))
+        logs.event(
+            logging.ERROR,
+            "timer: refusing to start: invalid settings",
+            settings=",".join(sorted(exc.problems)),
+            problems="; ".join(f"{name}: {why}" for name, why in sorted(exc.problems.items())),
+        )
         return "refused"
     for warning in settings.schedule_warnings:
         logs.event(logging.WARNING, f"timer: {warning}")

@@ -42,8 +42,9 @@ locals {
     HEALTH_CHECK           = var.health_check
     HEALTH_SETTLE_MINUTES  = tostring(var.health_settle_minutes)
 
-    # DefaultAzureCredential -> ManagedIdentityCredential for this client ID.
-    AZURE_CREDENTIAL_KIND = "default"
+    # Exactly this user-assigned identity (ManagedIdentityCredential with its client id), never
+    # the developer credential chain. The same credential sends the app's telemetry.
+    AZURE_CREDENTIAL_KIND = "managed-identity"
     AZURE_CLIENT_ID       = azurerm_user_assigned_identity.this.client_id
 
     # Identity-based version store: the table endpoint, never a connection string.
@@ -54,7 +55,10 @@ locals {
     SLACK_WEBHOOK_URL = var.slack_notifications_enabled ? "@Microsoft.KeyVault(SecretUri=${local.slack_webhook_secret_uri})" : ""
 
     # Application Insights with local (key) authentication disabled: telemetry is
-    # sent with the identity, which holds "Monitoring Metrics Publisher".
+    # sent with the identity, which holds "Monitoring Metrics Publisher". This string
+    # is for the host; the app's own OpenTelemetry exporter (shared/adapters/telemetry.py)
+    # uses AZURE_CLIENT_ID's identity and APPLICATIONINSIGHTS_CONNECTION_STRING, which
+    # site_config.application_insights_connection_string sets.
     APPLICATIONINSIGHTS_AUTHENTICATION_STRING = "ClientId=${azurerm_user_assigned_identity.this.client_id};Authorization=AAD"
   }
 }
@@ -112,7 +116,7 @@ resource "azurerm_linux_function_app" "this" {
     application_insights_connection_string = azurerm_application_insights.this.connection_string
 
     application_stack {
-      python_version = "3.11"
+      python_version = var.python_version
     }
   }
 

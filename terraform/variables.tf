@@ -181,6 +181,18 @@ variable "publishing_basic_auth_enabled" {
   DESCRIPTION
 }
 
+variable "python_version" {
+  type        = string
+  default     = "3.11"
+  nullable    = false
+  description = "Python version of the function app, e.g. `3.12`. CI tests the app on both 3.11 and 3.12 from the same requirements.lock; 3.12 is the newest the Linux Consumption plan offers. Build the package for the same version (docs/deployment.md, \"Publish the code\")."
+
+  validation {
+    condition     = contains(["3.11", "3.12"], var.python_version)
+    error_message = "python_version must be 3.11 or 3.12 (the versions CI tests and Linux Consumption runs), e.g. 3.12."
+  }
+}
+
 # ---------------------------------------------------------------------------
 # Optional inputs: app settings (docs/architecture.md, "Settings")
 # ---------------------------------------------------------------------------
@@ -504,6 +516,12 @@ variable "health_settle_minutes" {
   validation {
     condition     = var.health_settle_minutes >= 0 && var.health_settle_minutes <= 1440 && floor(var.health_settle_minutes) == var.health_settle_minutes
     error_message = "health_settle_minutes must be a whole number of minutes from 0 to 1440 (as the app accepts), e.g. 10."
+  }
+
+  # Terraform >= 1.9 validates across variables: the app refuses the same pair at start-up.
+  validation {
+    condition     = var.health_settle_minutes < var.upgrade_timeout_minutes
+    error_message = "health_settle_minutes must be shorter than upgrade_timeout_minutes: the upgrade's deadline covers the settle time, so no upgrade would be health checked in time; e.g. 10 with upgrade_timeout_minutes = 360."
   }
 }
 

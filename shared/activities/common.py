@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextvars
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
@@ -15,12 +16,18 @@ _IO_THREADS = 16
 
 
 def parallel(fn: Callable[[T], R], items: Iterable[T]) -> list[R]:
-    """ARM reads are independent per subscription/cluster: do them concurrently, keep the order."""
+    """ARM reads are independent per subscription/cluster: do them concurrently, keep the order.
+
+    Each call runs in a copy of the caller's context (one copy per call: a context cannot be
+    entered by two threads at once), so the run bound by ``logs.bound`` and the current span
+    reach the log lines and spans of the worker threads too.
+    """
     items = list(items)
     if len(items) <= 1:
         return [fn(i) for i in items]
+    calls = [(contextvars.copy_context(), item) for item in items]
     with ThreadPoolExecutor(max_workers=min(_IO_THREADS, len(items))) as pool:
-        return list(pool.map(fn, items))
+        return list(pool.map(lambda call: call[0].run(fn, call[1]), calls))
 
 
 def cluster_selection(environment: str) -> clusters_mod.Selection:

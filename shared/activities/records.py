@@ -78,6 +78,7 @@ def record_upgrade_history(request: HistoryRequest) -> HistoryWritten:
             decided_by=request.approval.by if request.approval else None,
             decision=request.approval.decision if request.approval else None,
             decision_comment=(request.approval.comment or None) if request.approval else None,
+            run_status=result.status,
         )
         for c in result.clusters
     ]

@@ -9,8 +9,8 @@ Row layout (its own table, e.g. ``AKSUpgradeHistory``):
   cluster, run) is what makes an attempt unique. The full cluster id is kept in ``clusterId``.
 - Properties: instanceId, runId (absent on rows from before runs had ids), decidedBy, decision
   and decisionComment (the approval gate's decision, where one was asked for), attemptKey,
-  clusterId, fromVersion, toVersion, result, reason (absent when None), startedAt, finishedAt
-  (Edm.DateTime).
+  clusterId, fromVersion, toVersion, result, reason (absent when None), runStatus (the whole
+  run's status; absent on older rows), startedAt, finishedAt (Edm.DateTime).
 
 A re-run of the same environment and date is the same instance id but another run, so its
 rows are added next to the earlier attempt's, which stay (a failure is never erased by the
@@ -140,6 +140,7 @@ class TableHistoryStore:
             ("fromVersion", entry.from_version),
             ("toVersion", entry.to_version),
             ("reason", entry.reason),
+            ("runStatus", entry.run_status),
         ):
             if optional is not None:
                 entity[name] = optional
@@ -208,4 +209,5 @@ class TableHistoryStore:
             decided_by=text("decidedBy", False),
             decision=text("decision", False),
             decision_comment=text("decisionComment", False),
+            run_status=text("runStatus", False),
         )

@@ -50,3 +50,6 @@ class AuditEntry:
     decided_by: str | None = None
     decision: str | None = None
     decision_comment: str | None = None
+    #: The status of the whole run this attempt belongs to (``succeeded``, ``failed``, ...), so
+    #: that the history alone tells how a run ended. None on rows written before it was recorded.
+    run_status: str | None = None

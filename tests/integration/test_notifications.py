@@ -94,7 +94,8 @@ def leaked(caplog: pytest.LogCaptureFixture, fake: FakeSlackWebhook) -> list[str
     """Log records that carry the webhook URL (or its secret part) anywhere."""
     found = []
     for record in caplog.records:
-        shown = record.getMessage() + " " + json.dumps(getattr(record, "conductor", None), default=str)
+        # The message and every attribute the record carries (logs.event sets one per field).
+        shown = record.getMessage() + " " + json.dumps(vars(record), default=str)
         if fake.url in shown or SECRET in shown or WEBHOOK_PATH in shown:
             found.append(f"{record.name} {record.levelname}: {shown}")
     return found

@@ -158,7 +158,10 @@ def test_broken_settings_start_nothing_and_name_the_setting(
     fire(registry, host, MONDAY_IN_OSLO)
 
     assert host.requests == [] and host.instances == {}
-    assert any(r.levelno >= logging.ERROR and "TARGET_POLICY" in r.getMessage() for r in caplog.records)
+    errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+    assert len(errors) == 1 and "TARGET_POLICY" in errors[0], errors
+    # One "invalid settings", then the setting's name and what is wrong with it.
+    assert errors[0].count("invalid settings") == 1 and "bogus" in errors[0], errors
 
 
 def test_each_firing_warns_once_per_wave_the_schedule_never_reaches_and_still_starts_its_wave(

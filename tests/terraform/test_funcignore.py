@@ -60,6 +60,7 @@ GENERATED_LOCALLY = frozenset(
         "__blobstorage__/",
         "__queuestorage__/",
         "local.settings.json",
+        ".python_packages/",
     }
 )
 
@@ -94,6 +95,8 @@ def repository_files() -> list[str]:
         "UpgradeFollowerEnvironment/__init__.py",
         "CheckUpgradeProgress/__init__.py",
         "RecordValidatedVersion/__init__.py",
+        # the dependencies scripts/build-package.sh builds from requirements.lock, for publish --no-build
+        ".python_packages/lib/site-packages/azure/functions/__init__.py",
     ],
 )
 def test_the_app_is_published(path: str) -> None:
@@ -113,6 +116,12 @@ def test_the_app_is_published(path: str) -> None:
         ".venv-checkov/bin/checkov",
         "docs/deployment.md",
         "scripts/check-terraform.sh",
+        "scripts/terraform_docs.py",
+        "requirements.lock",
+        "requirements-browser.txt",
+        "LICENSE",
+        "terraform/README.md",
+        "terraform/examples/default/backend.tf.example",
         ".ci/run",
         "Makefile",
         "package.json",

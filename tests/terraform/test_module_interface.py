@@ -120,6 +120,11 @@ def test_promotion_gate_numbers_have_the_apps_ranges(module: Module) -> None:
     assert numeric_bounds(module, "health_settle_minutes") == (0, 1440)
 
 
+def test_the_settle_time_must_be_shorter_than_the_upgrade_timeout_as_the_app_requires(module: Module) -> None:
+    conditions = [v["condition"] for v in module.variables["health_settle_minutes"]["validation"]]
+    assert Expr("var.health_settle_minutes < var.upgrade_timeout_minutes") in conditions
+
+
 def test_health_check_takes_arm_or_arm_plus_alerts(module: Module) -> None:
     condition = module.variables["health_check"]["validation"][0]["condition"]
     assert condition == Expr('contains(["arm", "arm+alerts"], var.health_check)')

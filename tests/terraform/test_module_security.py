@@ -89,9 +89,11 @@ def test_function_app_turns_off_basic_auth_publishing(module: Module, app: dict[
     assert module.variables["publishing_basic_auth_enabled"]["default"] is False
 
 
-def test_function_app_runs_python_3_11_on_functions_v4(module: Module, app: dict[str, Any]) -> None:
+def test_function_app_runs_a_tested_python_on_functions_v4(module: Module, app: dict[str, Any]) -> None:
     stack = block(block(app, "site_config"), "application_stack")
-    assert stack == {"python_version": "3.11"}
+    assert stack == {"python_version": Expr("var.python_version")}
+    assert module.variables["python_version"]["default"] == "3.11"
+    assert module.variables["python_version"]["validation"][0]["condition"] == Expr('contains(["3.11", "3.12"], var.python_version)')
     assert app["functions_extension_version"] == "~4"
     assert not module.resources_of("azurerm_function_app"), "azurerm_function_app is deprecated"
 
@@ -108,8 +110,8 @@ def test_function_app_runs_as_its_user_assigned_identity(app: dict[str, Any], ap
     assert identity["type"] == "UserAssigned"
     assert identity["identity_ids"] == [Expr(f"{IDENTITY}.id")]
     assert app["key_vault_reference_identity_id"] == Expr(f"{IDENTITY}.id")
-    # DefaultAzureCredential picks the user-assigned identity through AZURE_CLIENT_ID.
-    assert app_settings["AZURE_CREDENTIAL_KIND"] == "default"
+    # Exactly the user-assigned identity, by its client id: not the developer credential chain.
+    assert app_settings["AZURE_CREDENTIAL_KIND"] == "managed-identity"
     assert app_settings["AZURE_CLIENT_ID"] == Expr(f"{IDENTITY}.client_id")
 
 

@@ -178,6 +178,17 @@ run "rejects_a_settle_time_over_a_day" {
   expect_failures = [var.health_settle_minutes]
 }
 
+run "rejects_a_settle_time_not_shorter_than_the_upgrade_timeout" {
+  command = plan
+
+  variables {
+    upgrade_timeout_minutes = 30
+    health_settle_minutes   = 30
+  }
+
+  expect_failures = [var.health_settle_minutes]
+}
+
 run "rejects_an_alert_receiver_without_an_email_address" {
   command = plan
 
