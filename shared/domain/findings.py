@@ -2,7 +2,8 @@
 
 ``ops plan --json`` lists them per cluster and a run carries them in its clusters' reasons. Some
 also decide: a cluster on its own AKS auto-upgrade channel is skipped (see ``clusters.owner_veto``),
-so are stopped, failed, busy, preview and overridden ones (with that finding as their reason).
+so are stopped, failed, busy, preview and overridden ones (with that finding as their reason; the
+preview finding comes from the region's version list, see ``planning.runs_not_known_ga``).
 Others only inform: lagging node pools (brought up with the upgrade) and planned maintenance
 configurations whose window does not include the run's time (they govern AKS's own upgrades, not
 this app's, but an operator who set one may expect nothing to move outside it).

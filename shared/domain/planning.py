@@ -185,10 +185,9 @@ def decide_cluster(
         return failed(cluster, f"InvalidClusterVersion: the cluster reports version {bad!r}, which is not a Kubernetes version")
     lowest = min([control_plane, *pools])
     if region_versions is not None:
-        for part in sorted({control_plane, *pools}, reverse=True):
-            doubt = not_known_ga(region_versions, part)
-            if doubt is not None:
-                return skipped(cluster, doubt)
+        doubt = runs_not_known_ga(cluster, region_versions)
+        if doubt is not None:
+            return skipped(cluster, doubt)
         available = [a for a in available if not_known_ga(region_versions, a.version) is None]
     lagging = lowest if lowest < control_plane else None
     if role == "lead":
@@ -199,6 +198,22 @@ def decide_cluster(
         decision = targets.follower_target(control_plane, available, ceiling, lowest=lagging)
     target = str(decision.target) if decision.target is not None else None
     return _base(cluster, decision.action, target, decision.reason, eligible=True)
+
+
+def runs_not_known_ga(cluster: ClusterSnapshot, region_versions: Sequence[AvailableVersion] | None) -> str | None:
+    """Why the cluster's control plane or a pool runs a version the region's list does not vouch
+    for as GA (the highest such part first), or None: such a cluster is never upgraded from."""
+    if region_versions is None:
+        return None
+    try:
+        parts = {versions.parse(cluster.control_plane_version), *(versions.parse(p.current_version) for p in cluster.node_pools)}
+    except ValueError:
+        return None
+    for part in sorted(parts, reverse=True):
+        doubt = not_known_ga(region_versions, part)
+        if doubt is not None:
+            return doubt
+    return None
 
 
 def not_known_ga(region_versions: Sequence[AvailableVersion], version: versions.KubernetesVersion) -> str | None:
@@ -256,6 +271,9 @@ def plan_cluster(
     """One selected cluster's plan: skipped with the reason it is not eligible, resumed when an
     upgrade to exactly this run's target already runs, otherwise decided by role and policy."""
     found = findings_mod.of_cluster(cluster, selection, now)
+    preview = runs_not_known_ga(cluster, region_versions)
+    if preview is not None:
+        found = (*found, preview)
     veto = clusters_mod.owner_veto(cluster, selection, now)
     if veto is not None:
         return replace(skipped(cluster, veto), findings=found)

@@ -100,3 +100,36 @@ def test_planned_maintenance_that_would_not_let_aks_act_now_is_reported(configur
         assert found == ()
     else:
         assert len(found) == 1 and finding in found[0] and found[0].startswith(f"planned maintenance {configuration['name']!r}")
+
+
+def test_a_cluster_on_a_preview_is_skipped_and_the_plan_lists_the_preview_as_a_finding() -> None:
+    region = [
+        clusters.RegionVersion(versions.parse("1.30.5"), False),
+        clusters.RegionVersion(versions.parse("1.31.2"), False),
+        clusters.RegionVersion(versions.parse("1.32.0"), True),
+    ]
+    on_preview = cluster(control_plane_version="1.32.0", node_pools=(NodePool("system", "1.32.0", "1.32.0"),))
+
+    plan = planning.plan_cluster(on_preview, [], selection=DEV, now=MONDAY_10_OSLO, role="lead", region_versions=region)
+
+    preview = "runs preview 1.32.0: a preview is never upgraded from or recorded"
+    assert plan.action == "skipped" and plan.reason == preview
+    assert preview in plan.findings
+
+
+def test_a_pool_on_a_version_the_region_does_not_vouch_for_is_a_finding_too() -> None:
+    region = [clusters.RegionVersion(versions.parse("1.30.5"), False)]
+    odd_pool = cluster(node_pools=(NodePool("system", "1.30.5", "1.30.5"), NodePool("user", "1.31.0", "1.31.0")))
+
+    plan = planning.plan_cluster(odd_pool, [], selection=DEV, now=MONDAY_10_OSLO, role="lead", region_versions=region)
+
+    assert plan.action == "skipped"
+    assert [f for f in plan.findings if "1.31.0" in f and "not known to be GA" in f] == [plan.reason]
+
+
+def test_a_cluster_on_ga_versions_has_no_preview_finding() -> None:
+    region = [clusters.RegionVersion(versions.parse("1.30.5"), False), clusters.RegionVersion(versions.parse("1.31.2"), False)]
+
+    plan = planning.plan_cluster(cluster(), [], selection=DEV, now=MONDAY_10_OSLO, role="lead", region_versions=region)
+
+    assert not [f for f in plan.findings if "preview" in f or "GA" in f]
