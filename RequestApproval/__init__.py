@@ -4,6 +4,7 @@ from typing import Any
 
 import azure.durable_functions as df
 
+from shared import logs
 from shared.activities import records
 from shared.activity_messages import ApprovalNotice
 
@@ -12,4 +13,5 @@ bp = df.Blueprint()
 
 @bp.activity_trigger(input_name="payload")
 def RequestApproval(payload: Any) -> dict[str, Any]:
-    return records.request_approval(ApprovalNotice.from_dict(payload)).to_dict()
+    with logs.bound_to_payload(payload):
+        return records.request_approval(ApprovalNotice.from_dict(payload)).to_dict()

@@ -448,6 +448,9 @@ def _drive(
             # operation ends) and adds one settle to the whole; the benchmark measures the upgrade
             # pipeline against ceil(N/P) x the operation time, so it settles for 0 minutes.
             HEALTH_SETTLE_MINUTES="0",
+            # The heavier health check (a GET and an alert list per cluster): its reads share each
+            # round's budget with the looks, and the throttle count shows whether they fit.
+            HEALTH_CHECK="arm+alerts",
         )
     )
     fleet.serve(lab.emulator)

@@ -99,13 +99,15 @@ def bound(**fields: Any) -> Iterator[None]:
 
 def bound_to_payload(payload: Any) -> AbstractContextManager[None]:
     """:func:`bound` to the run an activity's input names: its ``instanceId``, ``environment`` and
-    cluster (``cluster.id``), also inside a nested run ``result``. Unknown shapes bind nothing."""
+    cluster (``cluster.id``), also inside a nested run ``result`` or ``plan``. Unknown shapes bind
+    nothing."""
     data: Mapping[str, Any] = payload if isinstance(payload, Mapping) else {}
     result: Mapping[str, Any] = data["result"] if isinstance(data.get("result"), Mapping) else {}
+    plan: Mapping[str, Any] = data["plan"] if isinstance(data.get("plan"), Mapping) else {}
     cluster: Mapping[str, Any] = data["cluster"] if isinstance(data.get("cluster"), Mapping) else {}
     return bound(
         instance_id=data.get("instanceId") or result.get("instanceId"),
-        environment=data.get("environment") or result.get("environment"),
+        environment=data.get("environment") or result.get("environment") or plan.get("environment"),
         cluster_id=cluster.get("id"),
     )
 

@@ -37,7 +37,7 @@ from shared.domain import approvals, dates, gates, results, schedule, stops, tex
 from shared.domain.approvals import Decision
 from shared.domain.planning import EnvironmentPlan
 from shared.domain.results import ClusterOutcome, RunResult, Status
-from shared.domain.upgrade_loop import Queued, UpgradeLoop
+from shared.domain.upgrade_loop import InFlight, Queued, UpgradeLoop
 
 # Activity function names (= their folder names).
 LOAD_SETTINGS = "LoadRolloutSettings"
@@ -180,7 +180,7 @@ def run(context: df.DurableOrchestrationContext) -> Flow:
             return (yield from _close(context, ended, started, run_id=request.run_id, approval=approval))
 
     deadline = context.current_utc_datetime + timedelta(minutes=config.upgrade_timeout_minutes)
-    carried = Carried(config, env_plan, started, UpgradeLoop.begin(env_plan, deadline), approval)
+    carried = Carried(config, env_plan, started, UpgradeLoop.begin(env_plan, deadline, context.current_utc_datetime), approval)
     return (yield from _upgrade_and_conclude(context, request, carried, stop))
 
 
@@ -354,6 +354,7 @@ def _upgrade_all(
         else:
             yield timer
         loop = loop.polled()
+        due: tuple[InFlight, ...] = ()
         if loop.in_flight:
             due = loop.polls_due(poll)  # paced per subscription: never more looks than ARM's budget
             check = ProgressRequest(due, env_plan.environment, context.instance_id)
@@ -363,9 +364,10 @@ def _upgrade_all(
                 loop = loop.progress_unknown(_first_line(exc))
                 break
             loop = loop.apply_progress(report.clusters, context.current_utc_datetime, settle).looked_at(r.id for r in due)
-        checks = loop.due_for_health(context.current_utc_datetime, poll)
+        alerts = config.health_check == "arm+alerts"
+        # The checks share the round's reads with the looks just taken; with alerts, two reads each.
+        checks = loop.due_for_health(context.current_utc_datetime, poll, looked=due, reads_per_check=2 if alerts else 1)
         if checks:
-            alerts = config.health_check == "arm+alerts"
             health = HealthRequest(checks, env_plan.environment, alerts, carried.started, context.current_utc_datetime, context.instance_id)
             try:
                 verdict = HealthReport.from_dict((yield context.call_activity_with_retry(CHECK_HEALTH, ACTIVITY_RETRY, health.to_dict())))

@@ -2,11 +2,13 @@
 
 - :mod:`shared.activities.planning`: discover an environment's clusters, read their versions and
   plan each one (``UpgradeLeadEnvironment``, ``UpgradeFollowerEnvironment``);
-- :mod:`shared.activities.upgrades`: start one cluster's upgrade and look at the running ones
-  (``StartClusterUpgrade``, ``CheckUpgradeProgress``);
+- :mod:`shared.activities.upgrades`: start one cluster's upgrade, look at the running ones and
+  check the health of those that ended (``StartClusterUpgrade``, ``CheckUpgradeProgress``,
+  ``CheckClusterHealth``);
 - :mod:`shared.activities.records`: the settings a run decides on, the validated version, the
-  audit history and the notification (``LoadRolloutSettings``, ``RecordValidatedVersion``,
-  ``RecordUpgradeHistory``, ``NotifyRollout``).
+  audit history, the notification and the request for approval (``LoadRolloutSettings``,
+  ``RecordValidatedVersion``, ``RecordUpgradeHistory``, ``NotifyRollout``, ``RequestApproval``);
+- :mod:`shared.activities.preflight`: what ``ops plan`` adds to a plan (planned maintenance).
 
 Error policy: ARM's permanent answers are returned as data (they fail one cluster, not the run);
 transient ones either come back as data the orchestrator backs off on (starting an upgrade) or

@@ -8,6 +8,7 @@ subscriptions) comes from the settings here."""
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from datetime import datetime
 
 from shared import logs, runtime
@@ -99,13 +100,15 @@ def plan_lead_environment(request: LeadPlanRequest) -> EnvironmentPlan:
     except ArmPermanentError as exc:
         return EnvironmentPlan(environment, "lead", "failed", f"discovery failed: {exc.code}: {exc.arm_message}")
     plan = EnvironmentPlan(environment, "lead", "ready", None, planning.lead_target_version(clusters), clusters)
+    plan = _with_current_record(plan, lead=True)
     _log_plan(plan, request.instance_id)
     return plan
 
 
-def _predecessor_record(predecessor: str, lead: bool) -> ValidatedRecord | None:
+def _validated_record(environment: str, lead: bool) -> ValidatedRecord | None:
+    """An environment's record; for the lead, the original deployment's row when it has none."""
     store = runtime.services().versions
-    record = store.read_validated(predecessor)
+    record = store.read_validated(environment)
     if record is None and lead:
         record = store.read_legacy()
     return record
@@ -115,7 +118,7 @@ def plan_follower_environment(request: FollowerPlanRequest) -> EnvironmentPlan:
     """Gate on the predecessor's record (present, readable, soaked), then plan up to its version."""
     environment, predecessor, lead = request.environment, request.predecessor, request.predecessor_is_lead
     try:
-        record = _predecessor_record(predecessor, lead)
+        record = _validated_record(predecessor, lead)
     except VersionTableMissingError as exc:
         reason = f"no validated version recorded for {predecessor}: {exc}; nothing to follow"
         return EnvironmentPlan(environment, "follower", "skipped", reason)
@@ -141,8 +144,30 @@ def plan_follower_environment(request: FollowerPlanRequest) -> EnvironmentPlan:
     except ArmPermanentError as exc:
         return EnvironmentPlan(environment, "follower", "failed", f"discovery failed: {exc.code}: {exc.arm_message}", str(ceiling))
     plan = EnvironmentPlan(environment, "follower", "ready", None, str(ceiling), clusters)
+    plan = _with_current_record(plan, lead=False)
     _log_plan(plan, request.instance_id)
     return plan
+
+
+def _with_current_record(plan: EnvironmentPlan, *, lead: bool) -> EnvironmentPlan:
+    """The plan with its environment's own recorded version, read only when a cluster is already at
+    its target (whether the run must health check it depends on it). Unreadable counts as none:
+    every such cluster is then checked, the safe side."""
+    if not any(c.action == "already-current" for c in plan.clusters):
+        return plan
+    try:
+        record = _validated_record(plan.environment, lead)
+    except VersionTableMissingError:
+        return plan  # no table yet: no record
+    except StoreError as exc:
+        logs.event(
+            logging.WARNING,
+            "cannot read the environment's own record; its clusters at the target are health checked",
+            environment=plan.environment,
+            error=str(exc),
+        )
+        return plan
+    return replace(plan, current_record=record.version if record is not None else None)
 
 
 def _log_plan(plan: EnvironmentPlan, instance_id: str | None) -> None:

@@ -104,10 +104,24 @@ class EnvironmentPlan:
     #: Follower: the predecessor's recorded version. Lead: the highest of its clusters' targets.
     target_version: str | None = None
     clusters: tuple[ClusterPlan, ...] = field(default_factory=tuple)
+    #: The environment's own validated version when it planned (None: no record, or not readable).
+    current_record: str | None = None
 
     @property
     def to_upgrade(self) -> tuple[ClusterPlan, ...]:
         return tuple(c for c in self.clusters if c.action == "upgrade")
+
+    @property
+    def to_recheck(self) -> tuple[ClusterPlan, ...]:
+        """Eligible clusters already at their target when planned, on a version the environment
+        has not recorded: the run would promote it on their word, so the health gate checks them
+        first (a re-run after a failed health check must not record what that check refused).
+        A quiet week, whose clusters run the version already recorded, checks nothing."""
+        return tuple(
+            c
+            for c in self.clusters
+            if c.eligible and c.action == "already-current" and (self.current_record is None or c.to_version != self.current_record)
+        )
 
     @property
     def has_eligible(self) -> bool:
@@ -121,6 +135,7 @@ class EnvironmentPlan:
             "reason": self.reason,
             "targetVersion": self.target_version,
             "clusters": [c.to_dict() for c in self.clusters],
+            "currentRecord": self.current_record,
         }
 
     @classmethod
@@ -132,6 +147,7 @@ class EnvironmentPlan:
             reason=data.get("reason"),
             target_version=data.get("targetVersion"),
             clusters=tuple(ClusterPlan.from_dict(c) for c in data.get("clusters", [])),
+            current_record=data.get("currentRecord"),
         )
 
 

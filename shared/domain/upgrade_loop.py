@@ -164,7 +164,9 @@ class InFlight:
 
 @dataclass(frozen=True)
 class Settling:
-    """An upgrade whose operation succeeded, waiting for its health check at ``check_at``."""
+    """A cluster waiting for its health check at ``check_at``: an upgrade whose operation succeeded
+    (``result`` ``upgraded``), or one found already at the target (``already-current``), which
+    counts for the record only once it is checked too."""
 
     id: str
     to_version: str
@@ -172,6 +174,8 @@ class Settling:
     started_at: datetime | None = None
     #: Carried from InFlight: why this run sent no PUT itself.
     reason: str | None = None
+    #: The cluster's outcome when it is healthy.
+    result: Result = "upgraded"
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -180,12 +184,20 @@ class Settling:
             "checkAt": self.check_at.isoformat(),
             "startedAt": self.started_at.isoformat() if self.started_at else None,
             "reason": self.reason,
+            "result": self.result,
         }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Settling:
         started = data.get("startedAt")
-        return cls(data["id"], data["to"], _instant(data["checkAt"]), _instant(started) if started else None, data.get("reason"))
+        return cls(
+            data["id"],
+            data["to"],
+            _instant(data["checkAt"]),
+            _instant(started) if started else None,
+            data.get("reason"),
+            one_of(data.get("result", "upgraded"), Result, "result"),
+        )
 
 
 @dataclass(frozen=True)
@@ -206,10 +218,12 @@ class UpgradeLoop:
     stopped: str | None = None
 
     @classmethod
-    def begin(cls, plan: EnvironmentPlan, deadline: datetime) -> UpgradeLoop:
-        """Every cluster the plan upgrades is ready to start, in the plan's order."""
-        clusters = plan.to_upgrade
-        return cls(clusters, deadline, ready=tuple(Queued(c.id) for c in clusters))
+    def begin(cls, plan: EnvironmentPlan, deadline: datetime, now: datetime) -> UpgradeLoop:
+        """Every cluster the plan upgrades is ready to start, in the plan's order; every cluster it
+        found already at a target not yet recorded is due for its health check (nothing moved, so
+        nothing to settle)."""
+        rechecks = tuple(Settling(c.id, c.to_version or "", now, result="already-current") for c in plan.to_recheck)
+        return cls(_loop_clusters(plan), deadline, ready=tuple(Queued(c.id) for c in plan.to_upgrade), settling=rechecks)
 
     @cached_property
     def _plans(self) -> dict[str, ClusterPlan]:
@@ -261,15 +275,17 @@ class UpgradeLoop:
             ready=tuple(q for q in self.ready if q.id not in answered),
             waiting=self.waiting + tuple(p for p in placed if isinstance(p, Waiting)),
             in_flight=self.in_flight + tuple(p for p in placed if isinstance(p, InFlight)),
+            settling=self.settling + tuple(p for p in placed if isinstance(p, Settling)),
             finished=self.finished + tuple(p for p in placed if isinstance(p, ClusterOutcome)),
         )
 
-    def _after_start(self, answer: StartAnswer, attempts: int, now: datetime) -> InFlight | Waiting | ClusterOutcome:
+    def _after_start(self, answer: StartAnswer, attempts: int, now: datetime) -> InFlight | Waiting | Settling | ClusterOutcome:
         plan = self.plan_of(answer.id)
         if answer.state == "upgrading":
             return InFlight(plan.id, plan.to_version or "", answer.operation_url, answer.reason, now)
         if answer.state == "already-current":
-            return self._outcome(plan.id, "already-current")
+            # Already at the target when its turn came: it counts once the health gate checked it.
+            return Settling(plan.id, plan.to_version or "", now, result="already-current")
         if answer.state == "skipped":
             return self._outcome(plan.id, "skipped", answer.reason)
         if answer.state == "retry":
@@ -303,16 +319,38 @@ class UpgradeLoop:
             finished=self.finished + tuple(ended),
         )
 
-    def due_for_health(self, now: datetime, poll_interval: timedelta | None = None) -> tuple[Settling, ...]:
-        """The settled upgrades whose health check is due; with ``poll_interval``, no more per
-        subscription than a round's budget of reads (``pacing``), like the looks at running ones."""
+    def due_for_health(
+        self,
+        now: datetime,
+        poll_interval: timedelta | None = None,
+        *,
+        looked: Sequence[InFlight] = (),
+        reads_per_check: int = 1,
+    ) -> tuple[Settling, ...]:
+        """The clusters whose health check is due; with ``poll_interval``, only what the round's
+        budget of reads per subscription (``pacing``) leaves after this round's ``looked`` at
+        running upgrades, each check costing ``reads_per_check`` (the GET, and the alert list
+        with ``arm+alerts``). The others stay due for the next round."""
         due = tuple(s for s in self.settling if s.check_at <= now)
         if poll_interval is None:
             return due
-        return pacing.take_per_key(due, lambda x: self.plan_of(x.id).subscription_id, pacing.round_budget(poll_interval).looks)
+        budget = pacing.round_budget(poll_interval).looks
+        spent: dict[str, int] = {}
+        for running in looked:
+            key = self._subscription(running).lower()
+            spent[key] = spent.get(key, 0) + 1
+        taken: list[Settling] = []
+        for check in due:
+            key = self.plan_of(check.id).subscription_id.lower()
+            if spent.get(key, 0) + reads_per_check > max(budget, reads_per_check):
+                continue
+            spent[key] = spent.get(key, 0) + reads_per_check
+            taken.append(check)
+        return tuple(taken)
 
     def apply_health(self, answers: Sequence[HealthAnswer], now: datetime, poll_interval: timedelta) -> UpgradeLoop:
-        """Checked clusters finish: healthy ones ``upgraded``, unhealthy ones ``failed`` with the
+        """Checked clusters finish: healthy ones as their ``result`` says (``upgraded`` or
+        ``already-current``), unhealthy ones ``failed`` with the
         check's reason; one that could not be read (a transient error, often a 429) is checked
         again a poll interval later, never at once."""
         settling = {s.id: s for s in self.settling}
@@ -326,8 +364,10 @@ class UpgradeLoop:
                 again[checked.id] = replace(checked, check_at=now + poll_interval)
             else:
                 del settling[checked.id]
-                result: Result = "upgraded" if answer.state == "healthy" else "failed"
-                ended.append(self._outcome(checked.id, result, checked.reason if result == "upgraded" else answer.reason))
+                if answer.state == "healthy":
+                    ended.append(self._outcome(checked.id, checked.result, checked.reason))
+                else:
+                    ended.append(self._outcome(checked.id, "failed", answer.reason))
         if not ended and not again:
             return self
         return replace(
@@ -398,14 +438,21 @@ class UpgradeLoop:
 
     def next_wake(self, now: datetime, poll_interval: timedelta) -> datetime:
         """When to look again: after ``poll_interval``, or when the first backoff ends if nothing
-        runs or is ready, or when the first health check is due if that comes sooner; never past
-        the deadline, and never sooner than MIN_WAIT from now."""
+        runs, is ready or is held back, or when the next health check falls due if that comes
+        sooner; never past the deadline, and never sooner than MIN_WAIT from now.
+
+        A check already due now was held back by this round's budget: it waits a whole poll
+        interval like everything else, since waking sooner would spend the next round's budget
+        before the buckets refilled.
+        """
         wake = now + poll_interval
-        if not (self.in_flight or self.ready):
+        coming = [x.check_at for x in self.settling if x.check_at > now]
+        held_back = any(x.check_at <= now for x in self.settling)
+        if not (self.in_flight or self.ready or held_back):
             # Nothing to watch: wake for the first backoff to end or health check to fall due.
-            wake = min([*(w.not_before for w in self.waiting), *(x.check_at for x in self.settling)], default=wake)
-        elif self.settling:
-            wake = min(wake, min(x.check_at for x in self.settling))
+            wake = min([*(w.not_before for w in self.waiting), *coming], default=wake)
+        else:
+            wake = min([wake, *coming])
         wake = max(wake, now + MIN_WAIT)
         return min(wake, max(self.deadline, now + MIN_WAIT))
 
@@ -422,7 +469,7 @@ class UpgradeLoop:
     def _outcome(self, cid: str, result: Result, reason: str | None = None) -> ClusterOutcome:
         """A cluster's end; a skipped cluster shows no ``to``: no version was applied or attempted."""
         plan = self.plan_of(cid)
-        if reason is None and result == "upgraded":
+        if reason is None and result in ("upgraded", "already-current"):
             reason = plan.notes  # the pre-flight findings, when nothing else needs saying
         return ClusterOutcome(plan.id, plan.from_version, None if result == "skipped" else plan.to_version, result, reason)
 
@@ -459,7 +506,7 @@ class UpgradeLoop:
         if "finals" in data:
             return cls._from_earlier_shape(data, plan)
         return cls(
-            plan.to_upgrade,
+            _loop_clusters(plan),
             _instant(data["deadline"]),
             ready=tuple(Queued(q["id"], int(q.get("attempts", 0))) for q in data.get("ready", [])),
             waiting=tuple(Waiting(w["id"], _instant(w["notBefore"]), int(w["attempts"])) for w in data.get("waiting", [])),
@@ -473,10 +520,15 @@ class UpgradeLoop:
     def _from_earlier_shape(cls, data: dict[str, Any], plan: EnvironmentPlan) -> UpgradeLoop:
         attempts: dict[str, int] = {cid: int(n) for cid, n in data.get("attempts", {}).items()}
         return cls(
-            plan.to_upgrade,
+            _loop_clusters(plan),
             _instant(data["deadline"]),
             ready=tuple(Queued(cid, attempts.get(cid, 0)) for cid in data.get("ready", [])),
             waiting=tuple(Waiting(cid, _instant(at), attempts.get(cid, 0)) for cid, at in data.get("waiting", {}).items()),
             in_flight=tuple(InFlight.from_dict(r) for r in data.get("inFlight", {}).values()),
             finished=tuple(ClusterOutcome.from_dict(o) for o in data.get("finals", {}).values()),
         )
+
+
+def _loop_clusters(plan: EnvironmentPlan) -> tuple[ClusterPlan, ...]:
+    """The clusters a run's loop handles: those it upgrades and those it only health checks."""
+    return plan.to_upgrade + plan.to_recheck

@@ -68,13 +68,15 @@ def decide_start(fresh: ClusterSnapshot, *, target: str, selection: Selection, n
             f"{[p.current_version for p in fresh.node_pools]!r}; not upgraded",
         )
     moving = tuple(sorted(name for name, version in pools.items() if version != wanted))
-    healthy_enough = fresh.power_state.lower() == "running" and fresh.provisioning_state.lower() not in ("failed", "canceled", "cancelled")
-    if control_plane == wanted and not moving and healthy_enough:
-        # It runs the target, whatever else it is busy with: nothing to send.
-        return StartDecision("already-current")
+    # Eligibility first: a cluster that is stopped, failed or busy (Updating, Deleting, ...) is
+    # not counted as current even when it runs the target, since it would count for the record.
     veto = clusters.state_veto(fresh)
     if veto is not None:
         return changed(veto)
+    if control_plane == wanted and not moving:
+        # It runs the target already (someone else's upgrade, or this run's own PUT whose answer
+        # was lost): nothing to send; the health gate still checks it before it counts.
+        return StartDecision("already-current")
     if control_plane > wanted:
         return changed(f"the control plane now runs {control_plane}, above the target {wanted}")
     for name, version in sorted(pools.items()):

@@ -65,6 +65,49 @@ def test_a_sev1_alert_after_the_upgrade_started_fails_the_cluster_with_alerts_ch
     assert len(alert_reads) == 2 and all("targetresource" in r.query and "customtimerange" in r.query for r in alert_reads)
 
 
+def test_a_rerun_after_a_failed_health_check_checks_the_clusters_again_and_records_nothing_while_one_is_unhealthy(
+    conductor: Conductor,
+) -> None:
+    # GIVEN Monday's run failed weu-2's health check on a Sev1 alert: both clusters now run 1.31.2
+    # (30 s after the start: both runs start at the schedule's time on the simulated clock)
+    conductor.arm.add_alert("aks-sandbox-weu-2", severity="Sev1", fired_at=schedule_start(MON) + timedelta(seconds=30), name="api-5xx")
+    first = conductor.run(MON, HEALTH_CHECK="arm+alerts")
+    assert first["status"] == "failed" and conductor.record("sandbox") is None
+    puts_before = accepted_puts(conductor)
+
+    # WHEN the day is run again: both clusters are already at the target
+    again = conductor.run(MON, HEALTH_CHECK="arm+alerts")
+
+    # THEN they are checked before they count: the alert (within this run's window) still blocks
+    clusters = by_name(again)
+    assert clusters["aks-sandbox-weu-1"]["result"] == "already-current"
+    assert clusters["aks-sandbox-weu-2"]["result"] == "failed" and clusters["aks-sandbox-weu-2"]["reason"].startswith("HealthCheck: Sev1")
+    assert again["status"] == "failed" and conductor.record("sandbox") is None
+    assert accepted_puts(conductor) == puts_before  # no PUT: nothing to upgrade
+
+
+def test_a_cluster_someone_else_upgraded_and_left_busy_is_not_counted_as_current(conductor: Conductor) -> None:
+    # GIVEN weu-2 reaches the target by someone else's hand between planning and its PUT, and is
+    # then busy with something else (a scale operation)
+    conductor.arm.add_fault(
+        FaultRule(
+            kind="state",
+            method="GET",
+            path=r"/kubernetesVersions$",  # after planning read the cluster, before the GET that precedes its PUT
+            target="aks-sandbox-weu-2",
+            changes={"provisioningState": "Updating", "kubernetesVersion": NEWEST_GA},
+            times=1,
+        )
+    )
+
+    result = conductor.run(MON)
+
+    cluster = by_name(result)["aks-sandbox-weu-2"]
+    assert cluster["result"] == "skipped" and "provisioningState is Updating" in cluster["reason"]
+    record = conductor.record("sandbox")
+    assert record is not None and not [c for c in record.clusters if c.endswith("aks-sandbox-weu-2")]
+
+
 def test_without_alerts_in_the_health_check_alerts_are_not_read(conductor: Conductor) -> None:
     conductor.arm.add_alert("aks-sandbox-weu-2", severity="Sev0", fired_at=schedule_start(MON) + timedelta(minutes=3))
 

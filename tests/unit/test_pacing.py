@@ -15,7 +15,7 @@ from ops.emulator import throttle as throttle_mod
 from shared.domain import pacing
 from shared.domain.pacing import RoundBudget
 from shared.domain.planning import ClusterPlan, EnvironmentPlan
-from shared.domain.upgrade_loop import InFlight, Queued, StartAnswer, UpgradeLoop
+from shared.domain.upgrade_loop import InFlight, Queued, Settling, StartAnswer, UpgradeLoop
 
 NOW = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
 DEADLINE = NOW + timedelta(hours=6)
@@ -27,7 +27,7 @@ def plan(name: str, subscription: str) -> ClusterPlan:
 
 def loop_of(*clusters: tuple[str, str]) -> UpgradeLoop:
     env = EnvironmentPlan("sandbox", "lead", "ready", None, "1.31.2", tuple(plan(n, s) for n, s in clusters))
-    return UpgradeLoop.begin(env, DEADLINE)
+    return UpgradeLoop.begin(env, DEADLINE, NOW)
 
 
 def running_in(subscription: str, count: int, prefix: str = "c") -> list[tuple[str, str]]:
@@ -156,3 +156,27 @@ def test_the_order_of_running_upgrades_survives_continue_as_new() -> None:
     again = UpgradeLoop.from_dict(loop.to_dict(), EnvironmentPlan("sandbox", "lead", "ready", None, "1.31.2", loop.clusters))
     assert [r.id for r in again.in_flight] == ["c001", "c002", "c000"]
     assert isinstance(again.in_flight[0], InFlight) and again.ready == () and Queued not in map(type, again.in_flight)
+
+
+def settled_in(loop: UpgradeLoop, names: list[str]) -> UpgradeLoop:
+    return UpgradeLoop(loop.clusters, DEADLINE, settling=tuple(Settling(n, "1.31.2", NOW) for n in names))
+
+
+def test_health_checks_share_a_rounds_reads_with_the_looks_and_cost_two_with_alerts() -> None:
+    interval = timedelta(seconds=10)  # 20 looks per subscription and round
+    clusters = running_in("sub-a", 30) + running_in("sub-b", 30, prefix="b")
+    loop = settled_in(loop_of(*clusters), [n for n, _ in clusters])
+    looked = tuple(InFlight(n, "1.31.2") for n, _ in running_in("sub-a", 15))
+
+    arm_only = loop.due_for_health(NOW, interval, looked=looked)
+    with_alerts = loop.due_for_health(NOW, interval, looked=looked, reads_per_check=2)
+
+    def per_subscription(checks: tuple[Settling, ...]) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for c in checks:
+            sub = loop.plan_of(c.id).subscription_id
+            counts[sub] = counts.get(sub, 0) + 1
+        return counts
+
+    assert per_subscription(arm_only) == {"sub-a": 5, "sub-b": 20}  # sub-a: 15 looks + 5 checks = 20 reads
+    assert per_subscription(with_alerts) == {"sub-a": 2, "sub-b": 10}  # two reads per check

@@ -8,6 +8,7 @@ customDimensions (it attaches the same handler to the ``aks_conductor`` logger).
 
 from __future__ import annotations
 
+import ast
 import importlib.util
 import json
 import logging
@@ -25,7 +26,9 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from shared import logs
+from shared.activity_messages import ApprovalNotice
 from shared.adapters import telemetry
+from shared.domain.planning import EnvironmentPlan
 
 REPO = Path(__file__).resolve().parents[2]
 CLUSTER = "/subscriptions/0000/resourceGroups/rg-aks-prod/providers/Microsoft.ContainerService/managedClusters/aks-prod-1"
@@ -196,3 +199,38 @@ def test_concurrent_reads_of_an_activity_keep_its_bound_run() -> None:
 
     assert [n for n, _ in seen] == list(range(6))
     assert all(fields == {"environment": "prod", "instance_id": INSTANCE} for _, fields in seen)
+
+
+def activity_folders() -> list[Path]:
+    """Function folders whose blueprint registers an activity (``@bp.activity_trigger``)."""
+    return sorted(p.parent for p in REPO.glob("*/__init__.py") if "activity_trigger" in p.read_text(encoding="utf-8"))
+
+
+#: LoadRolloutSettings' input is empty: there is no run to bind yet.
+UNBOUND_ACTIVITIES = {"LoadRolloutSettings"}
+
+
+@pytest.mark.parametrize("folder", [p.name for p in activity_folders()])
+def test_every_activity_binds_the_run_its_input_names_around_its_work(folder: str) -> None:
+    tree = ast.parse((REPO / folder / "__init__.py").read_text(encoding="utf-8"))
+    [function] = [node for node in tree.body if isinstance(node, ast.FunctionDef)]
+    first = function.body[0]
+    binds = (
+        isinstance(first, ast.With)
+        and isinstance(call := first.items[0].context_expr, ast.Call)
+        and ast.unparse(call.func) == "logs.bound_to_payload"
+    )
+    assert binds or folder in UNBOUND_ACTIVITIES, f"{folder} does not bind its run: its lines and spans lose environment and instance_id"
+
+
+def test_the_activity_folders_are_found() -> None:
+    assert {"CheckClusterHealth", "RequestApproval", "StartClusterUpgrade", "LoadRolloutSettings"} <= {p.name for p in activity_folders()}
+
+
+def test_an_approval_request_binds_the_environment_of_its_plan() -> None:
+    notice = ApprovalNotice(EnvironmentPlan("prod", "follower", "ready", None, "1.31.2"), "2026-12-03", INSTANCE, 24)
+
+    with logs.bound_to_payload(notice.to_dict()):
+        bound = logs.current()
+
+    assert bound == {"instance_id": INSTANCE, "environment": "prod"}

@@ -51,7 +51,7 @@ def environment(*names: str, skipped: tuple[str, ...] = ()) -> EnvironmentPlan:
 
 
 def started(*names: str, deadline: datetime = DEADLINE) -> UpgradeLoop:
-    return UpgradeLoop.begin(environment(*names), deadline)
+    return UpgradeLoop.begin(environment(*names), deadline, NOW)
 
 
 def outcome(name: str, result: str, reason: str | None = None) -> ClusterOutcome:
@@ -83,7 +83,7 @@ def ids_in(loop: UpgradeLoop) -> Counter[str]:
 
 # -- beginning and starting ---------------------------------------------------------------------
 def test_a_new_loop_queues_exactly_the_clusters_the_plan_upgrades_in_plan_order() -> None:
-    loop = UpgradeLoop.begin(environment("b", "a", skipped=("c",)), DEADLINE)
+    loop = UpgradeLoop.begin(environment("b", "a", skipped=("c",)), DEADLINE, NOW)
 
     assert loop.ready == (Queued("b"), Queued("a"))
     assert [c.id for c in loop.clusters] == ["b", "a"]
@@ -110,7 +110,8 @@ def test_a_batch_takes_the_head_of_the_queue_up_to_the_free_slots(max_parallel: 
     [
         (upgrading("c1"), "in_flight", InFlight("c1", "1.31.2", "https://arm.test/operations/c1", started_at=NOW)),
         (upgrading("c1", JOINED), "in_flight", InFlight("c1", "1.31.2", None, JOINED, NOW)),
-        (StartAnswer("c1", "already-current"), "finished", outcome("c1", "already-current")),
+        # already at the target when its turn came: health checked at once before it counts
+        (StartAnswer("c1", "already-current"), "settling", Settling("c1", "1.31.2", NOW, result="already-current")),
         (
             StartAnswer("c1", "skipped", "changed since planning: opted out"),
             "finished",
@@ -416,7 +417,7 @@ def _simulate(data: st.DataObject, names: list[str], max_parallel: int, poll: ti
     drawn at random; check the invariants after every step."""
     plan = environment(*names)
     deadline = NOW + timedelta(minutes=timeout_minutes)
-    loop, now = UpgradeLoop.begin(plan, deadline), NOW
+    loop, now = UpgradeLoop.begin(plan, deadline, NOW), NOW
     while not loop.is_done:
         loop = loop.release_waiting(now)
         batch = loop.next_batch(max_parallel)
@@ -482,7 +483,7 @@ def test_a_failed_progress_check_ends_every_unfinished_cluster_as_failed_and_kee
     data: st.DataObject, size: int, max_parallel: int, progress_at: int
 ) -> None:
     names = [f"c{n}" for n in range(size)]
-    loop, now = UpgradeLoop.begin(environment(*names), DEADLINE), NOW
+    loop, now = UpgradeLoop.begin(environment(*names), DEADLINE, NOW), NOW
     for _ in range(progress_at):
         loop = loop.release_waiting(now)
         batch = loop.next_batch(max_parallel)
@@ -515,3 +516,44 @@ def test_stop_starting_skips_what_has_not_started_and_keeps_watching_what_runs()
         "c3": ("skipped", None, "not started: frozen"),
     }
     assert ids_in(stopped) == Counter({"c1": 1, "c2": 1, "c3": 1})
+
+
+# -- clusters already at a target not yet recorded ----------------------------------------------------
+def with_current(*names: str, record: str | None) -> EnvironmentPlan:
+    """A plan whose clusters ``names`` already run 1.31.2 (planned already-current), its own record ``record``."""
+    current = tuple(ClusterPlan(n, n, "sub", "rg", "westeurope", "1.31.2", "1.31.2", "already-current") for n in names)
+    return EnvironmentPlan("sandbox", "lead", "ready", None, "1.31.2", (cluster("u"), *current), current_record=record)
+
+
+@pytest.mark.parametrize("record", [None, "1.30.5"])
+def test_clusters_already_at_a_version_not_yet_recorded_are_health_checked_before_they_count(record: str | None) -> None:
+    # e.g. a re-run after a failed health check: the clusters upgraded then are "already current" now
+    loop = UpgradeLoop.begin(with_current("a", "b", record=record), DEADLINE, NOW)
+
+    assert loop.ready == (Queued("u"),)
+    assert loop.settling == (Settling("a", "1.31.2", NOW, result="already-current"), Settling("b", "1.31.2", NOW, result="already-current"))
+    checked = loop.apply_health([HealthAnswer("a", "healthy"), HealthAnswer("b", "unhealthy", "HealthCheck: alert 'x'")], NOW, POLL)
+    assert checked.finished == (
+        ClusterOutcome("a", "1.31.2", "1.31.2", "already-current", None),
+        ClusterOutcome("b", "1.31.2", "1.31.2", "failed", "HealthCheck: alert 'x'"),
+    )
+
+
+def test_a_quiet_week_whose_clusters_run_the_recorded_version_checks_nothing() -> None:
+    loop = UpgradeLoop.begin(with_current("a", "b", record="1.31.2"), DEADLINE, NOW)
+
+    assert loop.settling == () and [c.id for c in loop.clusters] == ["u"]
+
+
+def test_the_clusters_to_recheck_survive_continue_as_new() -> None:
+    plan = with_current("a", record=None)
+    loop = UpgradeLoop.begin(plan, DEADLINE, NOW)
+
+    assert UpgradeLoop.from_dict(json.loads(json.dumps(loop.to_dict())), plan) == loop
+
+
+def test_a_check_held_back_by_the_rounds_budget_waits_a_whole_poll_interval() -> None:
+    # Waking a second later would spend the next round's reads before the buckets refilled.
+    loop = UpgradeLoop(started("s").clusters, DEADLINE, settling=(Settling("s", "1.31.2", NOW - timedelta(seconds=5)),))
+
+    assert loop.next_wake(NOW, POLL) == NOW + POLL

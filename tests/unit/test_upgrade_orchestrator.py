@@ -656,3 +656,50 @@ def test_refused_settings_are_announced_like_any_other_end() -> None:
     assert result.output["status"] == "failed" and result.output["reason"].startswith("refused: ")
     [notified] = fakes.payloads("NotifyRollout")
     assert notified["status"] == "failed"
+
+
+class AlreadyCurrent(FakeActivities):
+    """A lead whose clusters already run the target when planned (e.g. the re-run after a failed
+    health check), its own record ``current_record``."""
+
+    def __init__(self, current_record: str | None) -> None:
+        super().__init__(("c1", "c2"))
+        self.current_record = current_record
+
+    def plan_lead(self, payload: dict[str, Any]) -> dict[str, Any]:
+        plan = super().plan_lead(payload)
+        plan["clusters"] = [{**c, "from": "1.31.2", "to": "1.31.2", "action": "already-current"} for c in plan["clusters"]]
+        return {**plan, "currentRecord": self.current_record}
+
+
+def test_a_rerun_checks_the_clusters_already_at_an_unrecorded_version_and_an_unhealthy_one_blocks_the_record() -> None:
+    fakes = AlreadyCurrent(current_record="1.30.5")
+    fakes.unhealthy = {"c2": "HealthCheck: Sev1 alert 'api-5xx' fired at 2026-11-30T09:03:00+00:00, after the upgrade started"}
+
+    result = run(fakes)
+
+    assert outcomes(result) == {"c1": ("already-current", None), "c2": ("failed", fakes.unhealthy["c2"])}
+    assert result.output["status"] == "failed" and result.output["recordedVersion"] is None
+    assert orchestration.START_UPGRADE not in fakes.names_called()  # nothing to PUT
+    assert orchestration.RECORD_VERSION not in fakes.names_called()
+    checked = [c["id"].rsplit("/", 1)[-1] for p in fakes.payloads(orchestration.CHECK_HEALTH) for c in p["clusters"]]
+    assert sorted(checked) == ["c1", "c2"]
+
+
+def test_a_rerun_whose_clusters_at_the_target_are_healthy_records_it() -> None:
+    fakes = AlreadyCurrent(current_record=None)
+
+    result = run(fakes)
+
+    assert result.output["status"] == "succeeded" and result.output["recordedVersion"] == "1.31.2"
+    assert outcomes(result) == {"c1": ("already-current", None), "c2": ("already-current", None)}
+    assert len(fakes.payloads(orchestration.CHECK_HEALTH)) == 1
+
+
+def test_a_quiet_week_on_the_recorded_version_checks_no_health() -> None:
+    fakes = AlreadyCurrent(current_record="1.31.2")
+
+    result = run(fakes)
+
+    assert result.output["status"] == "succeeded"
+    assert orchestration.CHECK_HEALTH not in fakes.names_called()

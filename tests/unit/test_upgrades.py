@@ -213,8 +213,20 @@ def test_a_pool_only_upgrade_this_app_sent_is_joined() -> None:
     assert decide(cluster).kind == "resume"
 
 
-def test_a_cluster_fully_at_the_target_but_busy_with_something_else_is_already_current() -> None:
-    assert decide(fresh(state="Updating", current=TARGET)) == upgrades.StartDecision("already-current")
+def test_a_cluster_fully_at_the_target_and_ready_is_already_current() -> None:
+    assert decide(fresh(current=TARGET)) == upgrades.StartDecision("already-current")
+
+
+@pytest.mark.parametrize("state", ["Updating", "Deleting", "Failed", "Canceled"])
+def test_a_cluster_at_the_target_but_busy_or_broken_is_not_counted_as_current(state: str) -> None:
+    # It would count for the record; its state is re-checked first, as for any cluster.
+    decision = decide(fresh(state=state, current=TARGET))
+    assert decision.kind == "skipped" and decision.reason is not None and state in decision.reason
+
+
+def test_a_stopped_cluster_at_the_target_is_not_counted_as_current() -> None:
+    decision = decide(fresh(power="Stopped", current=TARGET))
+    assert decision.kind == "skipped" and decision.reason is not None and "not running" in decision.reason
 
 
 def test_an_opt_out_beats_a_running_upgrade_and_says_it_is_not_monitored() -> None:
