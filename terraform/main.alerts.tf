@@ -28,7 +28,12 @@
 # the start of the message, names the status "failed", and reads the
 # environment out of the instance id (aks-upgrade-<env>-<date>[-dry-run]),
 # "none" when the id has another shape. A failed activity is not matched: it
-# is retried, and the run reports it in its own "run finished" line.
+# is retried, and the run reports it in its own "run finished" line. The
+# extension writes the trace only for a failure outside a replay
+# (EndToEndTraceHelper.ShouldLogEvent: unless tracing.traceReplayEvents is on,
+# which multiplies the host's traces), so a failure while the host replays the
+# history is not seen here (the next environment's run is then skipped for
+# want of a record, which alerts nobody).
 #
 # Everything here exists only when `alert_email_receivers` names someone: an
 # alert that reaches nobody only costs money and hides the fact that nobody
