@@ -385,23 +385,8 @@ def cmd_history(args: argparse.Namespace) -> int:
     if args.environment is not None and settings.rollout_plan.wave_of(args.environment) is None:
         raise UsageError(f"unknown environment {args.environment!r}", "environment")
     entries = _services(settings, arm=False).history.list(args.environment, limit=args.limit)
-    rows = [
-        {
-            "instanceId": e.instance_id,
-            "runId": e.run_id,
-            "environment": e.environment,
-            "cluster": e.cluster_id,
-            "from": e.from_version,
-            "to": e.to_version,
-            "result": e.result,
-            "reason": e.reason,
-            "startedAt": e.started_at.isoformat(),
-            "finishedAt": e.finished_at.isoformat(),
-        }
-        for e in entries
-    ]
     if args.json:
-        _print_json(rows)
+        _print_json([report.history_row(e) for e in entries])
     else:
         console.console().print(report.history_view(entries))
     return EXIT_OK

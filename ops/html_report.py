@@ -6,7 +6,8 @@ comes from the stores (cluster ids, reasons) is escaped.
 
 The timeline draws one bar per cluster upgrade attempt from the audit history, coloured by its
 result, in a grid of environments (rows, in plan order) by days (columns, in the plan's time
-zone). Each bar carries its cluster, versions, times and reason as a tooltip (``<title>``), and
+zone). Each bar carries its cluster, versions, times, reason, the status of its whole run and the
+approval decision that run went (or did not go) ahead on as a tooltip (``<title>``), and
 ``data-`` attributes that tests and scripts can read.
 """
 
@@ -34,8 +35,11 @@ COLOURS: dict[str, str] = {
     "failed": "#c62828",
 }
 OTHER = "#616161"
-#: The results the legend always shows (others present in the picture are added after them).
-LEGEND_RESULTS = ("upgraded", "already-current", "planned", "skipped", "stopped", "failed")
+#: The results the legend always shows (others present in the picture are added after them): every
+#: cluster result a run reports (shared/domain/results.py). A run that was stopped is a run
+#: status, not a cluster result: its clusters that had not started are ``skipped`` ("not started:
+#: stopped by ..."), and the tooltip names the run's status.
+LEGEND_RESULTS = ("upgraded", "already-current", "planned", "skipped", "failed")
 #: Text on a light fill is dark, on a dark fill white.
 _DARK_TEXT_ON = frozenset({"skipped", "nothing-to-do"})
 SVG_NAMESPACE = "http://www.w3.org/2000/svg"
@@ -57,21 +61,21 @@ def colour(word: str) -> str:
     return COLOURS.get(word, OTHER)
 
 
-def _attempts_by_cell(runs: Sequence[outlook.Run], timezone: str) -> dict[tuple[str, date], list[AuditEntry]]:
+def _attempts_by_cell(runs: Sequence[outlook.Run], timezone: str) -> dict[tuple[str, date], list[tuple[AuditEntry, outlook.Run]]]:
+    """Each attempt with the run it belongs to, by (environment, day in the plan's time zone)."""
     zone = ZoneInfo(timezone)
-    cells: dict[tuple[str, date], list[AuditEntry]] = {}
+    cells: dict[tuple[str, date], list[tuple[AuditEntry, outlook.Run]]] = {}
     for run in runs:
         for attempt in run.attempts:
-            cells.setdefault((attempt.environment, attempt.started_at.astimezone(zone).date()), []).append(attempt)
+            cells.setdefault((attempt.environment, attempt.started_at.astimezone(zone).date()), []).append((attempt, run))
     for attempts in cells.values():
-        attempts.sort(key=lambda a: (a.started_at, a.cluster_id.lower()))
+        attempts.sort(key=lambda pair: (pair[0].started_at, pair[0].cluster_id.lower()))
     return cells
 
 
 def timeline_svg(runs: Sequence[outlook.Run], environments: Sequence[str], timezone: str, days: int) -> str:
     """The timeline picture: one bar per cluster attempt of ``runs``, by environment and day."""
     cells = _attempts_by_cell(runs, timezone)
-    run_status = {(a.environment, a.instance_id, a.run_id, a.started_at): r.status for r in runs for a in r.attempts}
     lanes = list(environments) + sorted({env for env, _ in cells} - set(environments))
     columns = sorted({day for _, day in cells})
     slots = {env: max([len(cells.get((env, day), [])) for day in columns] + [1]) for env in lanes}
@@ -98,10 +102,9 @@ def timeline_svg(runs: Sequence[outlook.Run], environments: Sequence[str], timez
         out.append(f'<text class="environment" x="6" y="{y + LANE_PADDING + BAR_HEIGHT - 5}">{escape(env)}</text>')
         for index, day in enumerate(columns):
             x = LABEL_WIDTH + index * DAY_WIDTH + 6
-            for slot, attempt in enumerate(cells.get((env, day), [])):
+            for slot, (attempt, run) in enumerate(cells.get((env, day), [])):
                 top = y + LANE_PADDING + slot * (BAR_HEIGHT + BAR_GAP)
-                status = run_status.get((attempt.environment, attempt.instance_id, attempt.run_id, attempt.started_at), "")
-                out.append(_bar(attempt, status, x, top, DAY_WIDTH - 12, day))
+                out.append(_bar(attempt, run, x, top, DAY_WIDTH - 12, day))
         out.append("</g>")
         y += lane_heights[env]
     out.append(f'<line class="grid" x1="0" y1="{y}" x2="{width}" y2="{y}"/>')
@@ -110,19 +113,24 @@ def timeline_svg(runs: Sequence[outlook.Run], environments: Sequence[str], timez
     return "\n".join(out)
 
 
-def _bar(attempt: AuditEntry, run_status: str, x: int, y: int, width: int, day: date) -> str:
+def _bar(attempt: AuditEntry, run: outlook.Run, x: int, y: int, width: int, day: date) -> str:
     name = report.cluster_name(attempt.cluster_id)
     versions = f"{attempt.from_version or '?'} → {attempt.to_version}" if attempt.to_version else (attempt.from_version or "")
     tooltip = (
         f"{attempt.cluster_id}\n{attempt.environment}, {attempt.result}: {versions}\n"
         f"{attempt.started_at.isoformat()} .. {attempt.finished_at.isoformat()}\n"
-        f"run {attempt.instance_id} ({run_status or 'status not recorded'})" + (f"\n{attempt.reason}" if attempt.reason else "")
+        f"run {attempt.instance_id}: {run.status}"
+        + (f", {run.decision.text}" if run.decision else "")
+        + (f"\n{attempt.reason}" if attempt.reason else "")
     )
     text_class = "label dark" if attempt.result in _DARK_TEXT_ON else "label"
     label = _fit(f"{name} {versions}", (width - 10) // CHAR_WIDTH)
+    decided = (
+        f' data-decision="{escape(run.decision.decision or "")}" data-decided-by="{escape(run.decision.by or "")}"' if run.decision else ""
+    )
     return (
         f'<g class="bar" data-result="{escape(attempt.result)}" data-environment="{escape(attempt.environment)}" '
-        f'data-day="{day.isoformat()}" data-cluster="{escape(attempt.cluster_id)}">'
+        f'data-day="{day.isoformat()}" data-cluster="{escape(attempt.cluster_id)}" data-run-status="{escape(run.status)}"{decided}>'
         f"<title>{escape(tooltip)}</title>"
         f'<rect x="{x}" y="{y}" width="{width}" height="{BAR_HEIGHT}" rx="3" fill="{colour(attempt.result)}"/>'
         f'<text class="{text_class}" x="{x + 5}" y="{y + BAR_HEIGHT - 5}">{escape(label)}</text>'
@@ -203,6 +211,7 @@ def _environments_table(status: status_mod.WeekStatus) -> str:
             if run is None
             else f"{_status_span(run.status)} {escape(_when(run.started_at))}<br>"
             + escape(", ".join(f"{n} {result}" for result, n in run.results.items()))
+            + (f'<br><span class="decision">{escape(run.decision.text)}</span>' if run.decision else "")
         )
         rows.append(
             "<tr>"

@@ -17,6 +17,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ops import console as console_mod
+from shared.domain import outlook
 from shared.domain.records import AuditEntry
 
 
@@ -105,8 +106,11 @@ def _view(head: Text, data: dict[str, Any], outcome_key: str) -> RenderableType:
 
 
 def history_view(entries: Sequence[AuditEntry]) -> Table:
-    grid = rich_table(("finished", "environment", "cluster", "from", "to", "result", "reason"))
+    """One row per attempt: its cluster's outcome, the status of the whole run it belonged to, and
+    the approval decision that run went (or did not go) ahead on, where one was asked for."""
+    grid = rich_table(("finished", "environment", "cluster", "from", "to", "result", "run", "decision", "reason"))
     for e in entries:
+        decision = outlook.decision_of(e)
         grid.add_row(
             e.finished_at.isoformat()[:16],
             e.environment,
@@ -114,9 +118,33 @@ def history_view(entries: Sequence[AuditEntry]) -> Table:
             e.from_version or "-",
             e.to_version or "-",
             console_mod.styled(e.result),
+            console_mod.styled(e.run_status),
+            decision.text if decision else "-",
             e.reason or "",
         )
     return grid
+
+
+def history_row(entry: AuditEntry) -> dict[str, Any]:
+    """One row of ``ops history --json``. Keys are only ever added (scripts read them)."""
+    return {
+        "instanceId": entry.instance_id,
+        "runId": entry.run_id,
+        "environment": entry.environment,
+        "cluster": entry.cluster_id,
+        "from": entry.from_version,
+        "to": entry.to_version,
+        "result": entry.result,
+        "reason": entry.reason,
+        "startedAt": entry.started_at.isoformat(),
+        "finishedAt": entry.finished_at.isoformat(),
+        # The whole run's status, and the approval decision it went (or did not go) ahead on;
+        # null on rows written before they were recorded, or where no approval was asked for.
+        "runStatus": entry.run_status,
+        "decidedBy": entry.decided_by,
+        "decision": entry.decision,
+        "decisionComment": entry.decision_comment,
+    }
 
 
 def records_view(records: dict[str, dict[str, Any]]) -> Table:

@@ -118,6 +118,8 @@ def gather(settings: settings_mod.Settings, services: runtime.Services, now: dat
             min_soak_hours=settings.min_soak_hours,
             freeze_windows=settings.freeze_windows,
             dry_run=settings.dry_run,
+            approval_environments=settings.approval_environments,
+            approval_timeout_hours=settings.approval_timeout_hours,
         )
     return WeekStatus(
         now=now,
@@ -161,6 +163,7 @@ def _hours_up(seconds: float) -> float:
 
 
 def run_dict(run: outlook.Run) -> dict[str, Any]:
+    decision = run.decision
     return {
         "instanceId": run.instance_id,
         "runId": run.run_id,
@@ -173,6 +176,10 @@ def run_dict(run: outlook.Run) -> dict[str, Any]:
             {"cluster": a.cluster_id, "from": a.from_version, "to": a.to_version, "result": a.result, "reason": a.reason}
             for a in run.attempts
         ],
+        # The approval gate's decision, as the audit rows keep it (null where none was asked for or given).
+        "decidedBy": decision.by if decision else None,
+        "decision": decision.decision if decision else None,
+        "decisionComment": decision.comment if decision else None,
     }
 
 
@@ -208,6 +215,9 @@ def to_dict(status: WeekStatus) -> dict[str, Any]:
             "role": firing.gate.wave.role,
             "status": firing.gate.status,
             "reason": firing.gate.reason,
+            # An act in an APPROVAL_ENVIRONMENTS environment first waits for a person's decision.
+            "awaitsApproval": firing.approval_wait_hours is not None,
+            "approvalTimeoutHours": firing.approval_wait_hours,
         },
         "nextFiringError": status.next_firing_error,
         "warnings": list(status.warnings),
@@ -233,10 +243,24 @@ def soak_text(e: EnvironmentStatus) -> str:
 
 
 def run_text(run: outlook.Run | None) -> Text:
+    """The run's status, start and clusters per result, then the approval decision it went (or did
+    not go) ahead on, if one was asked for."""
     if run is None:
         return Text("none recorded")
     counts = ", ".join(f"{n} {result}" for result, n in run.results.items())
-    return Text.assemble(console_mod.styled(run.status), f" {_short(run.started_at)}: {counts}")
+    text = Text.assemble(console_mod.styled(run.status), f" {_short(run.started_at)}: {counts}")
+    if run.decision is not None:
+        text.append(f"; {run.decision.text}")
+    return text
+
+
+def approval_wait_text(hours: int) -> str:
+    """What a run of an APPROVAL_ENVIRONMENTS environment does before its first PUT (a run with no
+    cluster to upgrade asks nobody)."""
+    return (
+        f"after a person's decision: with a cluster to upgrade, it waits up to {hours} h (APPROVAL_TIMEOUT_HOURS) "
+        "for one before its first PUT; rejected, or without a decision in time, it is skipped"
+    )
 
 
 def changed_text(run: outlook.Run | None) -> str:
@@ -256,6 +280,8 @@ def firing_text(status: WeekStatus) -> Text:
         f"{wave.environment or 'no wave'} ({wave.role}) "
     )
     text = Text.assemble(head, console_mod.styled(firing.gate.status))
+    if firing.approval_wait_hours is not None:
+        text.append(f" {approval_wait_text(firing.approval_wait_hours)}")
     if firing.gate.reason:
         text.append(f": {firing.gate.reason}")
     return text

@@ -9,6 +9,32 @@
 # back to the message text, which always carries `status=<value>`: the alerts
 # work with either telemetry path.
 #
+# An orchestrator that itself fails (an unhandled exception, or a replay that
+# no longer matches its history after a deploy mid-run) never reaches
+# NotifyRollout, so it writes no "run finished" line. The Durable Task
+# extension traces that failure under the category Host.Triggers.DurableTask,
+# which host.json logs at Information; the failed-run alert matches that
+# trace too. Its format string (Azure/azure-functions-durable-extension,
+# src/WebJobs.Extensions.DurableTask/EndToEndTraceHelper.cs, FunctionFailed,
+# logged at Error):
+#   "{instanceId}: Function '{functionName} ({functionType})' failed with an
+#   error. Reason: {reason}. IsReplay: {isReplay}. State: {state}.
+#   RuntimeStatus: {runtimeStatus}. HubName: {hubName}. AppName: {appName}.
+#   SlotName: {slotName}. ExtensionVersion: {extensionVersion}.
+#   SequenceNumber: {sequenceNumber}. TaskEventId: {taskEventId}"
+# For the orchestrator, functionName is UpgradeOrchestrator and functionType
+# Orchestrator (TaskOrchestrationShim traces it, also for out-of-process
+# orchestrators such as this Python one). The query takes the instance id from
+# the start of the message, names the status "failed", and reads the
+# environment out of the instance id (aks-upgrade-<env>-<date>[-dry-run]),
+# "none" when the id has another shape. A failed activity is not matched: it
+# is retried, and the run reports it in its own "run finished" line. The
+# extension writes the trace only for a failure outside a replay
+# (EndToEndTraceHelper.ShouldLogEvent: unless tracing.traceReplayEvents is on,
+# which multiplies the host's traces), so a failure while the host replays the
+# history is not seen here (the next environment's run is then skipped for
+# want of a record, which alerts nobody).
+#
 # Everything here exists only when `alert_email_receivers` names someone: an
 # alert that reaches nobody only costs money and hides the fact that nobody
 # is watching.
@@ -45,6 +71,9 @@ locals {
   run_finished_message = "run finished"
   # TimerStarter's line when invalid settings make it refuse the week's run (shared/starters.py).
   timer_refused_message = "timer: refusing to start"
+  # The orchestrator function (UpgradeOrchestrator/__init__.py) whose own failure the Durable Task
+  # extension traces as "<instance id>: Function 'UpgradeOrchestrator (Orchestrator)' failed with an error. ..."
+  orchestrator_function = "UpgradeOrchestrator"
   # Run statuses that need a person: the run failed, or someone stopped it.
   alerting_run_statuses = ["failed", "stopped"]
 
@@ -55,12 +84,14 @@ locals {
 
   run_failed_query = <<-QUERY
     AppTraces
-    | where Message startswith "${local.run_finished_message}" or Message startswith "${local.timer_refused_message}"
+    | where Message startswith "${local.run_finished_message}" or Message startswith "${local.timer_refused_message}" or Message contains "Function '${local.orchestrator_function} (Orchestrator)' failed with an error."
     | extend refused = Message startswith "${local.timer_refused_message}"
-    | extend status = iff(refused, "refused", coalesce(tostring(Properties["status"]), extract(@"(?:^|\s)status=(\S+)", 1, Message)))
+    | extend crashed_instance_id = extract(@"^(\S+): Function '${local.orchestrator_function} \(Orchestrator\)' failed with an error\.", 1, Message)
+    | extend crashed = isnotempty(crashed_instance_id)
+    | extend status = case(refused, "refused", crashed, "failed", coalesce(tostring(Properties["status"]), extract(@"(?:^|\s)status=(\S+)", 1, Message)))
     | where status in (${join(", ", [for status in concat(local.alerting_run_statuses, ["refused"]) : "\"${status}\""])})
-    | extend environment = coalesce(tostring(Properties["environment"]), extract(@"(?:^|\s)environment=(\S+)", 1, Message), "none")
-    | extend instance_id = coalesce(tostring(Properties["instance_id"]), extract(@"(?:^|\s)instance_id=(\S+)", 1, Message), "none")
+    | extend instance_id = iff(crashed, crashed_instance_id, coalesce(tostring(Properties["instance_id"]), extract(@"(?:^|\s)instance_id=(\S+)", 1, Message), "none"))
+    | extend environment = iff(crashed, coalesce(extract(@"^aks-upgrade-(.+)-\d{4}-\d{2}-\d{2}(?:-dry-run)?$", 1, instance_id), "none"), coalesce(tostring(Properties["environment"]), extract(@"(?:^|\s)environment=(\S+)", 1, Message), "none"))
     | project TimeGenerated, environment, instance_id, status, Message
     QUERY
 
@@ -125,7 +156,8 @@ resource "azurerm_role_assignment" "alerts_log_analytics_reader" {
   description                      = "Alert rules of func-${var.name}: query the app's logs and read the alerts fired on this workspace."
 }
 
-# A run ended failed or stopped, or the timer refused to start the week's run
+# A run ended failed or stopped, its orchestrator itself failed (the Durable
+# Task extension's trace, above), or the timer refused to start the week's run
 # because the settings are invalid. Every 15 minutes over the last hour: a
 # weekly job needs no faster answer than a quarter of an hour, and the
 # overlapping hour still sees a line that reached the workspace late. Split by
@@ -139,7 +171,7 @@ resource "azurerm_monitor_scheduled_query_rules_alert_v2" "run_failed" {
 
   name                 = "alert-${var.name}-run-failed"
   display_name         = "AKS upgrade run failed or stopped (${var.name})"
-  description          = "An AKS upgrade run of func-${var.name} ended failed or stopped, or its timer refused to start because the settings are invalid. Nothing was recorded for that environment, so the next environment will not upgrade. See the run's reason in the alert dimensions and docs/deployment.md, \"Alerts\"."
+  description          = "An AKS upgrade run of func-${var.name} ended failed or stopped, its orchestrator failed (an unhandled error), or its timer refused to start because the settings are invalid. Nothing was recorded for that environment, so the next environment will not upgrade. See the run's reason in the alert dimensions and docs/deployment.md, \"Alerts\"."
   resource_group_name  = var.resource_group_name
   location             = var.location
   scopes               = [azurerm_log_analytics_workspace.this.id]

@@ -8,9 +8,11 @@ fixed instant), so what the status view says never depends on when a test runs.
 - :func:`next_firing` and :func:`outlook_of_firing`: when UPGRADE_SCHEDULE fires next (read as UTC,
   as Azure's timer fires), which wave that firing runs (its date in the plan's time zone) and
   what the run gate would let it do. The gate is the app's own (:func:`gates.decide`), so the
-  status view cannot promise a run the app would skip.
+  status view cannot promise a run the app would skip; a run the gate lets act in an
+  APPROVAL_ENVIRONMENTS environment is said to wait for a person's decision first.
 - :func:`runs_from_history`: the audit history (one row per cluster attempt) folded back into
-  runs, newest first, with the clusters each one changed.
+  runs, newest first, with the clusters each one changed and the approval decision it went (or
+  did not go) ahead on.
 """
 
 from __future__ import annotations
@@ -85,6 +87,9 @@ class FiringOutlook:
     day: date
     #: The run gate's answer for that run (wave, ``act``/``planned``/``skipped``/``nothing-to-do``, reason).
     gate: gates.Gate
+    #: When the run acts in an environment of APPROVAL_ENVIRONMENTS: the most hours it waits for a
+    #: person's decision (APPROVAL_TIMEOUT_HOURS) before its first PUT. None when it does not wait.
+    approval_wait_hours: int | None = None
 
 
 def outlook_of_firing(
@@ -95,13 +100,17 @@ def outlook_of_firing(
     min_soak_hours: float,
     freeze_windows: tuple[freeze.FreezeWindow, ...] = (),
     dry_run: bool = False,
+    approval_environments: tuple[str, ...] = (),
+    approval_timeout_hours: int = 24,
 ) -> FiringOutlook:
     """What a timer firing at ``at`` would do, given the records as they are now.
 
     The timer's run works on the firing's own date, so that date is both the requested date and
     the work day of the gate. A follower whose predecessor has no record is skipped, as its
     planning would skip it; one whose predecessor's record has not soaked by ``at`` is skipped by
-    the gate's soak rule.
+    the gate's soak rule. A run that may act in an environment of ``approval_environments`` does
+    not PUT at once: it waits up to ``approval_timeout_hours`` for a person's decision (without
+    one it is skipped), so the outlook says so. A dry run (``planned``) never waits: it PUTs nothing.
     """
     day = schedule.local_date(at, plan.timezone)
     wave = rollout.choose_wave(plan, day, None)
@@ -116,7 +125,33 @@ def outlook_of_firing(
             return FiringOutlook(at, day, gate)
         soak = gates.Soak(record, at, min_soak_hours)
     gate = gates.decide(plan, requested=day, work_day=day, freeze_windows=freeze_windows, dry_run=dry_run, soak=soak)
-    return FiringOutlook(at, day, gate)
+    waits = gate.status == gates.ACT and wave.environment in approval_environments
+    return FiringOutlook(at, day, gate, approval_timeout_hours if waits else None)
+
+
+@dataclass(frozen=True)
+class RunDecision:
+    """The approval gate's decision a run went (or did not go) ahead on, as its audit rows keep it."""
+
+    #: Who decided.
+    by: str | None
+    #: "approve" or "reject" (any other word passes through).
+    decision: str | None
+    comment: str | None
+
+    @property
+    def text(self) -> str:
+        """The decision in words: "approved by alice: CAB-7", "rejected by bob"."""
+        verb = {"approve": "approved", "reject": "rejected"}.get(self.decision or "", self.decision or "decided")
+        said = f"{verb} by {self.by or 'someone unnamed'}"
+        return f"{said}: {self.comment}" if self.comment else said
+
+
+def decision_of(entry: AuditEntry) -> RunDecision | None:
+    """The decision an audit row keeps, or None where no approval was asked for (or none was given)."""
+    if entry.decided_by is None and entry.decision is None:
+        return None
+    return RunDecision(entry.decided_by, entry.decision, entry.decision_comment)
 
 
 @dataclass(frozen=True)
@@ -133,6 +168,9 @@ class Run:
     #: else ``succeeded``. Any string: statuses added later pass through unchanged.
     status: str
     attempts: tuple[AuditEntry, ...]
+    #: The approval decision the run went (or did not go) ahead on; None where none was asked
+    #: for, or none was given (an approval that timed out).
+    decision: RunDecision | None = None
 
     @property
     def changed(self) -> tuple[AuditEntry, ...]:
@@ -179,6 +217,7 @@ def runs_from_history(entries: Iterable[AuditEntry]) -> list[Run]:
                 finished_at=max(a.finished_at for a in attempts),
                 status=_status_of(attempts),
                 attempts=tuple(attempts),
+                decision=next((d for d in map(decision_of, attempts) if d is not None), None),
             )
         )
     runs.sort(key=lambda r: (r.started_at, r.finished_at, r.instance_id), reverse=True)

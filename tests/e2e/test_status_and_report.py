@@ -65,6 +65,8 @@ def test_status_after_the_leads_run_shows_its_record_its_soak_its_changes_and_wh
         "role": "follower",
         "status": "act",
         "reason": None,
+        "awaitsApproval": False,
+        "approvalTimeoutHours": None,
     }
 
 
@@ -96,6 +98,38 @@ def test_status_for_people_is_a_table_without_colour_in_a_pipe(conductor: Conduc
     assert "\x1b[" not in process.stdout
     assert "sandbox (lead)" in process.stdout and "1.31.2" in process.stdout and "dev may take it in" in process.stdout
     assert f"next firing: {utc(TUE, 10):%Y-%m-%d %H:%M} UTC" in process.stdout
+
+
+def test_history_status_and_report_show_who_approved_a_run_and_its_status(conductor: Conductor, tmp_path: Path) -> None:
+    approval = {"APPROVAL_ENVIRONMENTS": "sandbox,dev", "APPROVAL_TIMEOUT_HOURS": "12"}
+    ran = conductor.cli("run", "--date", iso(MON), "--json", "--approve", "--by", "alice", "--comment", "CAB-7", **approval)
+    assert ran.returncode == 0, ran.stderr
+    record = conductor.record("sandbox")
+    assert record is not None
+    now = record.validated_at + timedelta(hours=21)  # soaked: Tuesday's firing lets dev act
+
+    history = conductor.cli("history", "--environment", "sandbox", "--json", **approval)
+    document = status(conductor, now, **approval)
+    table = conductor.cli("history", "--environment", "sandbox", **approval)
+    page = tmp_path / "week.html"
+    drawn = conductor.cli("report", "--html", str(page), "--now", now.isoformat(), **approval)
+
+    rows = conductor.last_json(history)
+    assert len(rows) == 2
+    assert {(r["runStatus"], r["decidedBy"], r["decision"], r["decisionComment"]) for r in rows} == {
+        ("succeeded", "alice", "approve", "CAB-7")
+    }
+    last = environment(document, "sandbox")["lastRun"]
+    assert (last["status"], last["decidedBy"], last["decision"], last["decisionComment"]) == ("succeeded", "alice", "approve", "CAB-7")
+    firing = document["nextFiring"]
+    assert (firing["environment"], firing["status"], firing["awaitsApproval"], firing["approvalTimeoutHours"]) == ("dev", "act", True, 12)
+    assert table.returncode == 0 and "approved by alice: CAB-7" in table.stdout and "succeeded" in table.stdout
+    assert drawn.returncode == 0, drawn.stderr
+    bars = [g for g in svg_of(page.read_text(encoding="utf-8")).iter(f"{SVG}g") if g.get("class") == "bar"]
+    assert len(bars) == 2
+    for bar in bars:
+        assert (bar.get("data-run-status"), bar.get("data-decision"), bar.get("data-decided-by")) == ("succeeded", "approve", "alice")
+        assert f"run {instance_id('sandbox', MON)}: succeeded, approved by alice: CAB-7" in (bar.find(f"{SVG}title").text or "")  # type: ignore[union-attr]
 
 
 def test_the_history_records_each_runs_status_with_its_rows(conductor: Conductor) -> None:
@@ -196,7 +230,8 @@ def test_the_report_has_a_legend_of_the_results_with_their_colours(conductor: Co
         for item in svg.iter(f"{SVG}g")
         if item.get("class") == "legend-item"
     }
-    assert {"upgraded", "failed", "skipped", "already-current", "planned", "stopped"} <= set(legend)
+    assert {"upgraded", "failed", "skipped", "already-current", "planned"} <= set(legend)
+    assert "stopped" not in legend  # a run status; no cluster ends a run "stopped"
     assert all(legend[result] == html_report.colour(result) for result in legend)
 
 

@@ -54,6 +54,7 @@ GENERATED_LOCALLY = frozenset(
         ".mypy_cache/",
         ".ruff_cache/",
         ".hypothesis/",
+        ".import_linter_cache/",
         "node_modules/",
         ".azurite/",
         "__azurite_db*",
@@ -136,6 +137,12 @@ def test_the_app_is_published(path: str) -> None:
         ".github/workflows/ci.yml",
         "shared/__pycache__/settings.cpython-311.pyc",
         ".azurite/__azurite_db_table__.json",
+        # lint-imports (make lint, pre-commit) caches the import graph in the checkout
+        ".import_linter_cache/shared.meta.json",
+        ".mypy_cache/3.11/shared/settings.meta.json",
+        ".ruff_cache/CACHEDIR.TAG",
+        ".pytest_cache/v/cache/nodeids",
+        ".hypothesis/examples/0a/1b",
     ],
 )
 def test_everything_else_stays_home(path: str) -> None:

@@ -7,7 +7,11 @@ Without Azure nothing can evaluate the rules, so these tests pin what decides wh
   adds up to eight days (two seen in the workspace, six more of the two-day alert firing);
 - the failed-run query's prefixes and ``status=`` extraction, run with Python's ``re`` (the same
   syntax as KQL's RE2 for these patterns), pick the right status out of the lines the app really
-  logs: NotifyRollout's "run finished" line and TimerStarter's refusal on invalid settings.
+  logs: NotifyRollout's "run finished" line and TimerStarter's refusal on invalid settings;
+- an orchestrator that itself fails writes no "run finished" line; the query also matches the
+  Durable Task extension's trace of that failure (its format string is quoted below from the
+  extension's source), takes the instance id from it, calls it "failed" and reads the environment
+  out of the instance id.
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ from typing import Any, get_args
 
 import pytest
 
-from shared import runtime, starters
+from shared import orchestration, runtime, starters
 from shared import settings as settings_mod
 from shared.activities.records import RUN_FINISHED
 from shared.adapters.notifier import NullNotifier
@@ -90,6 +94,26 @@ def field_regex(kql: str, field: str) -> re.Pattern[str]:
     match = re.search(rf'extract\(@"([^"]*{field}=[^"]*)", 1, Message\)', kql)
     assert match, f"the query does not extract {field} from the message"
     return re.compile(match.group(1))
+
+
+def contained(kql: str) -> list[str]:
+    """The phrases the query matches anywhere in a message (``Message contains "..."``)."""
+    return re.findall(r'Message contains "([^"]+)"', kql)
+
+
+def selected(kql: str, message: str) -> bool:
+    """Whether the query's first ``where`` keeps ``message`` (KQL's startswith and contains ignore case)."""
+    lowered = message.lower()
+    return any(lowered.startswith(p.lower()) for p in prefixes(kql)) or any(p.lower() in lowered for p in contained(kql))
+
+
+def extraction(kql: str, source: str, containing: str) -> re.Pattern[str]:
+    """The verbatim regex of the query's ``extract(@"...", 1, <source>)`` whose pattern holds ``containing``."""
+    found = [
+        pattern for pattern, column in re.findall(r'extract\(@"([^"]*)", 1, (\w+)\)', kql) if column == source and containing in pattern
+    ]
+    assert len(found) == 1, f"the query extracts from {source} with {len(found)} patterns holding {containing!r}"
+    return re.compile(found[0])
 
 
 def alerting_statuses(module: Module) -> list[str]:
@@ -222,9 +246,7 @@ def test_the_failed_run_alert_is_one_alert_per_run(module: Module) -> None:
 
 @pytest.fixture
 def null_notifier_services() -> Iterator[None]:
-    settings = settings_mod.load(
-        {settings_mod.AZURE_CREDENTIAL_KIND: "emulator", settings_mod.ARM_ENDPOINT: "https://127.0.0.1:9"}
-    )
+    settings = settings_mod.load({settings_mod.AZURE_CREDENTIAL_KIND: "emulator", settings_mod.ARM_ENDPOINT: "https://127.0.0.1:9"})
     runtime.install(dataclasses.replace(runtime.build(settings), notifier=NullNotifier()))
     try:
         yield
@@ -300,5 +322,93 @@ def test_the_failed_run_alert_also_fires_when_the_timer_refuses_to_start_on_inva
     assert refusal in prefixes(kql)
     assert [m for m in conductor_messages(caplog) if m.startswith(refusal)], "the timer logged no refusal the alert matches"
     # Its line carries no status=; the query names it "refused" and alerts on that status.
-    assert 'iff(refused, "refused",' in kql
+    assert 'case(refused, "refused",' in kql
     assert 'concat(local.alerting_run_statuses, ["refused"])' in kql
+
+
+# --- an orchestrator that itself fails ------------------------------------------------------------
+
+#: The Durable Task extension's trace when a function fails, as its source logs it
+#: (Azure/azure-functions-durable-extension, src/WebJobs.Extensions.DurableTask/EndToEndTraceHelper.cs,
+#: FunctionFailed, ``logger.LogError``; the category is Host.Triggers.DurableTask).
+DURABLE_FUNCTION_FAILED = (
+    "{instanceId}: Function '{functionName} ({functionType})' failed with an error. Reason: {reason}. IsReplay: {isReplay}. "
+    "State: {state}. RuntimeStatus: {runtimeStatus}. HubName: {hubName}. AppName: {appName}. SlotName: {slotName}. "
+    "ExtensionVersion: {extensionVersion}. SequenceNumber: {sequenceNumber}. TaskEventId: {taskEventId}"
+)
+#: The reason as the extension logs it by default (SanitizeException: the exception's type, a new
+#: line, its stack trace), so the message runs over several lines.
+SANITIZED_REASON = (
+    "DurableTask.Core.Exceptions.OrchestrationFailureException\n"
+    "   at Microsoft.Azure.WebJobs.Extensions.DurableTask.OutOfProcOrchestrationShim.HandleDurableTaskReplay(...)"
+)
+
+
+def durable_trace(instance_id: str, function_name: str, function_type: str) -> str:
+    """The message the extension's logger formats: each placeholder filled with its value."""
+    values = {
+        "instanceId": instance_id,
+        "functionName": function_name,
+        "functionType": function_type,
+        "reason": SANITIZED_REASON,
+        "isReplay": "False",
+        "state": "Failed",
+        "runtimeStatus": "Failed",
+        "hubName": "AksUpgradeConductor",
+        "appName": "func-aksupg-prod",
+        "slotName": "",
+        "extensionVersion": "2.13.7",
+        "sequenceNumber": "42",
+        "taskEventId": "-1",
+    }
+    return re.sub(r"\{(\w+)\}", lambda m: values[m.group(1)], DURABLE_FUNCTION_FAILED)
+
+
+def test_the_orchestrator_the_query_names_is_the_apps_own_and_the_phrase_is_the_extensions() -> None:
+    from function_app import app
+    from ops.durable.registry import registry_from_app
+
+    module = load_module()
+    name = module.locals["orchestrator_function"]
+    assert name in registry_from_app(app).orchestrators
+    phrase = DURABLE_FUNCTION_FAILED.split(": ", 1)[1].split(" Reason:", 1)[0]
+    assert contained(query(module, "run_failed_query")) == [phrase.format(functionName=name, functionType="Orchestrator")]
+
+
+@pytest.mark.parametrize(
+    ("instance_id", "environment"),
+    [
+        (orchestration.instance_id_for("prod", "2026-12-03"), "prod"),
+        (orchestration.instance_id_for("pre-prod_2", "2026-12-03", dry_run=True), "pre-prod_2"),
+        (orchestration.instance_id_for(None, "2026-12-05"), "none"),
+        ("a-run-started-by-hand", "none"),  # not the app's shape: no environment to name
+    ],
+)
+def test_an_orchestrator_that_itself_fails_is_alerted_as_failed_from_the_extensions_trace(
+    module: Module, instance_id: str, environment: str
+) -> None:
+    kql = query(module, "run_failed_query")
+    line = durable_trace(instance_id, module.locals["orchestrator_function"], "Orchestrator")
+
+    assert selected(kql, line)
+    crashed = extraction(kql, "Message", "Orchestrator").search(line)
+    assert crashed is not None and crashed.group(1) == instance_id
+    # Its status is "failed", which alerts, whatever the reason's text holds.
+    assert 'case(refused, "refused", crashed, "failed",' in kql and "failed" in alerting_statuses(module)
+    assert "iff(crashed, crashed_instance_id," in kql
+    named = extraction(kql, "instance_id", "aks-upgrade-").search(instance_id)
+    assert (named.group(1) if named else "none") == environment
+    assert 'iff(crashed, coalesce(extract(@"^aks-upgrade-' in kql and '1, instance_id), "none")' in kql
+
+
+@pytest.mark.parametrize(
+    ("function_name", "function_type"),
+    [("StartClusterUpgrade", "Activity"), ("CheckUpgradeProgress", "Activity"), ("SomeOtherOrchestrator", "Orchestrator")],
+)
+def test_a_failed_activity_or_another_orchestrator_is_left_to_the_run_that_reports_it(
+    module: Module, function_name: str, function_type: str
+) -> None:
+    # A failed activity is retried, and the run's own "run finished" line reports what it cost.
+    line = durable_trace(orchestration.instance_id_for("prod", "2026-12-03"), function_name, function_type)
+
+    assert not selected(query(module, "run_failed_query"), line)

@@ -8,14 +8,23 @@ from datetime import UTC, datetime, timedelta
 from xml.etree import ElementTree
 
 from ops import html_report
-from shared.domain import outlook
+from shared.domain import outlook, results
 from shared.domain.records import AuditEntry
 
 SVG = "{" + html_report.SVG_NAMESPACE + "}"
 MON = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
 
 
-def attempt(environment: str, cluster: str, result: str, started: datetime, reason: str | None = None) -> AuditEntry:
+def attempt(
+    environment: str,
+    cluster: str,
+    result: str,
+    started: datetime,
+    reason: str | None = None,
+    *,
+    run_status: str | None = None,
+    decided: tuple[str, str, str] | None = None,
+) -> AuditEntry:
     return AuditEntry(
         instance_id=f"aks-upgrade-{environment}-{started.date()}",
         environment=environment,
@@ -27,7 +36,10 @@ def attempt(environment: str, cluster: str, result: str, started: datetime, reas
         started_at=started,
         finished_at=started + timedelta(minutes=25),
         run_id="r",
-        run_status="failed" if result == "failed" else "succeeded",
+        run_status=run_status or ("failed" if result == "failed" else "succeeded"),
+        decided_by=decided[0] if decided else None,
+        decision=decided[1] if decided else None,
+        decision_comment=decided[2] if decided else None,
     )
 
 
@@ -111,3 +123,30 @@ def test_environments_outside_the_plan_get_a_lane_after_the_plans_own() -> None:
     svg = picture([attempt("legacy", "aks-old", "upgraded", MON)], environments=("sandbox", "dev"))
 
     assert [g.get("data-environment") for g in groups(svg, "lane")] == ["sandbox", "dev", "legacy"]
+
+
+def test_a_bars_tooltip_names_the_status_of_its_run_and_who_decided_on_it() -> None:
+    svg = picture(
+        [
+            attempt(
+                "prod", "aks-p1", "skipped", MON, "approval rejected by bob: CAB", run_status="skipped", decided=("bob", "reject", "CAB")
+            ),
+            attempt("dev", "aks-d1", "upgraded", MON, run_status="succeeded"),
+        ],
+        environments=("dev", "prod"),
+    )
+
+    bars = {b.get("data-environment"): b for b in groups(svg, "bar")}
+    rejected, plain = bars["prod"], bars["dev"]
+    assert "run aks-upgrade-prod-2026-11-30: skipped, rejected by bob: CAB" in (rejected.find(f"{SVG}title").text or "")  # type: ignore[union-attr]
+    assert (rejected.get("data-run-status"), rejected.get("data-decision"), rejected.get("data-decided-by")) == ("skipped", "reject", "bob")
+    assert "run aks-upgrade-dev-2026-11-30: succeeded" in (plain.find(f"{SVG}title").text or "")  # type: ignore[union-attr]
+    assert (plain.get("data-run-status"), plain.get("data-decision")) == ("succeeded", None)
+
+
+def test_the_legend_shows_the_cluster_results_a_run_reports_and_no_other() -> None:
+    # A stopped run is a run status; its clusters are upgraded, failed or skipped ("not started: stopped by ...").
+    svg = picture([attempt("sandbox", "aks-1", "skipped", MON, "not started: stopped by eve: change freeze", run_status="stopped")])
+
+    assert [item.get("data-result") for item in groups(svg, "legend-item")] == list(html_report.LEGEND_RESULTS)
+    assert set(html_report.LEGEND_RESULTS) == set(results.RESULTS)

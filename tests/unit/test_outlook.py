@@ -115,6 +115,50 @@ def test_a_frozen_firing_is_skipped_before_anything_else() -> None:
     assert firing.gate.status == "skipped" and "frozen" in (firing.gate.reason or "")
 
 
+def test_a_firing_that_acts_in_an_approval_environment_waits_for_a_persons_decision_first() -> None:
+    records = {"sandbox": record("sandbox", at(MON, 9, 2))}
+
+    firing = outlook.outlook_of_firing(
+        PLAN,
+        at(MON + timedelta(days=1), 10),
+        records=records,
+        min_soak_hours=20,
+        approval_environments=("dev", "prod"),
+        approval_timeout_hours=12,
+    )
+
+    assert (firing.gate.wave.environment, firing.gate.status) == ("dev", "act")
+    assert firing.approval_wait_hours == 12
+
+
+def test_a_firing_waits_for_no_decision_outside_approval_environments_nor_when_it_does_not_act() -> None:
+    tuesday = at(MON + timedelta(days=1), 10)
+    soaked = {"sandbox": record("sandbox", at(MON, 9, 2))}
+
+    def firing(
+        when: datetime, records: dict[str, ValidatedRecord | None], soak_hours: float = 20, dry_run: bool = False
+    ) -> outlook.FiringOutlook:
+        return outlook.outlook_of_firing(
+            PLAN,
+            when,
+            records=records,
+            min_soak_hours=soak_hours,
+            dry_run=dry_run,
+            approval_environments=("dev",),
+            approval_timeout_hours=12,
+        )
+
+    lead = firing(at(MON, 10), {})
+    dry = firing(tuesday, soaked, dry_run=True)
+    unsoaked = firing(tuesday, soaked, soak_hours=30)
+    unrecorded = firing(tuesday, {})
+
+    assert (lead.gate.status, lead.approval_wait_hours) == ("act", None)  # sandbox needs no approval
+    assert (dry.gate.status, dry.approval_wait_hours) == ("planned", None)  # a dry run PUTs nothing, so it never waits
+    assert (unsoaked.gate.status, unsoaked.approval_wait_hours) == ("skipped", None)
+    assert (unrecorded.gate.status, unrecorded.approval_wait_hours) == ("skipped", None)
+
+
 def test_a_firing_under_dry_run_is_planned_and_one_without_a_wave_has_nothing_to_do() -> None:
     dry = outlook.outlook_of_firing(PLAN, at(MON, 10), records={}, min_soak_hours=20, dry_run=True)
     saturday = outlook.outlook_of_firing(PLAN, at(MON + timedelta(days=5), 10), records={}, min_soak_hours=20)
@@ -133,6 +177,7 @@ def attempt(
     run_id: str | None = "run-1",
     run_status: str | None = None,
     instance: str | None = None,
+    decided: tuple[str, str, str | None] | None = None,
 ) -> AuditEntry:
     return AuditEntry(
         instance_id=instance or f"aks-upgrade-{environment}-{started.date()}",
@@ -146,6 +191,9 @@ def attempt(
         finished_at=started + timedelta(minutes=20),
         run_id=run_id,
         run_status=run_status,
+        decided_by=decided[0] if decided else None,
+        decision=decided[1] if decided else None,
+        decision_comment=decided[2] if decided else None,
     )
 
 
@@ -176,6 +224,21 @@ def test_re_runs_of_one_instance_are_separate_runs_and_the_newest_is_the_last() 
 
     assert last["sandbox"] is None
     assert last["dev"] is not None and (last["dev"].run_id, last["dev"].status) == ("run-2", "succeeded")
+
+
+def test_a_run_keeps_the_approval_decision_its_rows_hold() -> None:
+    approved = [
+        attempt("prod", f"aks-p{n}", "upgraded", at(MON, 9), run_status="succeeded", decided=("alice", "approve", "CAB-7")) for n in (1, 2)
+    ]
+    rejected = attempt("test", "aks-t1", "skipped", at(MON, 8), run_status="skipped", decided=("bob", "reject", None))
+    plain = attempt("dev", "aks-d1", "upgraded", at(MON, 7), run_status="succeeded")
+
+    runs = {r.environment: r for r in outlook.runs_from_history([*approved, rejected, plain])}
+
+    assert runs["prod"].decision == outlook.RunDecision("alice", "approve", "CAB-7")
+    assert runs["prod"].decision.text == "approved by alice: CAB-7"
+    assert runs["test"].decision is not None and runs["test"].decision.text == "rejected by bob"
+    assert runs["dev"].decision is None
 
 
 def test_a_recorded_run_status_passes_through_whatever_it_is() -> None:
