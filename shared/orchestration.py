@@ -215,11 +215,28 @@ def _await_approval(
         return None, None, stops.describe_payload(stop.result)
     if winner is timeout:
         return None, approvals.refusal(None, hours), None
-    try:
-        decision = approvals.read_decision(answer.result)
-    except approvals.BadDecisionError as exc:
-        return None, approvals.unreadable(answer.result, exc), None
-    return decision, approvals.refusal(decision, hours), None
+    verdict = approvals.settle((yield from _decisions_so_far(context, answer.result)))
+    return verdict.decision, verdict.refusal, None
+
+
+def _decisions_so_far(context: df.DurableOrchestrationContext, first: Any) -> Generator[Any, Any, list[Any]]:
+    """``first`` and every further Approval raised before the run moves on, in order.
+
+    Until this episode ends the run still shows awaiting-approval, so a second decision posted now is
+    answered 202 and must count (a reject wins). As ``_heed_stop`` does for a Stop, a zero-length
+    timer ends the episode: every decision delivered with the first one, or before the timer fires,
+    is read, one wait after the other, so that none is buffered and lost. Reading ends early once
+    the domain says more cannot matter (a reject, or a repeat).
+    """
+    payloads = [first]
+    drained = None
+    while approvals.read_more(payloads):
+        drained = drained or context.create_timer(context.current_utc_datetime)
+        more = context.wait_for_external_event(approvals.EVENT)
+        if (yield context.task_any([more, drained])) is not more:
+            break
+        payloads.append(more.result)
+    return payloads
 
 
 #: Clusters named in the awaiting-approval status; the rest are counted (the 16 KB status limit).

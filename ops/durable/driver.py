@@ -15,7 +15,10 @@ Host behaviours reproduced here (the SDK facts behind each are in docs/durable-r
   failures and non-final retry-timer fires first in an episode, before anything that can
   resume the orchestrator, and allocates ids in that same order;
 - activities scheduled in one episode (``task_all`` fan-outs included) run concurrently;
-- durable timers fire at once on a simulated clock that only moves forward.
+- durable timers fire at once on a simulated clock that only moves forward; or, with
+  ``hold_timers``, the clock moves only when asked (``advance_clock``): ``run()`` then returns when
+  the orchestrator waits on a later timer, so a test can raise an event into a run that waits
+  (for an approval, between polls) and let time pass step by step, never by the wall clock.
 
 Intentional differences from the host: a cancelled durable timer is never fired; activities
 take no simulated time. ``continue_as_new`` starts a fresh execution (new history, task ids from
@@ -84,7 +87,9 @@ class OrchestrationRun:
     """What one driven instance did.
 
     ``runtime_status`` is ``Running`` only when the orchestrator waits for an external event
-    that nobody has raised yet (``OrchestrationDriver.raise_event`` then ``run`` resumes it).
+    that nobody has raised yet (``OrchestrationDriver.raise_event`` then ``run`` resumes it), or,
+    with ``hold_timers``, for a timer set later than the simulated clock (``advance_clock`` then
+    ``run`` fires it).
     ``custom_statuses`` holds every value the orchestrator passed to ``set_custom_status``
     outside replay, in order.
     ``activity_calls`` holds ``(name, decoded input)`` per scheduled attempt, in task-id order.
@@ -171,7 +176,8 @@ class _State:
 
 
 class OrchestrationDriver:
-    """Drives one instance. ``run()`` returns when it completes, fails, or waits for an event.
+    """Drives one instance. ``run()`` returns when it completes, fails, or waits for an event (or,
+    with ``hold_timers``, for a timer the clock has not reached).
 
     Not thread-safe: one caller at a time (the local HTTP API serialises per instance).
     """
@@ -188,6 +194,7 @@ class OrchestrationDriver:
         on_clock_advance: ClockCallback | None = None,
         max_episodes: int = DEFAULT_MAX_EPISODES,
         max_history: int = DEFAULT_MAX_HISTORY,
+        hold_timers: bool = False,
     ) -> None:
         function = getattr(handle, "orchestrator_function", None)
         if not callable(function):
@@ -204,6 +211,8 @@ class OrchestrationDriver:
         self._clock_callback = on_clock_advance
         self._max_episodes = max_episodes
         self._max_history = max_history
+        #: Timers fire only once the clock has reached them; the clock moves by ``advance_clock``.
+        self._hold_timers = hold_timers
 
         self._continue_input: str | None = None
         self._executions = 1
@@ -232,9 +241,25 @@ class OrchestrationDriver:
     def runtime_status(self) -> RuntimeStatus:
         return self._status
 
+    @property
+    def next_timer(self) -> datetime | None:
+        """When the earliest pending durable timer fires (None: no timer pending)."""
+        return min((t.fire_at for t in self._timers), default=None)
+
     def raise_event(self, name: str, data: Any = None) -> None:
         """Queue an external event; the next ``run()`` delivers it as ``EventRaised``."""
         self._events.append((name, json.dumps(data)))
+
+    def advance_clock(self) -> datetime | None:
+        """Move the simulated clock to the earliest pending timer, so that the next ``run()`` fires
+        it (and every other timer due by then); returns the new time, None when no timer is pending.
+
+        For a driver that holds timers: time passes only when the caller says so.
+        """
+        fire_at = self.next_timer
+        if fire_at is not None:
+            self._advance_clock(fire_at)
+        return fire_at
 
     def run(self) -> OrchestrationRun:
         with ThreadPoolExecutor(max_workers=MAX_WORKERS, thread_name_prefix=f"durable-{self.instance_id}") as pool:
@@ -272,7 +297,8 @@ class OrchestrationDriver:
         self._episode(incoming, host_events=[])
 
     def _next_round(self, pool: ThreadPoolExecutor) -> bool:
-        """Deliver the next batch of completions. False when only an external event can help."""
+        """Deliver the next batch of completions. False when only an external event (or, holding
+        timers, moving the clock) can help."""
         self._check_limits()
         outcomes: list[_Outcome] = []
         events: list[tuple[str, str | None]] = []
@@ -284,9 +310,9 @@ class OrchestrationDriver:
         elif self._events:
             target = self._clock
             events, self._events = self._events, []
-        elif self._timers:
+        elif self._timers and not self._held():
             target = max(self._clock, min(t.fire_at for t in self._timers))
-        elif self._waits_for_events:
+        elif self._waits_for_events or self._timers:
             return False
         else:
             raise OrchestrationStuckError(
@@ -437,6 +463,11 @@ class OrchestrationDriver:
             return _Outcome(work, ok=False, reason=f"activity output must be json serializable ({exc})", details=_details(exc))
 
     # -- helpers ------------------------------------------------------------------------
+
+    def _held(self) -> bool:
+        """Does every pending timer wait for the clock to be moved (``hold_timers``)?"""
+        next_timer = self.next_timer
+        return self._hold_timers and next_timer is not None and next_timer > self._clock
 
     def _allocate_id(self) -> int:
         task_id = self._next_id

@@ -11,8 +11,12 @@ the SDK's real client. It also serves the public webhook routes the management U
 
 Start-up is configurable: run each instance as far as it goes when it starts (the default: to
 completion, or until it waits for an external event, which ``raiseEvent`` delivers), or leave it
-Pending so a test can observe the "already running" path. ``seed()`` puts an instance in any
-runtime status. Only what the starters use is served: start, status and raise event.
+Pending so a test can observe the "already running" path (``drive()`` then runs it). With
+``hold_timers`` durable timers fire only when a test lets time pass (``advance()``): an instance
+then stops at every wait, for an approval or between polls, where an HTTP request can reach it,
+and goes on step by step, never by the wall clock. ``seed()`` puts an instance in any runtime
+status, without running anything. Only what the starters use is served: start, status and raise
+event.
 """
 
 from __future__ import annotations
@@ -144,6 +148,7 @@ class LocalDurableHost:
 
     ``app`` is a ``df.DFApp`` (indexed with ``registry_from_app``) or its ``DurableRegistry``.
     ``clock`` gives the simulated start time of each instance (default: the wall clock, UTC).
+    ``hold_timers``: each instance's timers wait for ``advance()`` instead of firing at once.
     """
 
     def __init__(
@@ -155,12 +160,14 @@ class LocalDurableHost:
         task_hub: str = DEFAULT_TASK_HUB,
         system_key: str = DEFAULT_SYSTEM_KEY,
         host: str = "127.0.0.1",
+        hold_timers: bool = False,
     ) -> None:
         registry = app if isinstance(app, DurableRegistry) else registry_from_app(app)
         self.orchestrators: dict[str, OrchestratorHandle] = dict(registry.orchestrators)
         self.activities: dict[str, ActivityFunction] = dict(registry.activities)
         self.clock = clock or (lambda: datetime.now(UTC))
         self.run_on_start = run_on_start
+        self.hold_timers = hold_timers
         self.task_hub = task_hub
         self.system_key = system_key
         self.instances: dict[str, InstanceRecord] = {}
@@ -288,6 +295,7 @@ class LocalDurableHost:
             input=input,
             start_time=now,
             name=name,
+            hold_timers=self.hold_timers,
         )
         record = InstanceRecord(instance_id, name, input, "Pending", now, now, driver=driver)
         with self._store_lock:
@@ -312,11 +320,36 @@ class LocalDurableHost:
             self._drive(record)
         return 202
 
-    def _drive(self, record: InstanceRecord) -> OrchestrationRun | None:
+    def drive(self, instance_id: str) -> InstanceRecord:
+        """Run a started instance as far as it goes now: until it ends, or waits for an event (or a
+        held timer). What the host does by itself on a start or an event unless ``run_on_start``
+        is off."""
+        record = self._driven(instance_id)
+        self._drive(record)
+        return record
+
+    def advance(self, instance_id: str) -> InstanceRecord:
+        """Let time pass for an instance waiting on a held timer: its clock moves to its earliest
+        pending timer, which fires, and it runs until it waits again or ends."""
+        record = self._driven(instance_id)
+        self._drive(record, advance_clock=True)
+        return record
+
+    def _driven(self, instance_id: str) -> InstanceRecord:
+        record = self.get(instance_id)
+        if record is None:
+            raise KeyError(f"no instance {instance_id!r}")
+        if record.driver is None:
+            raise ValueError(f"instance {instance_id!r} was seeded, not started: nothing runs it")
+        return record
+
+    def _drive(self, record: InstanceRecord, *, advance_clock: bool = False) -> OrchestrationRun | None:
         with record.lock:
             driver = record.driver
             if driver is None or record.runtime_status not in ("Pending", "Running"):
                 return None
+            if advance_clock:
+                driver.advance_clock()
             record.runtime_status = "Running"
             try:
                 run = driver.run()

@@ -5,10 +5,16 @@ for the durable external event ``Approval`` with ``{"decision": "approve"|"rejec
 "comment"}``. The HTTP starter checks the body with :func:`read_decision` before raising the
 event, and the orchestrator reads the event's payload with the same function, so a payload that
 reaches it any other way is judged by the same rules (and never approves by accident).
+
+More than one decision can reach a run: the HTTP route accepts one (202) as long as the run shows
+``awaiting-approval``, and the run shows that until the episode that takes the first decision has
+ended. The run therefore reads every decision raised by then (:func:`settle`): a reject is final,
+and one acknowledged just after an approval still stops the run.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -76,7 +82,55 @@ def refusal(decision: Decision | None, timeout_hours: int) -> str | None:
         return f"approval timed out after {timeout_hours} h"
     if decision.approved:
         return None
+    return _rejected(decision)
+
+
+def _rejected(decision: Decision) -> str:
     return f"approval rejected by {decision.by}: {decision.comment}" if decision.comment else f"approval rejected by {decision.by}"
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What a run does with the decisions it received: ``refusal`` None means it goes ahead.
+    ``decision`` is the one it acts on, kept in the audit history (None when none was readable)."""
+
+    decision: Decision | None
+    refusal: str | None
+
+
+def settle(payloads: Sequence[Any]) -> Verdict:
+    """The verdict on every Approval payload a run read before it moved on, in the order they came.
+
+    A reject is final: the first one stands, whatever came before or after it. An approval before
+    it is overturned (a run goes ahead only when nobody who was still asked said no) and one after
+    it changes nothing. A payload that is no decision is final the same way: the run never
+    approves by accident. With approvals only, the first one stands.
+    """
+    if not payloads:
+        raise ValueError("settle needs the decision that ended the wait")
+    first_approval: Decision | None = None
+    for payload in payloads:
+        try:
+            decision = read_decision(payload)
+        except BadDecisionError as exc:
+            return Verdict(None, unreadable(payload, exc))
+        if not decision.approved:
+            return Verdict(decision, _rejected(decision))
+        first_approval = first_approval or decision
+    return Verdict(first_approval, None)
+
+
+def read_more(payloads: Sequence[Any]) -> bool:
+    """Should a run that has read ``payloads`` (in order) read one more decision already raised?
+
+    Not once the verdict is final: a reject, or a payload that is no decision. Not after an exact
+    repeat of the decision read just before: the durable SDK hands every further wait for an event
+    the last one it buffered before the run began to wait, again and again, so a repeat says
+    nothing new, and reading on would never end.
+    """
+    if settle(payloads).refusal is not None:
+        return False
+    return len(payloads) < 2 or payloads[-1] != payloads[-2]
 
 
 def unreadable(payload: Any, error: BadDecisionError) -> str:

@@ -10,6 +10,7 @@ import json
 import urllib.error
 import urllib.request
 from collections.abc import Generator
+from datetime import timedelta
 from typing import Any
 
 import azure.durable_functions as df
@@ -36,6 +37,16 @@ def build_app() -> df.DFApp:
     def Approval(context: Ctx) -> Generator[Any, Any, Any]:
         answer = yield context.wait_for_external_event("Approved")
         return {"approved": answer}
+
+    @app.orchestration_trigger(context_name="context")
+    def Review(context: Ctx) -> Generator[Any, Any, Any]:
+        answer = context.wait_for_external_event("Approved")
+        timeout = context.create_timer(context.current_utc_datetime + timedelta(hours=1))
+        context.set_custom_status({"phase": "waiting"})
+        winner = yield context.task_any([answer, timeout])
+        if winner is answer:
+            timeout.cancel()
+        return {"approved": answer.result if winner is answer else None, "at": context.current_utc_datetime.isoformat()}
 
     @app.activity_trigger(input_name="n")
     def Square(n: int) -> int:
@@ -187,6 +198,58 @@ def test_raise_event_resumes_a_waiting_instance(app: df.DFApp, local_durable_hos
     assert waiting.runtime_status == df.OrchestrationRuntimeStatus.Running
     assert done.runtime_status == df.OrchestrationRuntimeStatus.Completed
     assert done.output == {"approved": {"by": "ops"}}
+
+
+def test_a_host_that_holds_timers_keeps_a_waiting_instance_running_until_the_event_comes(
+    app: df.DFApp, local_durable_host: Any, durable_client_run: Any, fixed_utc: Any
+) -> None:
+    host = local_durable_host(app, clock=lambda: fixed_utc, hold_timers=True)
+
+    async def scenario() -> Any:
+        client = df.DurableOrchestrationClient(host.client_json)
+        await client.start_new("Review", "r1")
+        waiting = await client.get_status("r1")
+        await client.raise_event("r1", "Approved", {"by": "ops"})
+        return waiting, await client.get_status("r1")
+
+    waiting, done = durable_client_run(scenario())
+
+    # without held timers the one-hour timeout would have fired at once, before the event came
+    assert (waiting.runtime_status, waiting.custom_status) == (df.OrchestrationRuntimeStatus.Running, {"phase": "waiting"})
+    assert done.runtime_status == df.OrchestrationRuntimeStatus.Completed
+    assert done.output == {"approved": {"by": "ops"}, "at": fixed_utc.isoformat()}
+
+
+def test_advance_lets_time_pass_for_an_instance_waiting_on_a_held_timer(
+    app: df.DFApp, local_durable_host: Any, durable_client_run: Any, fixed_utc: Any
+) -> None:
+    host = local_durable_host(app, clock=lambda: fixed_utc, hold_timers=True)
+    durable_client_run(df.DurableOrchestrationClient(host.client_json).start_new("Review", "r2"))
+
+    record = host.advance("r2")
+
+    assert record.runtime_status == "Completed"
+    assert record.output == {"approved": None, "at": (fixed_utc + timedelta(hours=1)).isoformat()}
+
+
+def test_drive_runs_an_instance_the_host_left_pending_with_the_events_raised_meanwhile(
+    app: df.DFApp, local_durable_host: Any, durable_client_run: Any
+) -> None:
+    host = local_durable_host(app, run_on_start=False, hold_timers=True)
+
+    async def scenario() -> None:
+        client = df.DurableOrchestrationClient(host.client_json)
+        await client.start_new("Review", "r3")
+        await client.raise_event("r3", "Approved", "first")
+
+    durable_client_run(scenario())
+    assert host.get("r3").runtime_status == "Pending"
+
+    record = host.drive("r3")
+
+    assert record.runtime_status == "Completed" and record.output["approved"] == "first"
+    with pytest.raises(ValueError, match="seeded"):
+        host.drive(host.seed("s2", "Running", name="Review").instance_id)
 
 
 def test_unknown_orchestrator_is_refused_by_start_new(app: df.DFApp, local_durable_host: Any, durable_client_run: Any) -> None:

@@ -144,6 +144,16 @@ class Toy:
             return {"approved": answer}
 
         @app.orchestration_trigger(context_name="context")
+        def Gate(context: Ctx) -> Generator[Any, Any, Any]:
+            answer = context.wait_for_external_event("Approved")
+            timeout = context.create_timer(context.current_utc_datetime + timedelta(hours=24))
+            winner = yield context.task_any([answer, timeout])
+            if winner is answer:
+                timeout.cancel()
+            yield context.create_timer(context.current_utc_datetime)  # zero-length: due at once
+            return {"answer": answer.result if winner is answer else "timed out", "at": context.current_utc_datetime.isoformat()}
+
+        @app.orchestration_trigger(context_name="context")
         def Parent(context: Ctx) -> Generator[Any, Any, Any]:
             child = yield context.call_sub_orchestrator("Chain", {"x": 5}, "child-1")
             return {"child": child["doubled"]}
@@ -427,6 +437,51 @@ def test_external_event_resumes_a_waiting_instance(toy: Toy) -> None:
 
     assert done.runtime_status == "Completed"
     assert done.output == {"approved": {"by": "operator"}}
+
+
+def driver_for(toy: Toy, orchestrator: str, **options: Any) -> OrchestrationDriver:
+    handle = toy.registry.orchestrators[orchestrator]
+    return OrchestrationDriver(
+        handle, toy.registry.activities, instance_id=f"{orchestrator}-1", start_time=START, name=orchestrator, **options
+    )
+
+
+def test_a_driver_that_holds_timers_waits_at_each_timer_until_its_clock_is_advanced(toy: Toy) -> None:
+    driver = driver_for(toy, "Timers", hold_timers=True)
+
+    first = driver.run()
+    assert (first.runtime_status, driver.now, driver.next_timer) == ("Running", START, START + timedelta(minutes=5))
+    assert driver.advance_clock() == START + timedelta(minutes=5)
+    second = driver.run()
+    assert (second.runtime_status, driver.next_timer) == ("Running", START + timedelta(minutes=6))
+    driver.advance_clock()
+    done = driver.run()
+
+    assert done.runtime_status == "Completed"
+    assert done.output == toy.run("Timers").output  # the same run as with timers firing at once
+
+
+def test_an_event_raised_while_a_timeout_is_held_wins_at_the_held_time(toy: Toy) -> None:
+    driver = driver_for(toy, "Gate", hold_timers=True)
+    assert driver.run().runtime_status == "Running"
+
+    driver.raise_event("Approved", {"by": "alice"})
+    done = driver.run()
+
+    # the zero-length timer after the decision is due at once: it fires without advancing the clock
+    assert done.output == {"answer": {"by": "alice"}, "at": START.isoformat()}
+    assert driver.next_timer is None and events_of(done, h.TIMER_FIRED)[0]["FireAt"] == h.format_timestamp(START)
+
+
+def test_a_driver_that_does_not_hold_timers_lets_the_timeout_win_at_once(toy: Toy) -> None:
+    assert toy.run("Gate").output == {"answer": "timed out", "at": (START + timedelta(hours=24)).isoformat()}
+
+
+def test_advancing_a_clock_with_no_timer_pending_changes_nothing(toy: Toy) -> None:
+    driver = driver_for(toy, "Approval", hold_timers=True)
+    assert driver.run().runtime_status == "Running"
+
+    assert driver.advance_clock() is None and driver.now == START
 
 
 def test_a_sub_orchestrator_call_is_refused_by_name(toy: Toy) -> None:

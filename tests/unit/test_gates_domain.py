@@ -59,6 +59,59 @@ def test_every_refusal_reason_starts_with_approval(decision: approvals.Decision 
 
 
 # -- stops -----------------------------------------------------------------------------------------------
+ALICE_APPROVES = {"decision": "approve", "by": "alice", "comment": "CAB-7"}
+CAROL_APPROVES = {"decision": "approve", "by": "carol"}
+BOB_REJECTS = {"decision": "reject", "by": "bob", "comment": "freeze"}
+NO_DECISION = {"decision": "yes", "by": "eve"}
+
+
+@pytest.mark.parametrize(
+    ("payloads", "decided_by", "refusal"),
+    [
+        ([ALICE_APPROVES], "alice", None),
+        ([ALICE_APPROVES, CAROL_APPROVES], "alice", None),  # approvals only: the first stands
+        ([ALICE_APPROVES, BOB_REJECTS], "bob", "approval rejected by bob: freeze"),  # a later reject overturns
+        ([BOB_REJECTS, ALICE_APPROVES], "bob", "approval rejected by bob: freeze"),  # an approve after a reject changes nothing
+        ([ALICE_APPROVES, CAROL_APPROVES, BOB_REJECTS], "bob", "approval rejected by bob: freeze"),
+    ],
+)
+def test_of_several_decisions_any_reject_wins_and_otherwise_the_first_approval(
+    payloads: list[Any], decided_by: str, refusal: str | None
+) -> None:
+    verdict = approvals.settle(payloads)
+
+    assert verdict.decision is not None and verdict.decision.by == decided_by
+    assert verdict.refusal == refusal
+
+
+def test_a_payload_that_is_no_decision_refuses_even_after_an_approval() -> None:
+    verdict = approvals.settle([ALICE_APPROVES, NO_DECISION])
+
+    assert verdict.decision is None
+    assert verdict.refusal is not None and verdict.refusal.startswith("approval not given: the Approval event's decision is unreadable")
+
+
+@pytest.mark.parametrize(
+    ("payloads", "more"),
+    [
+        ([ALICE_APPROVES], True),
+        ([ALICE_APPROVES, CAROL_APPROVES], True),
+        ([BOB_REJECTS], False),  # final
+        ([ALICE_APPROVES, BOB_REJECTS], False),
+        ([NO_DECISION], False),
+        ([ALICE_APPROVES, dict(ALICE_APPROVES)], False),  # a repeat: what the SDK hands every later wait
+        ([ALICE_APPROVES, CAROL_APPROVES, ALICE_APPROVES], True),  # not a repeat of the one just read
+    ],
+)
+def test_a_run_reads_more_decisions_until_one_is_final_or_repeats_the_last(payloads: list[Any], more: bool) -> None:
+    assert approvals.read_more(payloads) is more
+
+
+def test_settling_needs_the_decision_that_ended_the_wait() -> None:
+    with pytest.raises(ValueError, match="settle needs"):
+        approvals.settle([])
+
+
 def test_a_stop_names_who_and_why() -> None:
     assert stops.read_stop({"by": "carol", "reason": "incident"}).describe == "stopped by carol: incident"
     assert stops.read_stop({"by": "carol"}).describe == "stopped by carol"

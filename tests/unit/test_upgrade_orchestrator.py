@@ -8,6 +8,7 @@ deadline, continue-as-new, what happens when an activity's retries run out).
 
 from __future__ import annotations
 
+import json
 import threading
 from collections import Counter
 from collections.abc import Callable
@@ -17,7 +18,7 @@ from typing import Any
 import pytest
 
 from ops import runner
-from ops.durable.driver import OrchestrationDriver, OrchestrationRun, run_orchestration
+from ops.durable.driver import OrchestrationDriver, OrchestrationRun, replay, run_orchestration
 from shared import orchestration
 from shared.domain import upgrade_loop
 
@@ -508,6 +509,71 @@ def test_a_rejected_timed_out_or_unreadable_approval_skips_the_run_with_no_put_a
     assert all(c["reason"].startswith(reason) and c["to"] is None for c in result.output["clusters"])
     [audited] = fakes.payloads("RecordUpgradeHistory")
     assert audited["status"] == "skipped"
+
+
+def run_with_decisions_while_approval_is_requested(fakes: FakeActivities, *decisions: dict[str, Any]) -> OrchestrationRun:
+    """Raise ``decisions`` while RequestApproval runs: they reach the run in the episode that
+    starts its wait, one after the other, as two answers posted at the same moment do."""
+    handle = runner.registry().orchestrators[runner.ORCHESTRATOR]
+    request = {"environment": None, "date": DAY, "dryRun": False, "force": False, "runId": "run-1"}
+    activities = fakes.by_name()
+
+    def request_then_decide(payload: dict[str, Any]) -> dict[str, Any]:
+        for decision in decisions:
+            driver.raise_event("Approval", decision)
+        return fakes.request_approval(payload)
+
+    activities[orchestration.REQUEST_APPROVAL] = request_then_decide
+    driver = OrchestrationDriver(handle, activities, instance_id=INSTANCE, input=request, start_time=START, name=runner.ORCHESTRATOR)
+    return driver.run()
+
+
+def test_a_reject_raised_just_after_an_approval_wins() -> None:
+    fakes = approval_fakes()
+
+    result = run_with_decisions_while_approval_is_requested(
+        fakes, {"decision": "approve", "by": "alice"}, {"decision": "reject", "by": "bob", "comment": "not this week"}
+    )
+
+    assert result.output["status"] == "skipped" and result.output["reason"] == "approval rejected by bob: not this week"
+    assert "StartClusterUpgrade" not in fakes.names_called() and "RecordValidatedVersion" not in fakes.names_called()
+    [audited] = fakes.payloads("RecordUpgradeHistory")
+    assert audited["approval"] == {"decision": "reject", "by": "bob", "comment": "not this week"}
+
+
+def test_an_approval_raised_just_after_a_reject_changes_nothing() -> None:
+    fakes = approval_fakes()
+
+    result = run_with_decisions_while_approval_is_requested(
+        fakes, {"decision": "reject", "by": "bob"}, {"decision": "approve", "by": "alice"}
+    )
+
+    assert result.output["status"] == "skipped" and result.output["reason"] == "approval rejected by bob"
+    assert "StartClusterUpgrade" not in fakes.names_called()
+
+
+def test_two_approvals_let_the_run_go_ahead_on_the_first() -> None:
+    fakes = approval_fakes()
+
+    result = run_with_decisions_while_approval_is_requested(
+        fakes, {"decision": "approve", "by": "alice"}, {"decision": "approve", "by": "carol", "comment": "me too"}
+    )
+
+    assert result.output["status"] == "succeeded"
+    [audited] = fakes.payloads("RecordUpgradeHistory")
+    assert audited["approval"] == {"decision": "approve", "by": "alice", "comment": ""}
+
+
+def test_reading_the_decisions_replays_to_the_same_result_and_actions() -> None:
+    fakes = approval_fakes()
+    result = run_with_decisions_while_approval_is_requested(
+        fakes, {"decision": "approve", "by": "alice"}, {"decision": "reject", "by": "bob"}
+    )
+    handle = runner.registry().orchestrators[runner.ORCHESTRATOR]
+
+    replayed = replay(handle, result.history, json.loads(result.input_json or "null"), result.instance_id)
+
+    assert replayed.is_done and replayed.output == result.output and replayed.actions == result.actions
 
 
 def test_the_approval_timeout_is_a_durable_timer_of_the_configured_hours() -> None:
