@@ -264,6 +264,9 @@ class HealthRequest:
     run_started: datetime
     clock: datetime
     instance_id: str | None = None
+    #: MIN_SOAK_HOURS: how far before the run a cluster found already at the target is checked for
+    #: alerts (see ``health.window_start``).
+    recheck_soak_hours: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -273,6 +276,7 @@ class HealthRequest:
             "runStarted": self.run_started.isoformat(),
             "clock": self.clock.isoformat(),
             "instanceId": self.instance_id,
+            "recheckSoakHours": self.recheck_soak_hours,
         }
 
     @classmethod
@@ -284,6 +288,7 @@ class HealthRequest:
             _instant(data["runStarted"]),
             _instant(data["clock"]),
             data.get("instanceId"),
+            float(data.get("recheckSoakHours", 0.0)),
         )
 
 

@@ -348,7 +348,7 @@ def _upgrade_all(
         batch = loop.next_batch(config.max_parallel_upgrades, poll)
         if batch:
             answers = yield from _start(context, env_plan.environment, loop, batch, now)
-            loop = loop.apply_start_answers(answers, now)
+            loop = loop.apply_start_answers(answers, now, settle)
             now = context.current_utc_datetime  # the starts took an episode: the deadline and wake count from here
         context.set_custom_status(_progress("upgrading", env_plan.environment, loop.finished, len(env_plan.clusters), len(loop.in_flight)))
         if loop.is_done:
@@ -385,7 +385,8 @@ def _upgrade_all(
         # The checks share the round's reads with the looks just taken; with alerts, two reads each.
         checks = loop.due_for_health(context.current_utc_datetime, poll, looked=due, reads_per_check=2 if alerts else 1)
         if checks:
-            health = HealthRequest(checks, env_plan.environment, alerts, carried.started, context.current_utc_datetime, context.instance_id)
+            clock = context.current_utc_datetime
+            health = HealthRequest(checks, env_plan.environment, alerts, carried.started, clock, context.instance_id, config.min_soak_hours)
             try:
                 verdict = HealthReport.from_dict((yield context.call_activity_with_retry(CHECK_HEALTH, ACTIVITY_RETRY, health.to_dict())))
             except Exception as exc:  # noqa: BLE001 - retries exhausted: these clusters are not known healthy

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import functools
 import logging
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from shared import logs, runtime
 from shared.activities.common import cluster_selection, parallel
@@ -119,9 +119,13 @@ def check_cluster_health(request: HealthRequest) -> HealthReport:
         try:
             problem = health_mod.cluster_problem(arm.get_cluster(settled.id), settled.to_version)
             if problem is None and request.check_alerts:
-                # A joined upgrade (reason set: no PUT of ours) started before we saw it: count from
-                # the run's start, the earliest moment this run can vouch for.
-                since = settled.started_at if settled.started_at and settled.reason is None else request.run_started
+                since = health_mod.window_start(
+                    settled.started_at,
+                    ours=settled.reason is None,  # a joined upgrade carries why no PUT was ours
+                    already_current=settled.result == "already-current",
+                    run_started=request.run_started,
+                    soak=timedelta(hours=request.recheck_soak_hours),
+                )
                 alerts = arm.fired_alerts(settled.id, since, max(health_mod.window_end(request.clock, datetime.now(UTC)), since))
                 problem = health_mod.alert_problem(alerts, settled.id, since)
         except TransientError as exc:

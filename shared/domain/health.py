@@ -78,3 +78,25 @@ def alert_problem(alerts: Sequence[FiredAlert], cluster_id: str, since: datetime
     first = blocking[0]
     more = f" (and {len(blocking) - 1} more)" if len(blocking) > 1 else ""
     return f"{PREFIX}{first.severity} alert {first.name!r} fired at {first.fired_at.isoformat()}, after the upgrade started{more}"
+
+
+def window_start(upgrade_started: datetime | None, ours: bool, already_current: bool, run_started: datetime, soak: timedelta) -> datetime:
+    """Where the alert window begins for one cluster.
+
+    - This run's own upgrade (``ours``): when it started.
+    - Someone else's upgrade this run joined: the run's start, the earliest moment it can vouch for.
+    - A cluster found already at a target not yet recorded (``already_current``): nothing in this
+      run says when it got there; a previous run may have upgraded it and failed its check on an
+      alert. Its window opens ``soak`` (MIN_SOAK_HOURS) before the run started: the version must
+      have run that long without a Sev0/Sev1 alert, so a re-run or the next scheduled run cannot
+      promote, minutes after the alert, what the earlier check refused.
+    """
+    if ours and upgrade_started is not None:
+        return upgrade_started
+    if already_current:
+        return run_started - min(soak, LOOKBACK_LIMIT)
+    return run_started
+
+
+#: The Alerts Management API lists at most 30 days; a day of it is left for the run itself.
+LOOKBACK_LIMIT = timedelta(days=29)

@@ -16,9 +16,12 @@ The loop asks in rounds one poll interval apart. Each round looks at running upg
 each) and starts upgrades (a GET and a PUT each), all at the same moment; then the buckets refill
 for one poll interval. Spending at most ``min(burst, per_second × interval)`` of a bucket per round
 can therefore go on forever: each round fits the bucket, and the bucket is back where it was by
-the next one. Half of the reads go to looking, half to starting. With the default 60 s interval
-that is 120 looks and 130 starts per subscription and round, above MAX_PARALLEL_UPGRADES' own
-limit of 100, so only short poll intervals are ever paced (at 1 s: 2 looks and 10 starts).
+the next one. Half of the reads go to looking, half to starting. Looking means looks at running
+upgrades (also capped by the operation-status bucket) and then health checks (a cluster GET, and
+an alert list with ``arm+alerts``), which take what the looks leave; one check per subscription
+goes each round whatever, so that checks never starve. With the default 60 s interval that is 120
+looks and 125 starts per subscription and round, above MAX_PARALLEL_UPGRADES' own limit of 100, so
+only short poll intervals are ever paced (at 1 s: 2 looks, 10 checks' reads and 10 starts).
 """
 
 from __future__ import annotations
@@ -55,14 +58,18 @@ class RoundBudget:
 
     starts: int
     looks: int
+    #: Resource Manager reads for looking: the looks, then the health checks (a cluster GET, and
+    #: with alerts an alert list: reads that the AKS operation-status bucket does not count).
+    looking_reads: int
 
 
 def round_budget(interval: timedelta) -> RoundBudget:
     """The budget of one round when rounds are ``interval`` apart."""
     reads = ARM_READS.per_round(interval)
-    looks = max(1, min(AKS_OPERATION_STATUS.per_round(interval), reads // 2))
-    starts = max(1, min(ARM_WRITES.per_round(interval), reads - looks))
-    return RoundBudget(starts, looks)
+    looking = max(1, reads // 2)
+    looks = max(1, min(AKS_OPERATION_STATUS.per_round(interval), looking))
+    starts = max(1, min(ARM_WRITES.per_round(interval), reads - looking))
+    return RoundBudget(starts, looks, looking)
 
 
 def take_per_key(items: Sequence[T], key: Callable[[T], str], per_key: int, limit: int | None = None) -> tuple[T, ...]:

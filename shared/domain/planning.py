@@ -106,6 +106,10 @@ class EnvironmentPlan:
     clusters: tuple[ClusterPlan, ...] = field(default_factory=tuple)
     #: The environment's own validated version when it planned (None: no record, or not readable).
     current_record: str | None = None
+    #: False for a plan an earlier release of this app stored (no ``currentRecord`` key): a run
+    #: already under way when the app was deployed again keeps that release's loop, which did not
+    #: check clusters found already at the target, so its replay matches the history it wrote.
+    checks_already_current: bool = True
 
     @property
     def to_upgrade(self) -> tuple[ClusterPlan, ...]:
@@ -113,15 +117,22 @@ class EnvironmentPlan:
 
     @property
     def to_recheck(self) -> tuple[ClusterPlan, ...]:
-        """Eligible clusters already at their target when planned, on a version the environment
-        has not recorded: the run would promote it on their word, so the health gate checks them
-        first (a re-run after a failed health check must not record what that check refused).
-        A quiet week, whose clusters run the version already recorded, checks nothing."""
-        return tuple(
-            c
-            for c in self.clusters
-            if c.eligible and c.action == "already-current" and (self.current_record is None or c.to_version != self.current_record)
-        )
+        """Eligible clusters already at a target above the environment's record (or with no record):
+        the run would promote that version on their word, so the health gate checks them first (a
+        re-run after a failed health check must not record what that check refused). A quiet week,
+        whose clusters run the recorded version, checks nothing; nor do clusters on a version below
+        the record (a lead on mixed minors), which no run of this week can record."""
+        if not self.checks_already_current:
+            return ()
+        return tuple(c for c in self.clusters if c.eligible and c.action == "already-current" and self._above_record(c.to_version))
+
+    def _above_record(self, version: str | None) -> bool:
+        if self.current_record is None or version is None:
+            return True
+        try:
+            return versions.parse(version) > versions.parse(self.current_record)
+        except ValueError:
+            return True  # a version that does not parse is never taken on trust: check it
 
     @property
     def has_eligible(self) -> bool:
@@ -135,7 +146,8 @@ class EnvironmentPlan:
             "reason": self.reason,
             "targetVersion": self.target_version,
             "clusters": [c.to_dict() for c in self.clusters],
-            "currentRecord": self.current_record,
+            # Left out of an earlier release's plan, so that it stays one across continue-as-new.
+            **({"currentRecord": self.current_record} if self.checks_already_current else {}),
         }
 
     @classmethod
@@ -148,6 +160,7 @@ class EnvironmentPlan:
             target_version=data.get("targetVersion"),
             clusters=tuple(ClusterPlan.from_dict(c) for c in data.get("clusters", [])),
             current_record=data.get("currentRecord"),
+            checks_already_current="currentRecord" in data,
         )
 
 

@@ -216,6 +216,8 @@ class UpgradeLoop:
     settling: tuple[Settling, ...] = ()
     #: Who stopped the run and why ("stopped by ..."), once a Stop event arrived.
     stopped: str | None = None
+    #: The plan's ``checks_already_current``: False only for a run an earlier release began.
+    checks_already_current: bool = True
 
     @classmethod
     def begin(cls, plan: EnvironmentPlan, deadline: datetime, now: datetime) -> UpgradeLoop:
@@ -223,7 +225,13 @@ class UpgradeLoop:
         found already at a target not yet recorded is due for its health check (nothing moved, so
         nothing to settle)."""
         rechecks = tuple(Settling(c.id, c.to_version or "", now, result="already-current") for c in plan.to_recheck)
-        return cls(_loop_clusters(plan), deadline, ready=tuple(Queued(c.id) for c in plan.to_upgrade), settling=rechecks)
+        return cls(
+            _loop_clusters(plan),
+            deadline,
+            ready=tuple(Queued(c.id) for c in plan.to_upgrade),
+            settling=rechecks,
+            checks_already_current=plan.checks_already_current,
+        )
 
     @cached_property
     def _plans(self) -> dict[str, ClusterPlan]:
@@ -262,13 +270,14 @@ class UpgradeLoop:
     def _subscription(self, item: Queued | InFlight) -> str:
         return self.plan_of(item.id).subscription_id
 
-    def apply_start_answers(self, answers: Sequence[StartAnswer], now: datetime) -> UpgradeLoop:
-        """Each answered cluster leaves the queue: running, finished, or waiting out a backoff."""
+    def apply_start_answers(self, answers: Sequence[StartAnswer], now: datetime, settle: timedelta = timedelta(0)) -> UpgradeLoop:
+        """Each answered cluster leaves the queue: running, finished, waiting out a backoff, or (found
+        already at the target) settling for ``settle`` before its health check."""
         queued = {q.id: q for q in self.ready}
         strangers = [a.id for a in answers if a.id not in queued]
         if strangers:
             raise ValueError(f"start answers for {strangers}, which were not waiting to start")
-        placed = [self._after_start(a, queued[a.id].attempts, now) for a in answers]
+        placed = [self._after_start(a, queued[a.id].attempts, now, settle) for a in answers]
         answered = {a.id for a in answers}
         return replace(
             self,
@@ -279,13 +288,18 @@ class UpgradeLoop:
             finished=self.finished + tuple(p for p in placed if isinstance(p, ClusterOutcome)),
         )
 
-    def _after_start(self, answer: StartAnswer, attempts: int, now: datetime) -> InFlight | Waiting | Settling | ClusterOutcome:
+    def _after_start(
+        self, answer: StartAnswer, attempts: int, now: datetime, settle: timedelta
+    ) -> InFlight | Waiting | Settling | ClusterOutcome:
         plan = self.plan_of(answer.id)
         if answer.state == "upgrading":
             return InFlight(plan.id, plan.to_version or "", answer.operation_url, answer.reason, now)
         if answer.state == "already-current":
-            # Already at the target when its turn came: it counts once the health gate checked it.
-            return Settling(plan.id, plan.to_version or "", now, result="already-current")
+            if not self.checks_already_current:
+                return self._outcome(plan.id, "already-current")  # as the release that began this run did
+            # Already at the target when its turn came (someone else's upgrade, or this run's own PUT
+            # whose answer was lost, just ended): it counts once it settled and the gate checked it.
+            return Settling(plan.id, plan.to_version or "", now + settle, result="already-current")
         if answer.state == "skipped":
             return self._outcome(plan.id, "skipped", answer.reason)
         if answer.state == "retry":
@@ -328,23 +342,27 @@ class UpgradeLoop:
         reads_per_check: int = 1,
     ) -> tuple[Settling, ...]:
         """The clusters whose health check is due; with ``poll_interval``, only what the round's
-        budget of reads per subscription (``pacing``) leaves after this round's ``looked`` at
+        Resource Manager reads for looking (``pacing``) leave after this round's ``looked`` at
         running upgrades, each check costing ``reads_per_check`` (the GET, and the alert list
-        with ``arm+alerts``). The others stay due for the next round."""
+        with ``arm+alerts``); the others stay due for the next round. The looks are capped by the
+        AKS operation-status bucket, well below those reads, so checks always get some; and one
+        check per subscription goes each round whatever, so that they never starve."""
         due = tuple(s for s in self.settling if s.check_at <= now)
         if poll_interval is None:
             return due
-        budget = pacing.round_budget(poll_interval).looks
+        budget = pacing.round_budget(poll_interval).looking_reads
         spent: dict[str, int] = {}
         for running in looked:
             key = self._subscription(running).lower()
             spent[key] = spent.get(key, 0) + 1
         taken: list[Settling] = []
+        checked: set[str] = set()
         for check in due:
             key = self.plan_of(check.id).subscription_id.lower()
-            if spent.get(key, 0) + reads_per_check > max(budget, reads_per_check):
+            if spent.get(key, 0) + reads_per_check > budget and key in checked:
                 continue
             spent[key] = spent.get(key, 0) + reads_per_check
+            checked.add(key)
             taken.append(check)
         return tuple(taken)
 
@@ -514,6 +532,7 @@ class UpgradeLoop:
             finished=tuple(ClusterOutcome.from_dict(o) for o in data.get("finished", [])),
             settling=tuple(Settling.from_dict(x) for x in data.get("settling", [])),
             stopped=data.get("stopped"),
+            checks_already_current=plan.checks_already_current,
         )
 
     @classmethod
@@ -526,6 +545,7 @@ class UpgradeLoop:
             waiting=tuple(Waiting(cid, _instant(at), attempts.get(cid, 0)) for cid, at in data.get("waiting", {}).items()),
             in_flight=tuple(InFlight.from_dict(r) for r in data.get("inFlight", {}).values()),
             finished=tuple(ClusterOutcome.from_dict(o) for o in data.get("finals", {}).values()),
+            checks_already_current=plan.checks_already_current,
         )
 
 

@@ -86,6 +86,26 @@ def test_a_rerun_after_a_failed_health_check_checks_the_clusters_again_and_recor
     assert accepted_puts(conductor) == puts_before  # no PUT: nothing to upgrade
 
 
+def test_the_next_scheduled_run_does_not_promote_what_a_health_check_refused_within_the_soak(conductor: Conductor) -> None:
+    # GIVEN Monday's run failed weu-2's health check on a Sev1 alert
+    conductor.arm.add_alert("aks-sandbox-weu-2", severity="Sev1", fired_at=schedule_start(MON) + timedelta(seconds=30), name="api-5xx")
+    assert conductor.run(MON, HEALTH_CHECK="arm+alerts")["status"] == "failed"
+
+    # WHEN the next Monday's run finds both clusters at the target, with a soak longer than the week
+    # between: the alert fired inside the soak before this run started
+    week_later = MON + timedelta(days=7)
+    again = conductor.run(week_later, HEALTH_CHECK="arm+alerts", MIN_SOAK_HOURS="200")
+
+    # THEN weu-2 fails its check again and nothing is recorded
+    assert by_name(again)["aks-sandbox-weu-2"]["reason"].startswith("HealthCheck: Sev1")
+    assert again["status"] == "failed" and conductor.record("sandbox") is None
+
+    # AND with the default soak (20 h) the week-old alert is behind the window: the version is promoted
+    recovered = conductor.run(week_later + timedelta(days=7), HEALTH_CHECK="arm+alerts")
+    assert recovered["status"] == "succeeded" and (record := conductor.record("sandbox")) is not None
+    assert record.version == by_name(recovered)["aks-sandbox-weu-2"]["to"]
+
+
 def test_a_cluster_someone_else_upgraded_and_left_busy_is_not_counted_as_current(conductor: Conductor) -> None:
     # GIVEN weu-2 reaches the target by someone else's hand between planning and its PUT, and is
     # then busy with something else (a scale operation)

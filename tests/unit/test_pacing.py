@@ -38,10 +38,10 @@ def running_in(subscription: str, count: int, prefix: str = "c") -> list[tuple[s
 @pytest.mark.parametrize(
     ("seconds", "budget"),
     [
-        (60, RoundBudget(starts=130, looks=120)),  # the default poll interval: above MAX_PARALLEL_UPGRADES' 100
-        (10, RoundBudget(starts=100, looks=20)),
-        (1, RoundBudget(starts=10, looks=2)),
-        (3600, RoundBudget(starts=125, looks=125)),  # reads are split in half; each half within its bucket
+        (60, RoundBudget(starts=125, looks=120, looking_reads=125)),  # the default poll interval: above MAX_PARALLEL_UPGRADES' 100
+        (10, RoundBudget(starts=100, looks=20, looking_reads=125)),
+        (1, RoundBudget(starts=10, looks=2, looking_reads=12)),
+        (3600, RoundBudget(starts=125, looks=125, looking_reads=125)),  # reads are split in half; each half within its bucket
     ],
 )
 def test_a_rounds_budget_per_subscription_follows_the_poll_interval(seconds: int, budget: RoundBudget) -> None:
@@ -62,8 +62,9 @@ def test_the_apps_figures_are_the_throttles_the_emulator_enforces() -> None:
 @given(seconds=st.integers(1, 600), running=st.integers(0, 150), queued=st.integers(0, 150))
 def test_spending_a_rounds_budget_every_round_never_meets_a_429(seconds: int, running: int, queued: int) -> None:
     """One subscription, rounds ``seconds`` apart, as the emulator's buckets count: each round looks
-    at up to its budget of running upgrades (an operation-status GET each) and starts up to its
-    budget (a GET and a PUT each, every cluster its own), at one instant."""
+    at up to its budget of running upgrades (an operation-status GET each), spends the rest of its
+    looking reads on health checks (a cluster GET and an alert list each, every cluster its own),
+    and starts up to its budget (a GET and a PUT each, every cluster its own), at one instant."""
     clock = [0.0]
     throttle = throttle_mod.Throttle(lambda: clock[0])
     budget = pacing.round_budget(timedelta(seconds=seconds))
@@ -72,6 +73,11 @@ def test_spending_a_rounds_budget_every_round_never_meets_a_429(seconds: int, ru
     for _round in range(12):
         for i in range(min(running, budget.looks)):
             assert throttle.admit("GET", f"{sub}/providers/Microsoft.ContainerService/locations/weu/operations/op{i}", "me") is None
+        for _ in range((budget.looking_reads - min(running, budget.looks)) // 2):
+            path = f"{sub}/resourceGroups/rg/providers/Microsoft.ContainerService/managedClusters/checked{cluster_n}"
+            cluster_n += 1
+            assert throttle.admit("GET", path, "me") is None
+            assert throttle.admit("GET", f"{sub}/providers/Microsoft.AlertsManagement/alerts", "me") is None
         for _ in range(min(queued, budget.starts)):
             path = f"{sub}/resourceGroups/rg/providers/Microsoft.ContainerService/managedClusters/aks{cluster_n}"
             cluster_n += 1
@@ -162,21 +168,37 @@ def settled_in(loop: UpgradeLoop, names: list[str]) -> UpgradeLoop:
     return UpgradeLoop(loop.clusters, DEADLINE, settling=tuple(Settling(n, "1.31.2", NOW) for n in names))
 
 
+def per_subscription(loop: UpgradeLoop, checks: tuple[Settling, ...]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for c in checks:
+        sub = loop.plan_of(c.id).subscription_id
+        counts[sub] = counts.get(sub, 0) + 1
+    return counts
+
+
 def test_health_checks_share_a_rounds_reads_with_the_looks_and_cost_two_with_alerts() -> None:
-    interval = timedelta(seconds=10)  # 20 looks per subscription and round
+    interval = timedelta(seconds=1)  # 12 looking reads per subscription and round, 2 of them looks
     clusters = running_in("sub-a", 30) + running_in("sub-b", 30, prefix="b")
     loop = settled_in(loop_of(*clusters), [n for n, _ in clusters])
-    looked = tuple(InFlight(n, "1.31.2") for n, _ in running_in("sub-a", 15))
+    looked = tuple(InFlight(n, "1.31.2") for n, _ in running_in("sub-a", 2))
 
     arm_only = loop.due_for_health(NOW, interval, looked=looked)
     with_alerts = loop.due_for_health(NOW, interval, looked=looked, reads_per_check=2)
 
-    def per_subscription(checks: tuple[Settling, ...]) -> dict[str, int]:
-        counts: dict[str, int] = {}
-        for c in checks:
-            sub = loop.plan_of(c.id).subscription_id
-            counts[sub] = counts.get(sub, 0) + 1
-        return counts
+    assert per_subscription(loop, arm_only) == {"sub-a": 10, "sub-b": 12}  # sub-a: 2 looks + 10 checks = 12 reads
+    assert per_subscription(loop, with_alerts) == {"sub-a": 5, "sub-b": 6}  # two reads per check
 
-    assert per_subscription(arm_only) == {"sub-a": 5, "sub-b": 20}  # sub-a: 15 looks + 5 checks = 20 reads
-    assert per_subscription(with_alerts) == {"sub-a": 2, "sub-b": 10}  # two reads per check
+
+def test_health_checks_never_starve_behind_as_many_looks_as_the_reads_allow() -> None:
+    """At long intervals the operation-status bucket allows as many looks as the looking reads: a
+    subscription with that many upgrades running still gets one check a round, not none until the
+    deadline fails them."""
+    interval = timedelta(hours=1)
+    budget = pacing.round_budget(interval)
+    assert budget.looks == budget.looking_reads  # the case where looks alone spend every looking read
+    clusters = running_in("sub-a", budget.looks + 3)
+    loop = settled_in(loop_of(*clusters), [n for n, _ in clusters][-3:])
+    looked = tuple(InFlight(n, "1.31.2") for n, _ in clusters[: budget.looks])
+
+    assert per_subscription(loop, loop.due_for_health(NOW, interval, looked=looked)) == {"sub-a": 1}
+    assert per_subscription(loop, loop.due_for_health(NOW, interval, looked=looked, reads_per_check=2)) == {"sub-a": 1}

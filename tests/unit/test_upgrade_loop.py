@@ -110,8 +110,8 @@ def test_a_batch_takes_the_head_of_the_queue_up_to_the_free_slots(max_parallel: 
     [
         (upgrading("c1"), "in_flight", InFlight("c1", "1.31.2", "https://arm.test/operations/c1", started_at=NOW)),
         (upgrading("c1", JOINED), "in_flight", InFlight("c1", "1.31.2", None, JOINED, NOW)),
-        # already at the target when its turn came: health checked at once before it counts
-        (StartAnswer("c1", "already-current"), "settling", Settling("c1", "1.31.2", NOW, result="already-current")),
+        # already at the target when its turn came: settles, then health checked before it counts
+        (StartAnswer("c1", "already-current"), "settling", Settling("c1", "1.31.2", NOW + SETTLE, result="already-current")),
         (
             StartAnswer("c1", "skipped", "changed since planning: opted out"),
             "finished",
@@ -123,7 +123,7 @@ def test_a_batch_takes_the_head_of_the_queue_up_to_the_free_slots(max_parallel: 
     ids=["put", "joined", "already-current", "skipped", "failed", "retry"],
 )
 def test_each_start_answer_moves_the_cluster_where_it_says(answer: StartAnswer, where: str, expected: Any) -> None:
-    loop = started("c1", "c2").apply_start_answers([answer], NOW)
+    loop = started("c1", "c2").apply_start_answers([answer], NOW, SETTLE)
 
     assert getattr(loop, where) == (expected,)
     assert loop.ready == (Queued("c2"),)
@@ -543,6 +543,37 @@ def test_a_quiet_week_whose_clusters_run_the_recorded_version_checks_nothing() -
     loop = UpgradeLoop.begin(with_current("a", "b", record="1.31.2"), DEADLINE, NOW)
 
     assert loop.settling == () and [c.id for c in loop.clusters] == ["u"]
+
+
+def test_clusters_on_a_version_below_the_record_are_not_checked_again() -> None:
+    # A lead on mixed minors: a cluster at its own target 1.30.9, below the record 1.31.0, adds
+    # nothing this run could record; 1.31.2 is above it and is checked.
+    low = ClusterPlan("low", "low", "sub", "rg", "westeurope", "1.30.9", "1.30.9", "already-current")
+    high = ClusterPlan("high", "high", "sub", "rg", "westeurope", "1.31.2", "1.31.2", "already-current")
+    plan = EnvironmentPlan("sandbox", "lead", "ready", None, "1.31.2", (low, high), current_record="1.31.0")
+
+    assert [c.id for c in plan.to_recheck] == ["high"]
+
+
+def test_a_run_an_earlier_release_planned_keeps_that_releases_loop_after_a_deploy() -> None:
+    # Its stored plan has no currentRecord: the replay of its history must ask for no health check
+    # of an already-current cluster, at the start or later, as the release that wrote it did not.
+    stored = with_current("a", record=None).to_dict()
+    del stored["currentRecord"]
+    plan = EnvironmentPlan.from_dict(json.loads(json.dumps(stored)))
+
+    loop = UpgradeLoop.begin(plan, DEADLINE, NOW)
+    assert plan.to_recheck == () and loop.settling == ()
+    answered = loop.apply_start_answers([StartAnswer("u", "already-current")], NOW, SETTLE)
+    assert answered.settling == () and answered.finished == (outcome("u", "already-current", None),)
+    # and it stays that release's plan across continue-as-new
+    assert "currentRecord" not in plan.to_dict() and not EnvironmentPlan.from_dict(plan.to_dict()).checks_already_current
+    assert UpgradeLoop.from_dict(json.loads(json.dumps(answered.to_dict())), plan).checks_already_current is False
+
+
+def test_a_plan_this_release_wrote_checks_already_current_clusters_even_with_no_record() -> None:
+    plan = EnvironmentPlan.from_dict(json.loads(json.dumps(with_current("a", record=None).to_dict())))
+    assert plan.checks_already_current and [c.id for c in plan.to_recheck] == ["a"]
 
 
 def test_the_clusters_to_recheck_survive_continue_as_new() -> None:
