@@ -529,8 +529,10 @@ def run_orchestration(
 ) -> OrchestrationRun:
     """Run one instance until it completes, fails, or waits for an external event.
 
-    ``events`` are raised before it starts (delivered with the first completions; the SDK holds
-    an event until the orchestrator waits for it): how ``ops run --approve`` answers at once.
+    ``events`` are raised before it starts, and delivered with the first completions. The SDK
+    buffers an event that finds no wait open for its name and hands it to every later wait for
+    that name in the execution, so an orchestrator that waits for such a name more than once
+    should get its events while it waits (``OrchestrationDriver.raise_event``).
     """
     driver = OrchestrationDriver(
         handle,
