@@ -371,9 +371,10 @@ def _upgrade_all(
     succeeded upgrade's health after it settled; obey the deadline, a person's Stop, and a reject
     that reached an approved run after it went ahead (``late``).
 
-    Returns the finished loop (and what still listens for a late reject), or None after ``continue_as_new`` (every ROUNDS_PER_EXECUTION
-    polls, so that no execution's history, and replay cost, grows unbounded). Every decision is a
-    transition of the loop; this function only asks and waits.
+    Returns the finished loop and what still listens for a late reject, or None after
+    ``continue_as_new`` (every ROUNDS_PER_EXECUTION polls, so that no execution's history, and
+    replay cost, grows unbounded). Every decision is a transition of the loop; this function only
+    asks and waits.
     """
     config, env_plan, loop = carried.config, carried.plan, carried.loop
     poll = timedelta(seconds=config.poll_interval_seconds)
