@@ -3,8 +3,8 @@
 An environment named in APPROVAL_ENVIRONMENTS plans, then waits (up to APPROVAL_TIMEOUT_HOURS)
 for the durable external event ``Approval`` with ``{"decision": "approve"|"reject", "by",
 "comment"}``. The HTTP starter checks the body with :func:`read_decision` before raising the
-event, and the orchestrator reads the event's payload with the same function, so a payload that
-reaches it any other way is judged by the same rules (and never approves by accident).
+event, and the orchestrator reads the event's payload by the same rules (:func:`read_event`, which
+also takes the request id), so a payload that reaches it any other way never approves by accident.
 
 More than one decision can reach a run: the HTTP route accepts one (202) as long as the run shows
 ``awaiting-approval``, and the run shows that until the episode that takes the first decision has
