@@ -107,8 +107,12 @@ def execute(
 ) -> RunOutcome:
     """Run the instance for ``day`` (and ``environment``) to completion; return the contract JSON.
 
-    ``approval`` is given at once when the environment waits for one (``--approve``/``--reject``);
-    without it the simulated clock lets the approval timeout fire at once, so the run is skipped.
+    ``approval`` is given at once when the environment waits for one (``--approve``/``--reject``):
+    raised, with a request id of its own as the HTTP route raises it, while RequestApproval asks,
+    so that it finds the run's wait open as a person's answer does (raised earlier, the durable
+    SDK would buffer it and hand it to every later wait, and the run could hear no later
+    decision). Without it the simulated clock lets the approval timeout fire at once, so the run
+    is skipped.
     Refused (UsageError, nothing contacted) against a non-loopback ARM endpoint unless a dry run.
     """
     check_environment(settings, environment)
@@ -121,19 +125,35 @@ def execute(
     # and their audit rows must add to the history, not replace the earlier attempt's.
     request = orchestration.RunRequest(environment, day.isoformat(), dry_run, False, run_id=str(uuid.uuid4()))
     reg = registry()
-    run = driver_mod.run_orchestration(
+    activities: dict[str, driver_mod.ActivityFunction] = dict(reg.activities)
+    if approval is not None:
+        payload = approvals.event_payload(approval, uuid.uuid4().hex)
+        activities[orchestration.REQUEST_APPROVAL] = _answered_at_once(
+            activities[orchestration.REQUEST_APPROVAL], lambda: driver.raise_event(approvals.EVENT, payload)
+        )
+    driver = driver_mod.OrchestrationDriver(
         reg.orchestrators[ORCHESTRATOR],
-        reg.activities,
-        instance_id,
-        request.to_input(),
-        start_clock(settings, day),
+        activities,
+        instance_id=instance_id,
+        input=request.to_input(),
+        start_time=start_clock(settings, day),
         name=ORCHESTRATOR,
         on_clock_advance=on_clock_advance,
-        events=[(approvals.EVENT, approval.to_dict())] if approval is not None else [],
     )
+    run = driver.run()
     if run.succeeded and isinstance(run.output, dict):
         return RunOutcome(run.output, run)
     failed = RunResult(
         instance_id, day.isoformat(), chosen.environment, chosen.role, "failed", f"orchestrator failed: {run.error or run.runtime_status}"
     )
     return RunOutcome(failed.to_dict(), run)
+
+
+def _answered_at_once(ask: driver_mod.ActivityFunction, answer: Callable[[], None]) -> driver_mod.ActivityFunction:
+    """RequestApproval that, while it runs, gets the decision ``ops run`` was given."""
+
+    def ask_and_answer(notice: Any) -> Any:
+        answer()
+        return ask(notice)
+
+    return ask_and_answer

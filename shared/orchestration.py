@@ -114,7 +114,8 @@ def run(context: df.DurableOrchestrationContext) -> Flow:
     stop = context.wait_for_external_event(stops.EVENT)
     if isinstance(raw_input, dict) and isinstance(raw_input.get("continuation"), dict):
         # A later execution of a long upgrade (continue_as_new keeps each history short).
-        return (yield from _upgrade_and_conclude(context, request, Carried.from_dict(raw_input["continuation"]), stop))
+        carried = Carried.from_dict(raw_input["continuation"])
+        return (yield from _upgrade_and_conclude(context, request, carried, stop, _listen_again(context, carried)))
     started = context.current_utc_datetime
     if request.run_id is None:
         # Deterministic on replay, different for every start of this instance id in Azure.
@@ -169,8 +170,9 @@ def run(context: df.DurableOrchestrationContext) -> Flow:
         return (yield from _close(context, result, started, run_id=request.run_id, notify_and_audit=False))
 
     approval: Decision | None = None
+    late = Listening()
     if config.needs_approval(environment) and env_plan.to_upgrade:
-        approval, refusal, stopped_by = yield from _await_approval(context, config, env_plan, request, stop)
+        approval, refusal, stopped_by, late = yield from _await_approval(context, config, env_plan, request, stop)
         if refusal is not None or stopped_by is not None:
             # No PUT, no record; each cluster it would have upgraded says why.
             held: Status = "skipped" if refusal is not None else "stopped"
@@ -181,13 +183,44 @@ def run(context: df.DurableOrchestrationContext) -> Flow:
 
     deadline = context.current_utc_datetime + timedelta(minutes=config.upgrade_timeout_minutes)
     carried = Carried(config, env_plan, started, UpgradeLoop.begin(env_plan, deadline, context.current_utc_datetime), approval)
-    return (yield from _upgrade_and_conclude(context, request, carried, stop))
+    return (yield from _upgrade_and_conclude(context, request, carried, stop, late))
+
+
+@dataclass(frozen=True)
+class Listening:
+    """The Approval wait a run that went ahead on an approval keeps open while it upgrades, and
+    the Approval payloads it has read in this execution.
+
+    A reject can reach a run after it moved on: the route read awaiting-approval just before the
+    run took the first decision, and raised its event just after (202). The durable SDK buffers an
+    event that finds no wait open for its name, where a later one overwrites it and nothing reads
+    it; so a wait stays open from the first decision until the run records, and a reject heard
+    there stops the run as a Stop does. ``wait`` None: not listening (the run asked no approval,
+    or the SDK is handing one buffered event to every wait, so nothing new can be heard in this
+    execution). ``read`` tells such a re-delivery from a new decision (``approvals.is_repeat``).
+    """
+
+    wait: Any = None
+    read: tuple[Any, ...] = ()
+
+    @property
+    def waits(self) -> list[Any]:
+        return [] if self.wait is None else [self.wait]
+
+
+def _listen_again(context: df.DurableOrchestrationContext, carried: Carried) -> Listening:
+    """A later execution of an approved run listens for a late reject again: continue_as_new
+    leaves the earlier execution's wait behind."""
+    if carried.approval is None or carried.loop.stopped is not None:
+        return Listening()
+    return Listening(context.wait_for_external_event(approvals.EVENT))
 
 
 def _await_approval(
     context: df.DurableOrchestrationContext, config: RunConfiguration, env_plan: EnvironmentPlan, request: RunRequest, stop: Any
-) -> Generator[Any, Any, tuple[Decision | None, str | None, str | None]]:
-    """Ask for a decision and wait for it (or the timeout, or a Stop): (decision, refusal, stopped)."""
+) -> Generator[Any, Any, tuple[Decision | None, str | None, str | None, Listening]]:
+    """Ask for a decision and wait for it (or the timeout, or a Stop): (decision, refusal,
+    stopped, the wait that listens on for a late reject)."""
     hours = config.approval_timeout_hours
     context.set_custom_status(
         {
@@ -200,33 +233,40 @@ def _await_approval(
         }
     )
     notice = ApprovalNotice(env_plan, request.date, context.instance_id, hours)
-    try:
-        yield context.call_activity(REQUEST_APPROVAL, notice.to_dict())
-    except Exception:  # noqa: BLE001 - the decision can still come over HTTP; the activity logged why
-        pass
+    # The wait opens in this episode, the one whose status says awaiting-approval: the route
+    # answers 202 from the moment that status is committed, and the Slack message may take a
+    # while. A decision posted meanwhile must find the wait open, not be buffered by the SDK
+    # (where a later decision overwrites it).
     answer = context.wait_for_external_event(approvals.EVENT)
-    timeout = context.create_timer(context.current_utc_datetime + timedelta(hours=hours))
-    winner = yield context.task_any([answer, timeout, stop])
-    if winner is not timeout:
-        timeout.cancel()
-    # No longer awaiting: a second decision posted from now on is answered 409, never dropped.
+    asked = context.call_activity(REQUEST_APPROVAL, notice.to_dict())
+    winner = yield context.task_any([asked, answer, stop])
+    if winner is asked:
+        # Sent, or failed (the decision can still come over HTTP; the activity logged why).
+        timeout = context.create_timer(context.current_utc_datetime + timedelta(hours=hours))
+        winner = yield context.task_any([answer, timeout, stop])
+        if winner is not timeout:
+            timeout.cancel()
+    # No longer awaiting: a second decision posted from now on is answered 409.
     context.set_custom_status({"phase": "decided", "environment": env_plan.environment})
     if winner is stop:
-        return None, None, stops.describe_payload(stop.result)
-    if winner is timeout:
-        return None, approvals.refusal(None, hours), None
-    verdict = approvals.settle((yield from _decisions_so_far(context, answer.result)))
-    return verdict.decision, verdict.refusal, None
+        return None, None, stops.describe_payload(stop.result), Listening()
+    if winner is not answer:
+        return None, approvals.refusal(None, hours), None, Listening()
+    payloads, still_open = yield from _decisions_so_far(context, answer.result)
+    verdict = approvals.settle(payloads)
+    return verdict.decision, verdict.refusal, None, Listening(still_open, tuple(payloads))
 
 
-def _decisions_so_far(context: df.DurableOrchestrationContext, first: Any) -> Generator[Any, Any, list[Any]]:
-    """``first`` and every further Approval raised before the run moves on, in order.
+def _decisions_so_far(context: df.DurableOrchestrationContext, first: Any) -> Generator[Any, Any, tuple[list[Any], Any]]:
+    """``first`` and every further Approval raised before the run moves on, in order; and the
+    wait still open when reading ended on the timer (None when it ended on a final or repeated one).
 
     Until this episode ends the run still shows awaiting-approval, so a second decision posted now is
     answered 202 and must count (a reject wins). As ``_heed_stop`` does for a Stop, a zero-length
     timer ends the episode: every decision delivered with the first one, or before the timer fires,
     is read, one wait after the other, so that none is buffered and lost. Reading ends early once
-    the domain says more cannot matter (a reject, or a repeat).
+    the domain says more cannot matter (a reject, or a repeat). The wait left open keeps listening
+    while the run upgrades (``Listening``).
     """
     payloads = [first]
     drained = None
@@ -234,9 +274,9 @@ def _decisions_so_far(context: df.DurableOrchestrationContext, first: Any) -> Ge
         drained = drained or context.create_timer(context.current_utc_datetime)
         more = context.wait_for_external_event(approvals.EVENT)
         if (yield context.task_any([more, drained])) is not more:
-            break
+            return payloads, more
         payloads.append(more.result)
-    return payloads
+    return payloads, None
 
 
 #: Clusters named in the awaiting-approval status; the rest are counted (the 16 KB status limit).
@@ -285,13 +325,17 @@ class Carried:
         return cls(RunConfiguration.from_dict(data["config"]), plan, started, UpgradeLoop.from_dict(data["loop"], plan), approval)
 
 
-def _upgrade_and_conclude(context: df.DurableOrchestrationContext, request: RunRequest, carried: Carried, stop: Any) -> Flow:
+def _upgrade_and_conclude(
+    context: df.DurableOrchestrationContext, request: RunRequest, carried: Carried, stop: Any, late: Listening
+) -> Flow:
     """Run the upgrade loop (possibly continuing as new), then record, audit and notify."""
     env_plan = carried.plan
-    loop = yield from _upgrade_all(context, request, carried, stop)
-    if loop is None:
+    upgraded = yield from _upgrade_all(context, request, carried, stop, late)
+    if upgraded is None:
         return None  # continued as new: the next execution carries on
-    loop = yield from _heed_stop(context, loop, stop)  # a Stop that came with the last answers still counts
+    loop, late = upgraded
+    # A Stop (or a late reject) that came with the last answers still counts.
+    loop, _ = yield from _heed_stop(context, loop, stop, late)
     by_id = {o.id: o for o in loop.finished}
     ordered = tuple(by_id.get(p.id) or results.outcome_from_plan(p) for p in env_plan.clusters)
     status, reason = results.overall_status(ordered, dry_run=False, stopped=loop.stopped)
@@ -321,25 +365,28 @@ def _upgrade_and_conclude(context: df.DurableOrchestrationContext, request: RunR
 
 
 def _upgrade_all(
-    context: df.DurableOrchestrationContext, request: RunRequest, carried: Carried, stop: Any
-) -> Generator[Any, Any, UpgradeLoop | None]:
+    context: df.DurableOrchestrationContext, request: RunRequest, carried: Carried, stop: Any, late: Listening
+) -> Generator[Any, Any, tuple[UpgradeLoop, Listening] | None]:
     """Keep up to MAX_PARALLEL_UPGRADES upgrades running; poll with durable timers; check each
-    succeeded upgrade's health after it settled; obey the deadline and a person's Stop.
+    succeeded upgrade's health after it settled; obey the deadline, a person's Stop, and a reject
+    that reached an approved run after it went ahead (``late``).
 
-    Returns the finished loop, or None after ``continue_as_new`` (every ROUNDS_PER_EXECUTION
-    polls, so that no execution's history, and replay cost, grows unbounded). Every decision is a
-    transition of the loop; this function only asks and waits.
+    Returns the finished loop and what still listens for a late reject, or None after
+    ``continue_as_new`` (every ROUNDS_PER_EXECUTION polls, so that no execution's history, and
+    replay cost, grows unbounded). Every decision is a transition of the loop; this function only
+    asks and waits.
     """
     config, env_plan, loop = carried.config, carried.plan, carried.loop
     poll = timedelta(seconds=config.poll_interval_seconds)
     settle = timedelta(minutes=config.health_settle_minutes)
     requested = date.fromisoformat(request.date)
     # Listen for a Stop raised while this execution was planning or starting, before any start.
-    loop = yield from _heed_stop(context, loop, stop)
+    loop, late = yield from _heed_stop(context, loop, stop, late)
     while not loop.is_done:
         now = context.current_utc_datetime
         if loop.stopped is None and stop.is_completed:
             loop = loop.stop(stops.describe_payload(stop.result))
+        loop, late = _take_late_decision(context, loop, late)
         # Upgrades start over hours (slots, backoffs): a day that became frozen meanwhile stops new ones.
         frozen = gates.freeze_problem(requested, schedule.local_date(now, config.plan.timezone), config.freeze_windows)
         if frozen is not None:
@@ -357,16 +404,19 @@ def _upgrade_all(
             loop = loop.time_out(config.upgrade_timeout_minutes)
             break
         if loop.continue_as_new_due(ROUNDS_PER_EXECUTION):
-            # A Stop raised with the last answers would be lost with this execution: take it first.
-            loop = yield from _heed_stop(context, loop, stop)
+            # A Stop (or late reject) raised with the last answers would be lost with this execution: take it first.
+            loop, late = yield from _heed_stop(context, loop, stop, late)
             context.continue_as_new({**request.to_input(), "continuation": replace(carried, loop=loop).to_dict()})
             return None
         timer = context.create_timer(loop.next_wake(now, poll))
         if loop.stopped is None:
-            woke_by = yield context.task_any([timer, stop])
+            woke_by = yield context.task_any([timer, stop, *late.waits])
             if woke_by is stop:
                 timer.cancel()
                 loop = loop.stop(stops.describe_payload(stop.result))
+                continue
+            if woke_by is not timer:  # a further Approval: taken at the top of the loop
+                timer.cancel()
                 continue
         else:
             yield timer
@@ -393,19 +443,43 @@ def _upgrade_all(
                 loop = loop.health_unknown([c.id for c in checks], _first_line(exc))
                 continue
             loop = loop.apply_health(verdict.clusters, context.current_utc_datetime, poll)
-    return loop
+    return loop, late
 
 
-def _heed_stop(context: df.DurableOrchestrationContext, loop: UpgradeLoop, stop: Any) -> Generator[Any, Any, UpgradeLoop]:
-    """Take a Stop that has arrived but not been seen yet: a zero-length timer ends the episode, so
-    every event delivered with the answers so far is processed before the run decides on."""
-    if loop.stopped is not None:
-        return loop
-    if not stop.is_completed:
-        seen = yield context.task_any([stop, context.create_timer(context.current_utc_datetime)])
-        if seen is not stop:
-            return loop
-    return loop.stop(stops.describe_payload(stop.result))
+def _heed_stop(
+    context: df.DurableOrchestrationContext, loop: UpgradeLoop, stop: Any, late: Listening
+) -> Generator[Any, Any, tuple[UpgradeLoop, Listening]]:
+    """Take a Stop, or a late reject, that has arrived but not been seen yet: a zero-length timer
+    ends the episode, so every event delivered with the answers so far is processed before the
+    run decides on. After a late approval the fresh wait listens until that same timer fires."""
+    drained = None
+    while loop.stopped is None:
+        if stop.is_completed:
+            return loop.stop(stops.describe_payload(stop.result)), late
+        loop, late = _take_late_decision(context, loop, late)
+        if loop.stopped is not None:
+            break
+        drained = drained or context.create_timer(context.current_utc_datetime)
+        if (yield context.task_any([stop, drained, *late.waits])) is drained:
+            break
+    return loop, late
+
+
+def _take_late_decision(context: df.DurableOrchestrationContext, loop: UpgradeLoop, late: Listening) -> tuple[UpgradeLoop, Listening]:
+    """Act on an Approval that reached the run after it went ahead, if one has: a reject stops the
+    run (``approvals.late_refusal``); an approval changes nothing, and a fresh wait listens on (it
+    opens at the run's next wait); the same event handed over again means the SDK holds it for
+    every wait, so the run stops listening in this execution (a fresh wait would be answered with
+    it at once, for ever)."""
+    if late.wait is None or not late.wait.is_completed:
+        return loop, late
+    payload = late.wait.result
+    if approvals.is_repeat(late.read, payload):
+        return loop, Listening()
+    why = approvals.late_refusal(payload)
+    if why is not None:
+        return loop.stop(why), Listening()
+    return loop, Listening(context.wait_for_external_event(approvals.EVENT), (*late.read, payload))
 
 
 def _start(

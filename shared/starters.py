@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import uuid
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -326,9 +327,14 @@ async def http_approval(req: func.HttpRequest, client: df.DurableOrchestrationCl
     phase = status.custom_status.get("phase") if isinstance(status.custom_status, dict) else None
     if _runtime_name(status) not in LISTENING or phase != "awaiting-approval":
         return _not_now(client, instance_id, status, f"instance {instance_id} is not awaiting approval")
-    await client.raise_event(instance_id, approvals.EVENT, decision.to_dict())
-    logs.event(logging.INFO, f"approval: {decision.decision} by {decision.by}", instance_id=instance_id, trigger="http")
-    return _accepted(client, instance_id, {"decision": decision.decision, "by": decision.by})
+    # The id of this one request (never the body's: it cannot carry one) tells the run a second
+    # request with the same decision (a double click) from the SDK handing the same event again.
+    request_id = uuid.uuid4().hex
+    await client.raise_event(instance_id, approvals.EVENT, approvals.event_payload(decision, request_id))
+    logs.event(
+        logging.INFO, f"approval: {decision.decision} by {decision.by} (request {request_id})", instance_id=instance_id, trigger="http"
+    )
+    return _accepted(client, instance_id, {"decision": decision.decision, "by": decision.by, "requestId": request_id})
 
 
 async def http_stop(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:

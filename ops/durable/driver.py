@@ -19,6 +19,11 @@ Host behaviours reproduced here (the SDK facts behind each are in docs/durable-r
   ``hold_timers``, the clock moves only when asked (``advance_clock``): ``run()`` then returns when
   the orchestrator waits on a later timer, so a test can raise an event into a run that waits
   (for an approval, between polls) and let time pass step by step, never by the wall clock.
+- an event raised while an episode's activities run reaches the orchestrator in the batch of
+  their completions: after them by default, or, with ``events_before_completions``, before them.
+  Azure produces both orders: the event message is enqueued when it is raised, the completion
+  when the activity returns, so an event raised while an activity runs comes first, and one
+  raised after it returned (before the orchestrator took the completion) comes after.
 
 Intentional differences from the host: a cancelled durable timer is never fired; activities
 take no simulated time. ``continue_as_new`` starts a fresh execution (new history, task ids from
@@ -195,6 +200,7 @@ class OrchestrationDriver:
         max_episodes: int = DEFAULT_MAX_EPISODES,
         max_history: int = DEFAULT_MAX_HISTORY,
         hold_timers: bool = False,
+        events_before_completions: bool = False,
     ) -> None:
         function = getattr(handle, "orchestrator_function", None)
         if not callable(function):
@@ -213,6 +219,9 @@ class OrchestrationDriver:
         self._max_history = max_history
         #: Timers fire only once the clock has reached them; the clock moves by ``advance_clock``.
         self._hold_timers = hold_timers
+        #: Events raised while the activities ran come before their completions, as they do in
+        #: Azure when the event was raised before the activity returned.
+        self._events_first = events_before_completions
 
         self._continue_input: str | None = None
         self._executions = 1
@@ -342,13 +351,16 @@ class OrchestrationDriver:
                 first.append(h.timer_fired(at, timer.timer_id, timer.fire_at))
                 again = replace(retried, task_id=self._allocate_id(), retry=replace(retried.retry, attempt=retried.retry.attempt + 1))
                 host_events.append(self._schedule(at, again))
+        raised = [h.event_raised(at, name, data) for name, data in events]
+        if self._events_first:
+            rest.extend(raised)
         for outcome in sorted(outcomes, key=lambda o: o.work.task_id):
             if outcome.ok:
                 rest.append(h.task_completed(at, outcome.work.task_id, outcome.result_json))
             elif outcome.work.retry is None:
                 rest.append(self._failure_event(at, outcome))
-        for name, data in events:
-            rest.append(h.event_raised(at, name, data))
+        if not self._events_first:
+            rest.extend(raised)
         for timer in due:
             retried = timer.retry_of
             if retried is None or retried.retry is None or retried.retry.attempt >= retried.retry.max_attempts:
@@ -513,11 +525,14 @@ def run_orchestration(
     max_episodes: int = DEFAULT_MAX_EPISODES,
     max_history: int = DEFAULT_MAX_HISTORY,
     events: Sequence[tuple[str, Any]] = (),
+    events_before_completions: bool = False,
 ) -> OrchestrationRun:
     """Run one instance until it completes, fails, or waits for an external event.
 
-    ``events`` are raised before it starts (delivered with the first completions; the SDK holds
-    an event until the orchestrator waits for it): how ``ops run --approve`` answers at once.
+    ``events`` are raised before it starts, and delivered with the first completions. The SDK
+    buffers an event that finds no wait open for its name and hands it to every later wait for
+    that name in the execution, so an orchestrator that waits for such a name more than once
+    should get its events while it waits (``OrchestrationDriver.raise_event``).
     """
     driver = OrchestrationDriver(
         handle,
@@ -529,6 +544,7 @@ def run_orchestration(
         on_clock_advance=on_clock_advance,
         max_episodes=max_episodes,
         max_history=max_history,
+        events_before_completions=events_before_completions,
     )
     for event_name, data in events:
         driver.raise_event(event_name, data)

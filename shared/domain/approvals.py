@@ -3,13 +3,21 @@
 An environment named in APPROVAL_ENVIRONMENTS plans, then waits (up to APPROVAL_TIMEOUT_HOURS)
 for the durable external event ``Approval`` with ``{"decision": "approve"|"reject", "by",
 "comment"}``. The HTTP starter checks the body with :func:`read_decision` before raising the
-event, and the orchestrator reads the event's payload with the same function, so a payload that
-reaches it any other way is judged by the same rules (and never approves by accident).
+event, and the orchestrator reads the event's payload by the same rules (:func:`read_event`, which
+also takes the request id), so a payload that reaches it any other way never approves by accident.
 
 More than one decision can reach a run: the HTTP route accepts one (202) as long as the run shows
 ``awaiting-approval``, and the run shows that until the episode that takes the first decision has
 ended. The run therefore reads every decision raised by then (:func:`settle`): a reject is final,
-and one acknowledged just after an approval still stops the run.
+and one acknowledged just after an approval still stops the run. A reject that reaches a run only
+after it went ahead (the route read ``awaiting-approval`` just before the run moved on) stops it
+as a Stop does (:func:`late_refusal`).
+
+Each raised event carries the id of the one request that raised it (``requestId``, set by the
+route and by ``ops run``, never by the body): the durable SDK hands an event it buffered to every
+later wait for that name, again and again, and only the id tells such a re-delivery (the same id)
+from a second person's identical decision, or a double click (another id). An event raised by
+hand without an id is judged by equality with the one read just before, as before ids existed.
 """
 
 from __future__ import annotations
@@ -24,8 +32,12 @@ from shared.domain.text import shown
 EVENT = "Approval"
 DecisionKind = Literal["approve", "reject"]
 BODY_KEYS = ("decision", "by", "comment")
+#: The key of the request id in an event payload; not part of the HTTP body.
+REQUEST_ID = "requestId"
+EVENT_KEYS = (*BODY_KEYS, REQUEST_ID)
 MAX_BY = 200
 MAX_COMMENT = 1000
+MAX_REQUEST_ID = 100
 
 
 class BadDecisionError(ValueError):
@@ -53,12 +65,39 @@ class Decision:
 
 
 def read_decision(data: Any) -> Decision:
-    """The decision in an HTTP body or event payload; BadDecisionError names the field that is wrong."""
+    """The decision in an HTTP body (or ``ops run``'s flags); BadDecisionError names the field
+    that is wrong. A body cannot carry a request id: only whoever raises the event sets one."""
+    return _read(data, BODY_KEYS)
+
+
+def read_event(payload: Any) -> Decision:
+    """The decision an Approval event carries: a body's fields, and perhaps its request id."""
+    decision = _read(payload, EVENT_KEYS)
+    request_id_of(payload)  # checked: an event whose id is not one is no decision either
+    return decision
+
+
+def event_payload(decision: Decision, request_id: str) -> dict[str, Any]:
+    """What is raised as the Approval event for one request: the decision and that request's id."""
+    return {**decision.to_dict(), REQUEST_ID: request_id}
+
+
+def request_id_of(payload: Any) -> str | None:
+    """The request id an event payload carries, None when it has none (raised by hand)."""
+    if not isinstance(payload, dict) or payload.get(REQUEST_ID) is None:
+        return None
+    value = payload[REQUEST_ID]
+    if not isinstance(value, str) or not value or len(value) > MAX_REQUEST_ID or not value.isprintable():
+        raise BadDecisionError(f"requestId must be 1..{MAX_REQUEST_ID} printable characters, got {shown(value, 40)}", REQUEST_ID)
+    return value
+
+
+def _read(data: Any, allowed: tuple[str, ...]) -> Decision:
     if not isinstance(data, dict):
         raise BadDecisionError('the body must be a JSON object {"decision": "approve"|"reject", "by", "comment"}', "body")
     for key in data:
-        if key not in BODY_KEYS:
-            raise BadDecisionError(f"unknown field {shown(key, 40)}; allowed: {list(BODY_KEYS)}", "body")
+        if key not in allowed:
+            raise BadDecisionError(f"unknown field {shown(key, 40)}; allowed: {list(allowed)}", "body")
     decision = data.get("decision")
     if decision not in ("approve", "reject"):
         raise BadDecisionError(f'decision must be "approve" or "reject", got {shown(decision)}', "decision")
@@ -111,7 +150,7 @@ def settle(payloads: Sequence[Any]) -> Verdict:
     first_approval: Decision | None = None
     for payload in payloads:
         try:
-            decision = read_decision(payload)
+            decision = read_event(payload)
         except BadDecisionError as exc:
             return Verdict(None, unreadable(payload, exc))
         if not decision.approved:
@@ -123,14 +162,46 @@ def settle(payloads: Sequence[Any]) -> Verdict:
 def read_more(payloads: Sequence[Any]) -> bool:
     """Should a run that has read ``payloads`` (in order) read one more decision already raised?
 
-    Not once the verdict is final: a reject, or a payload that is no decision. Not after an exact
-    repeat of the decision read just before: the durable SDK hands every further wait for an event
-    the last one it buffered before the run began to wait, again and again, so a repeat says
-    nothing new, and reading on would never end.
+    Not once the verdict is final: a reject, or a payload that is no decision. Not after a
+    re-delivery (:func:`is_repeat`): the durable SDK hands every further wait for an event the
+    last one it buffered while no wait was open, again and again, so reading on would never end.
     """
     if settle(payloads).refusal is not None:
         return False
-    return len(payloads) < 2 or payloads[-1] != payloads[-2]
+    return not (len(payloads) >= 2 and is_repeat(payloads[:-1], payloads[-1]))
+
+
+def is_repeat(read: Sequence[Any], payload: Any) -> bool:
+    """Is ``payload`` one already read (``read``, in order) handed over again?
+
+    With a request id: an id already read (a double click, or a second person, raises another
+    id). Without one (an event raised by hand): equal to the payload read just before.
+    """
+    request_id = _request_id_or_none(payload)
+    if request_id is not None:
+        return request_id in {_request_id_or_none(p) for p in read}
+    return bool(read) and payload == read[-1]
+
+
+def _request_id_or_none(payload: Any) -> str | None:
+    try:
+        return request_id_of(payload)
+    except BadDecisionError:
+        return None
+
+
+def late_refusal(payload: Any) -> str | None:
+    """Why a run that already went ahead on an approval stops for this further Approval event
+    (None: it goes on). A reject stops it as a Stop does; so does a payload that is no decision,
+    since it may have been meant as one. A further approval changes nothing."""
+    try:
+        decision = read_event(payload)
+    except BadDecisionError as exc:
+        return f"approval not given after the run began: the Approval event's {exc.field} is unreadable ({exc}); {shown(payload, 80)}"
+    if decision.approved:
+        return None
+    rejected = f"approval rejected by {decision.by} after the run began"
+    return f"{rejected}: {decision.comment}" if decision.comment else rejected
 
 
 def unreadable(payload: Any, error: BadDecisionError) -> str:

@@ -183,6 +183,57 @@ def test_a_rejection_posted_just_after_an_approval_wins(over_http: Callable[...,
     assert {(r.decided_by, r.decision) for r in run.conductor.history.list("sandbox")} == {("bob", "reject")}
 
 
+def test_an_approval_posted_twice_then_a_rejection_in_one_batch_skips_the_run(over_http: Callable[..., HttpRun]) -> None:
+    # GIVEN alice double-clicks and bob rejects, all before the run takes any: one batch of three
+    run = over_http()
+    run.host.run_on_start = False
+    assert run.start().status_code == 202
+    run.host.drive(run.instance_id)
+    assert run.phase == "awaiting-approval"
+
+    answers = [run.post("approval", APPROVE), run.post("approval", APPROVE), run.post("approval", REJECT)]
+    run.host.drive(run.instance_id)
+
+    assert [a.status_code for a in answers] == [202, 202, 202]
+    result = run.finish()
+    assert (result["status"], result["reason"]) == ("skipped", "approval rejected by bob: change freeze")
+    assert run.conductor.puts() == [] and run.conductor.record("sandbox") is None
+
+
+def test_a_rejection_accepted_just_as_the_run_went_ahead_stops_it_and_records_nothing(
+    over_http: Callable[..., HttpRun], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN one upgrade at a time, alice's approval queued, and bob's rejection racing it: the
+    # route reads awaiting-approval, then the run takes alice's approval and starts weu-1, and
+    # only then is bob's event raised (and answered 202)
+    run = over_http(MAX_PARALLEL_UPGRADES="1")
+    started_awaiting_approval(run)
+    run.host.run_on_start = False
+    assert run.post("approval", APPROVE).status_code == 202
+    raise_event = run.host.raise_event
+
+    def run_goes_ahead_first(instance_id: str, event_name: str, data: Any) -> int:
+        run.host.drive(instance_id)
+        return raise_event(instance_id, event_name, data)
+
+    monkeypatch.setattr(run.host, "raise_event", run_goes_ahead_first)
+    rejected = run.post("approval", REJECT)
+    monkeypatch.setattr(run.host, "raise_event", raise_event)
+    puts_before_the_reject = list(run.conductor.puts())
+    run.host.drive(run.instance_id)
+
+    assert rejected.status_code == 202
+    assert [p.path.rsplit("/", 1)[-1] for p in puts_before_the_reject] == ["aks-sandbox-weu-1"]
+    result = run.finish()
+    late = "approval rejected by bob after the run began: change freeze"
+    assert (result["status"], result["reason"]) == ("stopped", f"{late}; nothing recorded")
+    clusters = by_name(result)
+    assert clusters["aks-sandbox-weu-1"]["result"] == "upgraded"  # in flight when rejected: awaited, checked, reported
+    assert (clusters["aks-sandbox-weu-2"]["result"], clusters["aks-sandbox-weu-2"]["reason"]) == ("skipped", f"not started: {late}")
+    assert run.conductor.puts() == puts_before_the_reject
+    assert run.conductor.record("sandbox") is None and result["recordedVersion"] is None
+
+
 # -- stop -------------------------------------------------------------------------------------------
 def test_a_stop_posted_while_approval_is_awaited_stops_the_run_with_no_put(over_http: Callable[..., HttpRun]) -> None:
     run = over_http()

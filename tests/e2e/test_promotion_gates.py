@@ -6,12 +6,18 @@ orchestrator through the durable SDK's replay, and the real command line.
 
 from __future__ import annotations
 
+import json
+import re
 from collections import Counter
 from dataclasses import replace
 from datetime import datetime, timedelta
 
+from ops import runner
+from ops.durable import history as h
 from ops.emulator import FaultRule, sample_fleet
-from tests.e2e.conftest import MON, Conductor, by_name, schedule_start
+from shared import runtime
+from shared.domain import approvals
+from tests.e2e.conftest import FAST_ARM, MON, Conductor, by_name, schedule_start
 
 NEWEST_GA = "1.31.2"
 APPROVE_SANDBOX = {"APPROVAL_ENVIRONMENTS": "sandbox"}
@@ -148,6 +154,24 @@ def test_ops_run_approve_lets_the_run_go_ahead_and_the_history_keeps_who_decided
     assert result["status"] == "succeeded" and result["recordedVersion"] == NEWEST_GA
     rows = conductor.history.list("sandbox")
     assert {(r.decided_by, r.decision, r.decision_comment) for r in rows} == {("alice", "approve", "CAB-7")}
+
+
+def test_ops_run_gives_its_decision_while_the_run_asks_and_under_a_request_id_as_the_route_does(conductor: Conductor) -> None:
+    # Raised before the run waits, the decision would be buffered by the durable SDK and handed to
+    # every later wait, and the run could hear no later decision.
+    settings = conductor.settings(**APPROVE_SANDBOX)
+    services = runtime.build(settings, arm_client_options=FAST_ARM)
+
+    outcome = runner.execute(settings, MON, services=services, approval=approvals.Decision("approve", "alice", "CAB-7"))
+
+    assert outcome.result["status"] == "succeeded" and outcome.run.executions == 1
+    events = outcome.run.history
+    asked = next(i for i, e in enumerate(events) if e["EventType"] == h.TASK_SCHEDULED and e["Name"] == "RequestApproval")
+    [raised] = [(i, e) for i, e in enumerate(events) if e["EventType"] == h.EVENT_RAISED and e["Name"] == approvals.EVENT]
+    assert raised[0] > asked
+    payload = json.loads(raised[1]["Input"])
+    assert approvals.read_event(payload) == approvals.Decision("approve", "alice", "CAB-7")
+    assert re.fullmatch(r"[0-9a-f]{32}", payload["requestId"])
 
 
 def test_ops_run_reject_skips_the_run_with_no_put_and_no_record(conductor: Conductor) -> None:

@@ -47,9 +47,34 @@ def test_a_decision_for_a_run_awaiting_approval_is_raised_as_the_approval_event(
 
     assert response.status_code == 202, response.get_body()
     assert body_of(response)["instanceId"] == DEV_ID and body_of(response)["decision"] == "approve"
-    assert record.raised == [("Approval", APPROVE)]
+    request_id = body_of(response)["requestId"]
+    assert record.raised == [("Approval", {**APPROVE, "requestId": request_id})]
     [request] = raised(host)
     assert request.path.endswith(f"/instances/{DEV_ID}/raiseEvent/Approval")
+
+
+def test_each_decision_posted_is_raised_with_an_id_of_its_own_even_when_the_bodies_are_the_same(
+    registry: DurableRegistry, host: LocalDurableHost
+) -> None:
+    # A double click: two requests, one body. The run must count both, not take the second for
+    # the durable SDK handing the first one over again.
+    record = host.seed(DEV_ID, "Running", input=DEV_INPUT, custom_status=AWAITING)
+
+    first, second = post(registry, host, "approval", APPROVE), post(registry, host, "approval", APPROVE)
+
+    assert (first.status_code, second.status_code) == (202, 202)
+    ids = [payload["requestId"] for _, payload in record.raised]
+    assert len(ids) == 2 and ids[0] != ids[1] and all(isinstance(i, str) and i for i in ids)
+    assert ids == [body_of(first)["requestId"], body_of(second)["requestId"]]
+
+
+def test_a_body_cannot_choose_the_request_id(registry: DurableRegistry, host: LocalDurableHost) -> None:
+    record = host.seed(DEV_ID, "Running", input=DEV_INPUT, custom_status=AWAITING)
+
+    response = post(registry, host, "approval", {**APPROVE, "requestId": "r1"})
+
+    assert response.status_code == 400 and body_of(response)["field"] == "body"
+    assert record.raised == []
 
 
 @pytest.mark.parametrize(

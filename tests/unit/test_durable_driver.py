@@ -532,3 +532,31 @@ def test_a_handle_that_is_not_from_orchestrator_create_is_refused(toy: Toy) -> N
 
     with pytest.raises(DriverError, match=r"Orchestrator\.create"):
         run_orchestration(plain, toy.registry.activities, "c-1", {"x": 2}, START)
+
+
+@pytest.mark.parametrize(
+    ("events_first", "order"), [(False, [h.TASK_COMPLETED, h.EVENT_RAISED]), (True, [h.EVENT_RAISED, h.TASK_COMPLETED])]
+)
+def test_an_event_raised_while_an_activity_runs_comes_after_its_completion_or_before_it_as_in_azure(
+    toy: Toy, events_first: bool, order: list[int]
+) -> None:
+    handle = toy.registry.orchestrators["CallsActivity"]
+
+    def echo_and_raise(value: Any) -> Any:
+        driver.raise_event("Approved", {"by": "alice"})  # while the activity runs
+        return value
+
+    driver = OrchestrationDriver(
+        handle,
+        {**toy.registry.activities, "Echo": echo_and_raise},
+        instance_id="order-1",
+        input={"activity": "Echo"},
+        start_time=START,
+        name="CallsActivity",
+        events_before_completions=events_first,
+    )
+    done = driver.run()
+
+    assert done.output == "payload"
+    delivered = [e["EventType"] for e in done.history if e["EventType"] in (h.TASK_COMPLETED, h.EVENT_RAISED)]
+    assert delivered == order

@@ -112,6 +112,71 @@ def test_settling_needs_the_decision_that_ended_the_wait() -> None:
         approvals.settle([])
 
 
+def with_id(payload: dict[str, Any], request_id: str) -> dict[str, Any]:
+    return {**payload, "requestId": request_id}
+
+
+def test_an_event_carries_the_id_of_the_request_that_raised_it_and_a_body_cannot() -> None:
+    payload = approvals.event_payload(approvals.Decision("approve", "alice", "CAB-7"), "r1")
+
+    assert payload == with_id(ALICE_APPROVES, "r1")
+    assert approvals.read_event(payload) == approvals.Decision("approve", "alice", "CAB-7")
+    assert approvals.request_id_of(payload) == "r1" and approvals.request_id_of(ALICE_APPROVES) is None
+    with pytest.raises(approvals.BadDecisionError) as error:
+        approvals.read_decision(payload)  # an HTTP body naming an id of its choice
+    assert error.value.field == "body"
+
+
+@pytest.mark.parametrize("request_id", [5, "", "x" * 101, "a\nb"])
+def test_an_event_whose_request_id_is_not_one_is_no_decision(request_id: Any) -> None:
+    verdict = approvals.settle([with_id(ALICE_APPROVES, request_id)])
+
+    assert verdict.decision is None
+    assert verdict.refusal is not None and verdict.refusal.startswith("approval not given: the Approval event's requestId is unreadable")
+
+
+@pytest.mark.parametrize(
+    ("payloads", "more"),
+    [
+        # a double click: the same body under two requests is a second decision, read on
+        ([with_id(ALICE_APPROVES, "r1"), with_id(ALICE_APPROVES, "r2")], True),
+        # the SDK handing the one buffered event over again: the same request
+        ([with_id(ALICE_APPROVES, "r1"), with_id(ALICE_APPROVES, "r1")], False),
+        ([with_id(ALICE_APPROVES, "r1"), with_id(CAROL_APPROVES, "r2"), with_id(ALICE_APPROVES, "r1")], False),
+        # raised by hand, without ids: equal to the one just read is a repeat, as before ids
+        ([ALICE_APPROVES, with_id(ALICE_APPROVES, "r1")], True),
+        ([with_id(ALICE_APPROVES, "r1"), ALICE_APPROVES], True),
+    ],
+)
+def test_with_request_ids_a_repeat_is_the_same_request_not_the_same_body(payloads: list[Any], more: bool) -> None:
+    assert approvals.read_more(payloads) is more
+
+
+def test_an_approval_twice_then_a_reject_is_read_to_the_reject() -> None:
+    payloads = [with_id(ALICE_APPROVES, "r1"), with_id(ALICE_APPROVES, "r2"), with_id(BOB_REJECTS, "r3")]
+
+    assert all(approvals.read_more(payloads[:n]) for n in (1, 2))
+    assert approvals.settle(payloads).refusal == "approval rejected by bob: freeze"
+
+
+@pytest.mark.parametrize(
+    ("payload", "refusal"),
+    [
+        (with_id(BOB_REJECTS, "r2"), "approval rejected by bob after the run began: freeze"),
+        ({"decision": "reject", "by": "bob"}, "approval rejected by bob after the run began"),
+        (with_id(CAROL_APPROVES, "r2"), None),  # a further approval changes nothing
+    ],
+)
+def test_a_decision_after_the_run_began_stops_it_only_when_it_rejects(payload: Any, refusal: str | None) -> None:
+    assert approvals.late_refusal(payload) == refusal
+
+
+def test_an_unreadable_approval_after_the_run_began_stops_it_too() -> None:
+    refusal = approvals.late_refusal(NO_DECISION)
+
+    assert refusal is not None and refusal.startswith("approval not given after the run began: the Approval event's decision is unreadable")
+
+
 def test_a_stop_names_who_and_why() -> None:
     assert stops.read_stop({"by": "carol", "reason": "incident"}).describe == "stopped by carol: incident"
     assert stops.read_stop({"by": "carol"}).describe == "stopped by carol"

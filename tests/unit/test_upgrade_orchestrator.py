@@ -511,9 +511,13 @@ def test_a_rejected_timed_out_or_unreadable_approval_skips_the_run_with_no_put_a
     assert audited["status"] == "skipped"
 
 
-def run_with_decisions_while_approval_is_requested(fakes: FakeActivities, *decisions: dict[str, Any]) -> OrchestrationRun:
-    """Raise ``decisions`` while RequestApproval runs: they reach the run in the episode that
-    starts its wait, one after the other, as two answers posted at the same moment do."""
+def run_with_decisions_while_approval_is_requested(
+    fakes: FakeActivities, *decisions: dict[str, Any], events_first: bool = False
+) -> OrchestrationRun:
+    """Raise ``decisions`` while RequestApproval runs: they reach the run in the batch of its
+    completion, one after the other, as answers posted at the same moment do. ``events_first``:
+    before the completion, as in Azure, where the run shows awaiting-approval (so the route
+    answers 202) from the episode that asks, while the Slack message is still being sent."""
     handle = runner.registry().orchestrators[runner.ORCHESTRATOR]
     request = {"environment": None, "date": DAY, "dryRun": False, "force": False, "runId": "run-1"}
     activities = fakes.by_name()
@@ -524,7 +528,15 @@ def run_with_decisions_while_approval_is_requested(fakes: FakeActivities, *decis
         return fakes.request_approval(payload)
 
     activities[orchestration.REQUEST_APPROVAL] = request_then_decide
-    driver = OrchestrationDriver(handle, activities, instance_id=INSTANCE, input=request, start_time=START, name=runner.ORCHESTRATOR)
+    driver = OrchestrationDriver(
+        handle,
+        activities,
+        instance_id=INSTANCE,
+        input=request,
+        start_time=START,
+        name=runner.ORCHESTRATOR,
+        events_before_completions=events_first,
+    )
     return driver.run()
 
 
@@ -569,6 +581,203 @@ def test_reading_the_decisions_replays_to_the_same_result_and_actions() -> None:
     result = run_with_decisions_while_approval_is_requested(
         fakes, {"decision": "approve", "by": "alice"}, {"decision": "reject", "by": "bob"}
     )
+    handle = runner.registry().orchestrators[runner.ORCHESTRATOR]
+
+    replayed = replay(handle, result.history, json.loads(result.input_json or "null"), result.instance_id)
+
+    assert replayed.is_done and replayed.output == result.output and replayed.actions == result.actions
+
+
+ALICE = {"decision": "approve", "by": "alice"}
+CAROL = {"decision": "approve", "by": "carol", "comment": "me too"}
+BOB = {"decision": "reject", "by": "bob", "comment": "not this week"}
+
+
+def posted(decision: dict[str, Any], request_id: str) -> dict[str, Any]:
+    """A decision as the HTTP route raises it: the body plus the id of that one request."""
+    return {**decision, "requestId": request_id}
+
+
+@pytest.mark.parametrize("events_first", [False, True], ids=["events-after-completions", "events-before-completions"])
+@pytest.mark.parametrize("decisions", [(BOB, ALICE), (ALICE, BOB)], ids=["reject-then-approve", "approve-then-reject"])
+def test_a_reject_posted_while_the_approval_is_requested_wins_in_either_order_of_delivery(
+    decisions: tuple[dict[str, Any], ...], events_first: bool
+) -> None:
+    # GIVEN the run shows awaiting-approval (the route answers 202) while its Slack message is sent,
+    # and both decisions reach it then: before the request's completion, as Azure delivers them
+    fakes = approval_fakes()
+
+    result = run_with_decisions_while_approval_is_requested(fakes, *decisions, events_first=events_first)
+
+    assert result.output["status"] == "skipped" and result.output["reason"] == "approval rejected by bob: not this week"
+    assert "StartClusterUpgrade" not in fakes.names_called() and "RecordValidatedVersion" not in fakes.names_called()
+
+
+@pytest.mark.parametrize("events_first", [False, True], ids=["events-after-completions", "events-before-completions"])
+def test_an_approval_posted_twice_then_a_reject_in_one_batch_still_skips_the_run(events_first: bool) -> None:
+    # GIVEN alice double-clicks (two requests, two ids, the same body) and bob rejects just after
+    fakes = approval_fakes()
+    decisions = (posted(ALICE, "r1"), posted(ALICE, "r2"), posted(BOB, "r3"))
+
+    result = run_with_decisions_while_approval_is_requested(fakes, *decisions, events_first=events_first)
+
+    assert result.output["status"] == "skipped" and result.output["reason"] == "approval rejected by bob: not this week"
+    assert "StartClusterUpgrade" not in fakes.names_called()
+    [audited] = fakes.payloads("RecordUpgradeHistory")
+    assert audited["approval"] == {"decision": "reject", "by": "bob", "comment": "not this week"}
+
+
+def run_approved_then(
+    fakes: FakeActivities,
+    late: dict[tuple[str, int], tuple[str, dict[str, Any]]],
+    *,
+    events_first: bool = False,
+    approval: dict[str, Any] | None = None,
+) -> OrchestrationRun:
+    """Approve a run that waits for its decision, then raise ``late[(activity, n)]`` while the
+    n-th call (from 1) of that activity runs: after the run went ahead, as when the route read
+    awaiting-approval just before the run took the first decision and raised its event just after."""
+    handle = runner.registry().orchestrators[runner.ORCHESTRATOR]
+    request = {"environment": None, "date": DAY, "dryRun": False, "force": False, "runId": "run-1"}
+    activities = fakes.by_name()
+    calls: Counter[str] = Counter()
+
+    def hooked(name: str, activity: Callable[[Any], Any]) -> Callable[[Any], Any]:
+        def call(payload: Any) -> Any:
+            with fakes.lock:
+                calls[name] += 1
+                event = late.get((name, calls[name]))
+            if event is not None:
+                driver.raise_event(*event)
+            return activity(payload)
+
+        return call
+
+    activities = {name: hooked(name, activity) for name, activity in activities.items()}
+    driver = OrchestrationDriver(
+        handle,
+        activities,
+        instance_id=INSTANCE,
+        input=request,
+        start_time=START,
+        name=runner.ORCHESTRATOR,
+        events_before_completions=events_first,
+        hold_timers=True,  # the approval's timeout must not fire before alice answers
+    )
+    waiting = driver.run()
+    assert (waiting.runtime_status, waiting.custom_status["phase"]) == ("Running", "awaiting-approval")
+    driver.raise_event("Approval", approval or posted(ALICE, "r1"))
+    result = driver.run()
+    while result.runtime_status == "Running" and driver.advance_clock() is not None:
+        result = driver.run()
+    return result
+
+
+LATE_REJECT = "approval rejected by bob after the run began: not this week"
+
+
+@pytest.mark.parametrize("events_first", [False, True], ids=["events-after-completions", "events-before-completions"])
+def test_a_reject_that_arrives_after_the_run_went_ahead_stops_it_like_a_stop(events_first: bool) -> None:
+    # GIVEN one slot: c1 starts on alice's approval, and bob's reject arrives while it is being PUT
+    fakes = approval_fakes("c1", "c2")
+    fakes.config["maxParallelUpgrades"] = 1
+
+    result = run_approved_then(fakes, {(orchestration.START_UPGRADE, 1): ("Approval", posted(BOB, "r2"))}, events_first=events_first)
+
+    assert result.output["status"] == "stopped"
+    assert result.output["reason"] == f"{LATE_REJECT}; nothing recorded"
+    assert outcomes(result) == {
+        "c1": ("upgraded", None),  # in flight when rejected: awaited and health checked
+        "c2": ("skipped", f"not started: {LATE_REJECT}"),
+    }
+    assert [p["cluster"]["id"] for p in fakes.payloads("StartClusterUpgrade")] == [cluster_id("c1")]
+    assert "RecordValidatedVersion" not in fakes.names_called() and result.output["recordedVersion"] is None
+
+
+def test_a_late_approval_changes_nothing_and_a_reject_after_it_is_still_heard() -> None:
+    fakes = approval_fakes("c1", "c2")
+    fakes.config["maxParallelUpgrades"] = 1
+    fakes.polls = {"c1": 2}
+    late = {
+        (orchestration.START_UPGRADE, 1): ("Approval", posted(CAROL, "r2")),
+        (orchestration.CHECK_PROGRESS, 1): ("Approval", posted(BOB, "r3")),
+    }
+
+    result = run_approved_then(fakes, late)
+
+    assert result.output["status"] == "stopped" and result.output["reason"] == f"{LATE_REJECT}; nothing recorded"
+    assert outcomes(result)["c2"] == ("skipped", f"not started: {LATE_REJECT}")
+    assert "RecordValidatedVersion" not in fakes.names_called()
+
+
+def test_a_late_approval_alone_lets_the_run_finish_and_record_on_the_first() -> None:
+    fakes = approval_fakes("c1", "c2")
+    fakes.config["maxParallelUpgrades"] = 1
+
+    result = run_approved_then(fakes, {(orchestration.START_UPGRADE, 1): ("Approval", posted(CAROL, "r2"))})
+
+    assert result.output["status"] == "succeeded" and result.output["recordedVersion"] == "1.31.2"
+    [audited] = fakes.payloads("RecordUpgradeHistory")
+    assert audited["approval"] == {"decision": "approve", "by": "alice", "comment": ""}
+
+
+def test_the_same_decision_delivered_again_is_not_read_as_a_new_one() -> None:
+    # GIVEN alice's approval raised twice under one request id (a re-delivery, not a second request)
+    fakes = approval_fakes("c1")
+
+    result = run_approved_then(fakes, {(orchestration.START_UPGRADE, 1): ("Approval", posted(ALICE, "r1"))})
+
+    assert result.output["status"] == "succeeded"
+
+
+def test_a_late_reject_arriving_with_the_last_health_check_keeps_the_record_from_being_written() -> None:
+    fakes = approval_fakes("c1")
+
+    result = run_approved_then(fakes, {(orchestration.CHECK_HEALTH, 1): ("Approval", posted(BOB, "r2"))})
+
+    assert result.output["status"] == "stopped" and result.output["reason"] == f"{LATE_REJECT}; nothing recorded"
+    assert outcomes(result) == {"c1": ("upgraded", None)}
+    assert "RecordValidatedVersion" not in fakes.names_called()
+
+
+def test_a_late_reject_is_heard_in_an_execution_after_continue_as_new(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(orchestration, "ROUNDS_PER_EXECUTION", 2)
+    fakes = approval_fakes("c1", "c2")
+    fakes.config["maxParallelUpgrades"] = 1
+    fakes.polls = {"c1": 8}
+
+    result = run_approved_then(fakes, {(orchestration.CHECK_PROGRESS, 5): ("Approval", posted(BOB, "r2"))})
+
+    assert result.executions > 2
+    assert result.output["status"] == "stopped" and result.output["reason"] == f"{LATE_REJECT}; nothing recorded"
+    assert outcomes(result) == {"c1": ("upgraded", None), "c2": ("skipped", f"not started: {LATE_REJECT}")}
+
+
+def test_a_run_that_did_not_wait_for_approval_ignores_an_approval_event() -> None:
+    fakes = FakeActivities(("c1", "c2"), maxParallelUpgrades=1)
+    handle = runner.registry().orchestrators[runner.ORCHESTRATOR]
+    request = {"environment": None, "date": DAY, "dryRun": False, "force": False, "runId": "run-1"}
+    activities = fakes.by_name()
+
+    def start_with_a_reject(payload: dict[str, Any]) -> dict[str, Any]:
+        driver.raise_event("Approval", posted(BOB, "r1"))
+        return fakes.start(payload)
+
+    activities[orchestration.START_UPGRADE] = start_with_a_reject
+    driver = OrchestrationDriver(handle, activities, instance_id=INSTANCE, input=request, start_time=START, name=runner.ORCHESTRATOR)
+    result = driver.run()
+
+    assert result.output["status"] == "succeeded" and result.output["recordedVersion"] == "1.31.2"
+
+
+def test_a_run_that_heard_a_late_reject_replays_to_the_same_result_and_actions() -> None:
+    fakes = approval_fakes("c1", "c2")
+    fakes.config["maxParallelUpgrades"] = 1
+    late = {
+        (orchestration.START_UPGRADE, 1): ("Approval", posted(CAROL, "r2")),
+        (orchestration.CHECK_PROGRESS, 1): ("Approval", posted(BOB, "r3")),
+    }
+    result = run_approved_then(fakes, late)
     handle = runner.registry().orchestrators[runner.ORCHESTRATOR]
 
     replayed = replay(handle, result.history, json.loads(result.input_json or "null"), result.instance_id)
