@@ -234,20 +234,10 @@ async def http_start(req: func.HttpRequest, client: df.DurableOrchestrationClien
 
 
 async def http_status(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
-    try:
-        settings = _settings()
-    except ConfigError as exc:
-        return _misconfigured(exc)
-    try:
-        environment = parse_environment(req.route_params.get("environment"), settings.rollout_plan)
-        day = parse_date(req.route_params.get("date"))
-        dry_run = parse_dry_run_query(req.params.get("dryRun"), settings.dry_run)
-    except UsageError as exc:
-        return _bad(exc)
-    instance_id = orchestration.instance_id_for(environment, day.isoformat(), dry_run=dry_run)
-    status = await _status(client, instance_id)
-    if status is None:
-        return _json(404, {"error": f"no run for {environment} on {day}", "instanceId": instance_id})
+    found = await _addressed_run(req, client)
+    if isinstance(found, func.HttpResponse):
+        return found
+    instance_id, status, _ = found
     urls = client.create_http_management_payload(instance_id)
 
     def stamp(value: Any) -> Any:
@@ -271,10 +261,11 @@ async def http_status(req: func.HttpRequest, client: df.DurableOrchestrationClie
 LISTENING = ("Pending", "Running", "ContinuedAsNew", "Suspended")
 
 
-async def _run_to_intervene(
+async def _addressed_run(
     req: func.HttpRequest, client: df.DurableOrchestrationClient
 ) -> tuple[str, Any, settings_mod.Settings] | func.HttpResponse:
-    """The run a POST .../approval or .../stop addresses, and its status; or the answer (400, 404)."""
+    """The run a route addresses (GET its status, POST .../approval or .../stop), with its status
+    and the settings; or the answer when there is none to address (500, 400, 404)."""
     try:
         settings = _settings()
     except ConfigError as exc:
@@ -320,7 +311,7 @@ async def http_approval(req: func.HttpRequest, client: df.DurableOrchestrationCl
         return _bad(exc)
     except approvals.BadDecisionError as exc:
         return _json(400, {"error": str(exc), "field": exc.field})
-    found = await _run_to_intervene(req, client)
+    found = await _addressed_run(req, client)
     if isinstance(found, func.HttpResponse):
         return found
     instance_id, status, _ = found
@@ -345,7 +336,7 @@ async def http_stop(req: func.HttpRequest, client: df.DurableOrchestrationClient
         return _bad(exc)
     except stops.BadStopError as exc:
         return _json(400, {"error": str(exc), "field": exc.field})
-    found = await _run_to_intervene(req, client)
+    found = await _addressed_run(req, client)
     if isinstance(found, func.HttpResponse):
         return found
     instance_id, status, _ = found
