@@ -172,7 +172,10 @@ def run(context: df.DurableOrchestrationContext) -> Flow:
     approval: Decision | None = None
     late = Listening()
     if config.needs_approval(environment) and env_plan.to_upgrade:
-        approval, refusal, stopped_by, late = yield from _await_approval(context, config, env_plan, request, stop)
+        if env_plan.protocol >= 2:
+            approval, refusal, stopped_by, late = yield from _await_approval(context, config, env_plan, request, stop)
+        else:
+            approval, refusal, stopped_by = yield from _await_approval_protocol_1(context, config, env_plan, request, stop)
         if refusal is not None or stopped_by is not None:
             # No PUT, no record; each cluster it would have upgraded says why.
             held: Status = "skipped" if refusal is not None else "stopped"
@@ -211,7 +214,7 @@ class Listening:
 def _listen_again(context: df.DurableOrchestrationContext, carried: Carried) -> Listening:
     """A later execution of an approved run listens for a late reject again: continue_as_new
     leaves the earlier execution's wait behind."""
-    if carried.approval is None or carried.loop.stopped is not None:
+    if carried.approval is None or carried.loop.stopped is not None or carried.plan.protocol < 2:
         return Listening()
     return Listening(context.wait_for_external_event(approvals.EVENT))
 
@@ -277,6 +280,41 @@ def _decisions_so_far(context: df.DurableOrchestrationContext, first: Any) -> Ge
             return payloads, more
         payloads.append(more.result)
     return payloads, None
+
+
+def _await_approval_protocol_1(
+    context: df.DurableOrchestrationContext, config: RunConfiguration, env_plan: EnvironmentPlan, request: RunRequest, stop: Any
+) -> Generator[Any, Any, tuple[Decision | None, str | None, str | None]]:
+    """The approval wait of a run planned before protocol 2 (``planning.PROTOCOL``), kept as it was
+    so that such a run, under way when the app is deployed again, replays its history: the Slack
+    message first, then one decision, the timeout or a Stop; nothing listens afterwards."""
+    hours = config.approval_timeout_hours
+    context.set_custom_status(
+        {
+            "phase": "awaiting-approval",
+            "environment": env_plan.environment,
+            "approvalTimeoutHours": hours,
+            "targetVersion": env_plan.target_version,
+            "plan": _plan_summary(env_plan),
+        }
+    )
+    notice = ApprovalNotice(env_plan, request.date, context.instance_id, hours)
+    try:
+        yield context.call_activity(REQUEST_APPROVAL, notice.to_dict())
+    except Exception:  # noqa: BLE001 - the decision can still come over HTTP; the activity logged why
+        pass
+    answer = context.wait_for_external_event(approvals.EVENT)
+    timeout = context.create_timer(context.current_utc_datetime + timedelta(hours=hours))
+    winner = yield context.task_any([answer, timeout, stop])
+    if winner is not timeout:
+        timeout.cancel()
+    context.set_custom_status({"phase": "decided", "environment": env_plan.environment})
+    if winner is stop:
+        return None, None, stops.describe_payload(stop.result)
+    if winner is timeout:
+        return None, approvals.refusal(None, hours), None
+    verdict = approvals.settle([answer.result])
+    return verdict.decision, verdict.refusal, None
 
 
 #: Clusters named in the awaiting-approval status; the rest are counted (the 16 KB status limit).

@@ -119,14 +119,11 @@ def check_cluster_health(request: HealthRequest) -> HealthReport:
         try:
             problem = health_mod.cluster_problem(arm.get_cluster(settled.id), settled.to_version)
             if problem is None and request.check_alerts:
-                since = health_mod.window_start(
-                    settled.started_at,
-                    ours=settled.reason is None,  # a joined upgrade carries why no PUT was ours
-                    already_current=settled.result == "already-current",
-                    run_started=request.run_started,
-                    soak=timedelta(hours=request.recheck_soak_hours),
+                opens = health_mod.window_start(
+                    settled.started_at, settled.reason, settled.result, request.run_started, timedelta(hours=request.recheck_soak_hours)
                 )
-                alerts = arm.fired_alerts(settled.id, since, max(health_mod.window_end(request.clock, datetime.now(UTC)), since))
+                since, until = health_mod.listable(opens, health_mod.window_end(request.clock, datetime.now(UTC)))
+                alerts = arm.fired_alerts(settled.id, since, until)
                 problem = health_mod.alert_problem(alerts, settled.id, since)
         except TransientError as exc:
             log(logging.WARNING, "transient error checking health; checking again", error=str(exc))

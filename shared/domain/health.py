@@ -80,23 +80,33 @@ def alert_problem(alerts: Sequence[FiredAlert], cluster_id: str, since: datetime
     return f"{PREFIX}{first.severity} alert {first.name!r} fired at {first.fired_at.isoformat()}, after the upgrade started{more}"
 
 
-def window_start(upgrade_started: datetime | None, ours: bool, already_current: bool, run_started: datetime, soak: timedelta) -> datetime:
-    """Where the alert window begins for one cluster.
+def window_start(upgrade_started: datetime | None, not_ours: str | None, result: str, run_started: datetime, soak: timedelta) -> datetime:
+    """Where the alert window begins for one settled cluster (``not_ours``: why this run sent no
+    PUT for it, None when it did or when it was planned already at the target).
 
-    - This run's own upgrade (``ours``): when it started.
-    - Someone else's upgrade this run joined: the run's start, the earliest moment it can vouch for.
-    - A cluster found already at a target not yet recorded (``already_current``): nothing in this
-      run says when it got there; a previous run may have upgraded it and failed its check on an
-      alert. Its window opens ``soak`` (MIN_SOAK_HOURS) before the run started: the version must
-      have run that long without a Sev0/Sev1 alert, so a re-run or the next scheduled run cannot
-      promote, minutes after the alert, what the earlier check refused.
+    - This run's own upgrade: when its PUT went out.
+    - Someone else's upgrade this run joined, or a cluster that reached the target between planning
+      and its start: the run's start, the earliest moment this run can vouch for.
+    - A cluster planned already at a target not yet recorded: nothing in this run says when it got
+      there, and a previous run may have upgraded it and failed its check on an alert. Its window
+      opens ``soak`` (MIN_SOAK_HOURS) before the run started: the version must have run that long
+      without a Sev0/Sev1 alert, so a re-run or the next scheduled run cannot promote, minutes
+      after the alert, what the earlier check refused.
     """
-    if ours and upgrade_started is not None:
+    if not_ours is None and upgrade_started is not None:
         return upgrade_started
-    if already_current:
-        return run_started - min(soak, LOOKBACK_LIMIT)
+    if not_ours is None and result == "already-current":
+        return run_started - soak
     return run_started
 
 
-#: The Alerts Management API lists at most 30 days; a day of it is left for the run itself.
-LOOKBACK_LIMIT = timedelta(days=29)
+#: How far back the Alerts Management list reaches: a custom time range must lie within 30 days
+#: (an hour is kept as margin between the worker's clock and ARM's).
+ALERT_LIST_SPAN = timedelta(days=30) - timedelta(hours=1)
+
+
+def listable(since: datetime, until: datetime) -> tuple[datetime, datetime]:
+    """The alert window as the list can be asked for: never longer than ``ALERT_LIST_SPAN`` (a
+    longer one is refused with 400, which would fail a healthy cluster), nor ending before it starts."""
+    until = max(until, since)
+    return max(since, until - ALERT_LIST_SPAN), until

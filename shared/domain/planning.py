@@ -106,10 +106,13 @@ class EnvironmentPlan:
     clusters: tuple[ClusterPlan, ...] = field(default_factory=tuple)
     #: The environment's own validated version when it planned (None: no record, or not readable).
     current_record: str | None = None
-    #: False for a plan an earlier release of this app stored (no ``currentRecord`` key): a run
-    #: already under way when the app was deployed again keeps that release's loop, which did not
-    #: check clusters found already at the target, so its replay matches the history it wrote.
-    checks_already_current: bool = True
+    #: The rules the run follows (``PROTOCOL``); see there.
+    protocol: int = field(default_factory=lambda: PROTOCOL)
+
+    @property
+    def checks_already_current(self) -> bool:
+        """Clusters found already at the target are health checked before they count (protocol 2)."""
+        return self.protocol >= 2
 
     @property
     def to_upgrade(self) -> tuple[ClusterPlan, ...]:
@@ -121,7 +124,7 @@ class EnvironmentPlan:
         the run would promote that version on their word, so the health gate checks them first (a
         re-run after a failed health check must not record what that check refused). A quiet week,
         whose clusters run the recorded version, checks nothing; nor do clusters on a version below
-        the record (a lead on mixed minors), which no run of this week can record."""
+        the record (a lead on mixed minors): they add no version the record does not hold yet."""
         if not self.checks_already_current:
             return ()
         return tuple(c for c in self.clusters if c.eligible and c.action == "already-current" and self._above_record(c.to_version))
@@ -146,8 +149,8 @@ class EnvironmentPlan:
             "reason": self.reason,
             "targetVersion": self.target_version,
             "clusters": [c.to_dict() for c in self.clusters],
-            # Left out of an earlier release's plan, so that it stays one across continue-as-new.
-            **({"currentRecord": self.current_record} if self.checks_already_current else {}),
+            "currentRecord": self.current_record,
+            "protocol": self.protocol,
         }
 
     @classmethod
@@ -160,8 +163,29 @@ class EnvironmentPlan:
             target_version=data.get("targetVersion"),
             clusters=tuple(ClusterPlan.from_dict(c) for c in data.get("clusters", [])),
             current_record=data.get("currentRecord"),
-            checks_already_current="currentRecord" in data,
+            protocol=_protocol(data.get("protocol", 1)),
         )
+
+
+#: The rules a run follows, stamped on its plan by the planning activity, so that a run already
+#: under way when the app is deployed again replays the history it wrote with the rules that
+#: wrote it (an orchestrator's replay must schedule exactly what its history holds):
+#:
+#: 1. a plan with no ``protocol`` key, from the release before 2: already-current clusters count
+#:    without a health check, and an approval is one decision read after the Slack message;
+#: 2. already-current clusters are health checked before they count; the approval wait opens with
+#:    the awaiting-approval status, every decision raised meanwhile is read, and an approved run
+#:    listens for a late reject while it upgrades.
+#:
+#: A run planned after the deploy follows the newest. Raise it with any change to what the
+#: orchestrator schedules, and keep the older rules until no run under them can be in flight.
+PROTOCOL = 2
+
+
+def _protocol(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= PROTOCOL:
+        raise ValueError(f"plan protocol must be a whole number 1..{PROTOCOL}, not {value!r}")
+    return value
 
 
 def _base(cluster: ClusterSnapshot, action: Action, to: str | None, reason: str | None, eligible: bool) -> ClusterPlan:

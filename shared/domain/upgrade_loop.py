@@ -22,12 +22,14 @@ from typing import Any, Literal
 
 from shared.domain import dates, pacing, upgrades
 from shared.domain.literals import one_of
-from shared.domain.planning import ClusterPlan, EnvironmentPlan
+from shared.domain.planning import PROTOCOL, ClusterPlan, EnvironmentPlan
 from shared.domain.results import ClusterOutcome, Result
 from shared.domain.upgrades import ProgressState
 
 #: Starts ARM refused transiently (throttled, busy) before the cluster fails.
 MAX_START_ATTEMPTS = 5
+#: Why a cluster found already at the target when its upgrade was to start got no PUT from this run.
+FOUND_AT_TARGET = "already at the target when its upgrade was to start (this run sent no PUT)"
 #: A timer never fires sooner than this after the orchestrator's clock.
 MIN_WAIT = timedelta(seconds=1)
 
@@ -216,8 +218,9 @@ class UpgradeLoop:
     settling: tuple[Settling, ...] = ()
     #: Who stopped the run and why ("stopped by ..."), once a Stop event arrived.
     stopped: str | None = None
-    #: The plan's ``checks_already_current``: False only for a run an earlier release began.
-    checks_already_current: bool = True
+    #: The rules of the run (``planning.PROTOCOL``), from its plan: a run an earlier release began
+    #: keeps that release's rules when the app is deployed again, so that its replay matches.
+    protocol: int = PROTOCOL
 
     @classmethod
     def begin(cls, plan: EnvironmentPlan, deadline: datetime, now: datetime) -> UpgradeLoop:
@@ -230,7 +233,7 @@ class UpgradeLoop:
             deadline,
             ready=tuple(Queued(c.id) for c in plan.to_upgrade),
             settling=rechecks,
-            checks_already_current=plan.checks_already_current,
+            protocol=plan.protocol,
         )
 
     @cached_property
@@ -295,11 +298,11 @@ class UpgradeLoop:
         if answer.state == "upgrading":
             return InFlight(plan.id, plan.to_version or "", answer.operation_url, answer.reason, now)
         if answer.state == "already-current":
-            if not self.checks_already_current:
+            if self.protocol < 2:
                 return self._outcome(plan.id, "already-current")  # as the release that began this run did
             # Already at the target when its turn came (someone else's upgrade, or this run's own PUT
             # whose answer was lost, just ended): it counts once it settled and the gate checked it.
-            return Settling(plan.id, plan.to_version or "", now + settle, result="already-current")
+            return Settling(plan.id, plan.to_version or "", now + settle, reason=FOUND_AT_TARGET, result="already-current")
         if answer.state == "skipped":
             return self._outcome(plan.id, "skipped", answer.reason)
         if answer.state == "retry":
@@ -350,6 +353,8 @@ class UpgradeLoop:
         due = tuple(s for s in self.settling if s.check_at <= now)
         if poll_interval is None:
             return due
+        if self.protocol < 2:  # as protocol 1 paced them: the looks' budget, whatever the looks spent
+            return pacing.take_per_key(due, lambda x: self.plan_of(x.id).subscription_id, pacing.round_budget(poll_interval).looks)
         budget = pacing.round_budget(poll_interval).looking_reads
         spent: dict[str, int] = {}
         for running in looked:
@@ -532,7 +537,7 @@ class UpgradeLoop:
             finished=tuple(ClusterOutcome.from_dict(o) for o in data.get("finished", [])),
             settling=tuple(Settling.from_dict(x) for x in data.get("settling", [])),
             stopped=data.get("stopped"),
-            checks_already_current=plan.checks_already_current,
+            protocol=plan.protocol,
         )
 
     @classmethod
@@ -545,7 +550,7 @@ class UpgradeLoop:
             waiting=tuple(Waiting(cid, _instant(at), attempts.get(cid, 0)) for cid, at in data.get("waiting", {}).items()),
             in_flight=tuple(InFlight.from_dict(r) for r in data.get("inFlight", {}).values()),
             finished=tuple(ClusterOutcome.from_dict(o) for o in data.get("finals", {}).values()),
-            checks_already_current=plan.checks_already_current,
+            protocol=plan.protocol,
         )
 
 

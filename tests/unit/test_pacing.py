@@ -5,6 +5,7 @@ it round after round never empties a bucket of the emulator's throttle."""
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -202,3 +203,17 @@ def test_health_checks_never_starve_behind_as_many_looks_as_the_reads_allow() ->
 
     assert per_subscription(loop, loop.due_for_health(NOW, interval, looked=looked)) == {"sub-a": 1}
     assert per_subscription(loop, loop.due_for_health(NOW, interval, looked=looked, reads_per_check=2)) == {"sub-a": 1}
+
+
+def test_a_run_planned_under_protocol_1_paces_its_checks_as_that_release_did() -> None:
+    # Its replay must ask for the same checks each round as its history holds: at most the looks'
+    # budget per subscription, whatever the looks spent.
+    interval = timedelta(seconds=1)  # 2 looks per subscription and round
+    clusters = running_in("sub-a", 6)
+    loop = replace(settled_in(loop_of(*clusters), [n for n, _ in clusters]), protocol=1)
+    looked = tuple(InFlight(n, "1.31.2") for n, _ in clusters[:2])
+
+    assert per_subscription(loop, loop.due_for_health(NOW, interval, looked=looked, reads_per_check=2)) == {"sub-a": 2}
+    assert per_subscription(
+        replace(loop, protocol=2), replace(loop, protocol=2).due_for_health(NOW, interval, looked=looked, reads_per_check=2)
+    ) == {"sub-a": 5}

@@ -14,9 +14,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from shared.domain import planning
 from shared.domain.planning import ClusterPlan, EnvironmentPlan
 from shared.domain.results import ClusterOutcome
 from shared.domain.upgrade_loop import (
+    FOUND_AT_TARGET,
     MAX_START_ATTEMPTS,
     MIN_WAIT,
     HealthAnswer,
@@ -111,7 +113,11 @@ def test_a_batch_takes_the_head_of_the_queue_up_to_the_free_slots(max_parallel: 
         (upgrading("c1"), "in_flight", InFlight("c1", "1.31.2", "https://arm.test/operations/c1", started_at=NOW)),
         (upgrading("c1", JOINED), "in_flight", InFlight("c1", "1.31.2", None, JOINED, NOW)),
         # already at the target when its turn came: settles, then health checked before it counts
-        (StartAnswer("c1", "already-current"), "settling", Settling("c1", "1.31.2", NOW + SETTLE, result="already-current")),
+        (
+            StartAnswer("c1", "already-current"),
+            "settling",
+            Settling("c1", "1.31.2", NOW + SETTLE, reason=FOUND_AT_TARGET, result="already-current"),
+        ),
         (
             StartAnswer("c1", "skipped", "changed since planning: opted out"),
             "finished",
@@ -556,10 +562,10 @@ def test_clusters_on_a_version_below_the_record_are_not_checked_again() -> None:
 
 
 def test_a_run_an_earlier_release_planned_keeps_that_releases_loop_after_a_deploy() -> None:
-    # Its stored plan has no currentRecord: the replay of its history must ask for no health check
-    # of an already-current cluster, at the start or later, as the release that wrote it did not.
+    # Its stored plan has no protocol: the replay of its history must ask for no health check of
+    # an already-current cluster, at the start or later, as the release that wrote it did not.
     stored = with_current("a", record=None).to_dict()
-    del stored["currentRecord"]
+    del stored["protocol"], stored["currentRecord"]
     plan = EnvironmentPlan.from_dict(json.loads(json.dumps(stored)))
 
     loop = UpgradeLoop.begin(plan, DEADLINE, NOW)
@@ -567,13 +573,20 @@ def test_a_run_an_earlier_release_planned_keeps_that_releases_loop_after_a_deplo
     answered = loop.apply_start_answers([StartAnswer("u", "already-current")], NOW, SETTLE)
     assert answered.settling == () and answered.finished == (outcome("u", "already-current", None),)
     # and it stays that release's plan across continue-as-new
-    assert "currentRecord" not in plan.to_dict() and not EnvironmentPlan.from_dict(plan.to_dict()).checks_already_current
-    assert UpgradeLoop.from_dict(json.loads(json.dumps(answered.to_dict())), plan).checks_already_current is False
+    assert plan.protocol == 1 and EnvironmentPlan.from_dict(plan.to_dict()).protocol == 1
+    assert UpgradeLoop.from_dict(json.loads(json.dumps(answered.to_dict())), plan).protocol == 1
+
+
+@pytest.mark.parametrize("value", [0, 3, "2", True, None, 1.5])
+def test_a_stored_plan_with_a_protocol_this_release_does_not_know_is_refused(value: Any) -> None:
+    stored = {**with_current("a", record=None).to_dict(), "protocol": value}
+    with pytest.raises(ValueError, match="protocol"):
+        EnvironmentPlan.from_dict(stored)
 
 
 def test_a_plan_this_release_wrote_checks_already_current_clusters_even_with_no_record() -> None:
     plan = EnvironmentPlan.from_dict(json.loads(json.dumps(with_current("a", record=None).to_dict())))
-    assert plan.checks_already_current and [c.id for c in plan.to_recheck] == ["a"]
+    assert plan.protocol == planning.PROTOCOL == 2 and [c.id for c in plan.to_recheck] == ["a"]
 
 
 def test_the_clusters_to_recheck_survive_continue_as_new() -> None:

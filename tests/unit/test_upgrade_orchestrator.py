@@ -20,7 +20,7 @@ import pytest
 from ops import runner
 from ops.durable.driver import OrchestrationDriver, OrchestrationRun, replay, run_orchestration
 from shared import orchestration
-from shared.domain import upgrade_loop
+from shared.domain import planning, upgrade_loop
 
 #: A Monday, 10:00 in the plan's Europe/Oslo: the sandbox wave's day and schedule time.
 START = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
@@ -123,6 +123,8 @@ class FakeActivities:
             "reason": None,
             "targetVersion": "1.31.2",
             "clusters": clusters,
+            "currentRecord": None,
+            "protocol": planning.PROTOCOL,  # what today's planning activity stamps
         }
 
     def start(self, payload: dict[str, Any]) -> dict[str, Any]:
@@ -270,7 +272,7 @@ def test_a_start_refused_on_every_attempt_fails_only_that_cluster() -> None:
 @pytest.mark.parametrize(
     ("answer", "expected"),
     [
-        ({"state": "already-current"}, ("already-current", None)),
+        ({"state": "already-current"}, ("already-current", upgrade_loop.FOUND_AT_TARGET)),  # after its health check
         ({"state": "skipped", "reason": "changed since planning: opted out"}, ("skipped", "changed since planning: opted out")),
         ({"state": "failed", "reason": "OperationNotAllowed: no"}, ("failed", "OperationNotAllowed: no")),
         ({"state": "upgrading", "operationUrl": None, "reason": JOINED}, ("upgraded", JOINED)),
@@ -283,6 +285,8 @@ def test_each_start_answer_ends_the_cluster_as_it_says(answer: dict[str, Any], e
     result = run(fakes)
 
     assert outcomes(result) == {"c1": expected}
+    # counted for the record only after the health gate looked at it (a skipped or failed one never)
+    assert (orchestration.CHECK_HEALTH in fakes.names_called()) == (expected[0] in ("already-current", "upgraded"))
 
 
 def test_a_start_whose_outcome_is_unknown_is_watched_not_sent_again() -> None:
