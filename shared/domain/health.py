@@ -100,13 +100,16 @@ def window_start(upgrade_started: datetime | None, not_ours: str | None, result:
     return run_started
 
 
-#: How far back the Alerts Management list reaches: a custom time range must lie within 30 days
-#: (an hour is kept as margin between the worker's clock and ARM's).
-ALERT_LIST_SPAN = timedelta(days=30) - timedelta(hours=1)
+#: How far back the Alerts Management list is asked to reach. It takes a custom time range within
+#: 30 days counted back from the query; the window ends at the orchestrator's clock when the
+#: activity ran more than an hour after it (``window_end``), so a day is kept for a check that
+#: runs late. One later than that is refused (400) and fails the cluster: closed, never open.
+ALERT_LIST_SPAN = timedelta(days=29)
 
 
 def listable(since: datetime, until: datetime) -> tuple[datetime, datetime]:
-    """The alert window as the list can be asked for: never longer than ``ALERT_LIST_SPAN`` (a
-    longer one is refused with 400, which would fail a healthy cluster), nor ending before it starts."""
+    """The alert window as the list can be asked for: starting no earlier than ``ALERT_LIST_SPAN``
+    before its end (a longer one is refused with 400, which would fail a healthy cluster), and not
+    ending before it starts."""
     until = max(until, since)
     return max(since, until - ALERT_LIST_SPAN), until

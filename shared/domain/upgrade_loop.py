@@ -471,6 +471,8 @@ class UpgradeLoop:
         wake = now + poll_interval
         coming = [x.check_at for x in self.settling if x.check_at > now]
         held_back = any(x.check_at <= now for x in self.settling)
+        if self.protocol < 2:  # protocol 1 woke for a held-back check after MIN_WAIT: its runs keep that timing
+            coming, held_back = [x.check_at for x in self.settling], False
         if not (self.in_flight or self.ready or held_back):
             # Nothing to watch: wake for the first backoff to end or health check to fall due.
             wake = min([*(w.not_before for w in self.waiting), *coming], default=wake)

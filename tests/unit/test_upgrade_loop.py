@@ -601,3 +601,11 @@ def test_a_check_held_back_by_the_rounds_budget_waits_a_whole_poll_interval() ->
     loop = UpgradeLoop(started("s").clusters, DEADLINE, settling=(Settling("s", "1.31.2", NOW - timedelta(seconds=5)),))
 
     assert loop.next_wake(NOW, POLL) == NOW + POLL
+
+
+def test_a_run_planned_under_protocol_1_keeps_its_wake_for_a_held_back_check() -> None:
+    held = Settling("s", "1.31.2", NOW - timedelta(seconds=5))
+    loop = UpgradeLoop(started("s").clusters, DEADLINE, settling=(held,), protocol=1)
+
+    assert loop.next_wake(NOW, POLL) == NOW + MIN_WAIT
+    assert replace(loop, protocol=2).next_wake(NOW, POLL) == NOW + POLL
