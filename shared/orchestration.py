@@ -225,17 +225,7 @@ def _await_approval(
     """Ask for a decision and wait for it (or the timeout, or a Stop): (decision, refusal,
     stopped, the wait that listens on for a late reject)."""
     hours = config.approval_timeout_hours
-    context.set_custom_status(
-        {
-            "phase": "awaiting-approval",
-            "environment": env_plan.environment,
-            "approvalTimeoutHours": hours,
-            "targetVersion": env_plan.target_version,
-            # Durable Functions caps a custom status at 16 KB: the plan's first clusters and a count.
-            "plan": _plan_summary(env_plan),
-        }
-    )
-    notice = ApprovalNotice(env_plan, request.date, context.instance_id, hours)
+    notice = _show_awaiting_approval(context, env_plan, request, hours)
     # The wait opens in this episode, the one whose status says awaiting-approval: the route
     # answers 202 from the moment that status is committed, and the Slack message may take a
     # while. A decision posted meanwhile must find the wait open, not be buffered by the SDK
@@ -289,16 +279,7 @@ def _await_approval_protocol_1(
     so that such a run, under way when the app is deployed again, replays its history: the Slack
     message first, then one decision, the timeout or a Stop; nothing listens afterwards."""
     hours = config.approval_timeout_hours
-    context.set_custom_status(
-        {
-            "phase": "awaiting-approval",
-            "environment": env_plan.environment,
-            "approvalTimeoutHours": hours,
-            "targetVersion": env_plan.target_version,
-            "plan": _plan_summary(env_plan),
-        }
-    )
-    notice = ApprovalNotice(env_plan, request.date, context.instance_id, hours)
+    notice = _show_awaiting_approval(context, env_plan, request, hours)
     try:
         yield context.call_activity(REQUEST_APPROVAL, notice.to_dict())
     except Exception:  # noqa: BLE001 - the decision can still come over HTTP; the activity logged why
@@ -315,6 +296,24 @@ def _await_approval_protocol_1(
         return None, approvals.refusal(None, hours), None
     verdict = approvals.settle([answer.result])
     return verdict.decision, verdict.refusal, None
+
+
+def _show_awaiting_approval(
+    context: df.DurableOrchestrationContext, env_plan: EnvironmentPlan, request: RunRequest, hours: int
+) -> ApprovalNotice:
+    """Show the run as awaiting approval (the route answers 202 from then on), with the plan; and
+    the notice that asks people for their decision."""
+    context.set_custom_status(
+        {
+            "phase": "awaiting-approval",
+            "environment": env_plan.environment,
+            "approvalTimeoutHours": hours,
+            "targetVersion": env_plan.target_version,
+            # Durable Functions caps a custom status at 16 KB: the plan's first clusters and a count.
+            "plan": _plan_summary(env_plan),
+        }
+    )
+    return ApprovalNotice(env_plan, request.date, context.instance_id, hours)
 
 
 #: Clusters named in the awaiting-approval status; the rest are counted (the 16 KB status limit).
